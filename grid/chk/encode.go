@@ -1,0 +1,277 @@
+package chk
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/grid/fec"
+	"github.com/lafssync/lafssync/grid/hashtree"
+	"github.com/lafssync/lafssync/grid/taghash"
+)
+
+// Hash is a 32-byte tagged hash.
+type Hash = hashtree.Hash
+
+// Ref is what a CHK cap says about a file: enough to find, verify and
+// decrypt it. It is a secret (it holds the read key).
+type Ref struct {
+	Key     [16]byte
+	UEBHash [32]byte
+	K, N    int
+	Size    int64
+}
+
+// StorageIndex is where the file's shares live.
+func (r Ref) StorageIndex() [16]byte { return taghash.StorageIndex(r.Key) }
+
+// Cap formats the ref as a URI:CHK cap string.
+func (r Ref) Cap() string {
+	return fmt.Sprintf("URI:CHK:%s:%s:%d:%d:%d", base32.Encode(r.Key[:]), base32.Encode(r.UEBHash[:]), r.K, r.N, r.Size)
+}
+
+// String redacts the key so a Ref can be logged.
+func (r Ref) String() string {
+	si := r.StorageIndex()
+	return fmt.Sprintf("CHK(si=%s %d-of-%d %d bytes)", base32.Encode(si[:]), r.K, r.N, r.Size)
+}
+
+// NewCTR returns AES-128-CTR keyed with key, positioned at byte offset off
+// of the keystream (counter block off/16, off%16 bytes skipped).
+func NewCTR(key [16]byte, off int64) cipher.Stream {
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic(err) // unreachable: 16-byte key
+	}
+	var iv [16]byte
+	binary.BigEndian.PutUint64(iv[8:], uint64(off/16))
+	s := cipher.NewCTR(block, iv[:])
+	if skip := off % 16; skip > 0 {
+		var junk [16]byte
+		s.XORKeyStream(junk[:skip], junk[:skip])
+	}
+	return s
+}
+
+// ConvergentKey reads the whole plaintext and returns the convergent
+// encryption key for the layout's encoding parameters.
+func ConvergentKey(r io.Reader, secret []byte, l Layout) ([16]byte, error) {
+	h, err := taghash.NewConvergence(l.K, l.N, int(l.SegmentSize), secret)
+	if err != nil {
+		return [16]byte{}, err
+	}
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return [16]byte{}, fmt.Errorf("hash plaintext: %w", err)
+	}
+	if n != l.Size {
+		return [16]byte{}, fmt.Errorf("hash plaintext: read %d bytes, expected %d (file changed while reading?)", n, l.Size)
+	}
+	return h.Key(), nil
+}
+
+// Encoder turns plaintext segments into erasure-coded, hashed blocks. It
+// keeps one segment's buffers and the per-share hashes, so memory does not
+// grow with the file (32 bytes per share per segment).
+type Encoder struct {
+	l       Layout
+	key     [16]byte
+	code    *fec.Code
+	tail    *fec.Code
+	ctr     cipher.Stream
+	whole   *taghash.Hasher
+	seg     int
+	crypt   []Hash   // crypttext segment hashes
+	blocks  [][]Hash // [share][segment] block hashes
+	pieces  [][]byte // n buffers of BlockSize
+	cipherb []byte
+}
+
+// NewEncoder prepares to encode a file with the given key and layout.
+func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
+	code, err := fec.New(l.K, l.N)
+	if err != nil {
+		return nil, err
+	}
+	e := &Encoder{l: l, key: key, code: code, tail: code, ctr: NewCTR(key, 0),
+		whole: taghash.New(taghash.TagCrypttext), crypt: make([]Hash, 0, l.NumSegments),
+		blocks: make([][]Hash, l.N), pieces: make([][]byte, l.N), cipherb: make([]byte, l.SegmentSize)}
+	for i := range e.blocks {
+		e.blocks[i] = make([]Hash, 0, l.NumSegments)
+	}
+	backing := make([]byte, int64(l.N)*l.BlockSize)
+	for i := range e.pieces {
+		e.pieces[i] = backing[int64(i)*l.BlockSize : int64(i+1)*l.BlockSize]
+	}
+	return e, nil
+}
+
+// Layout is the layout being encoded.
+func (e *Encoder) Layout() Layout { return e.l }
+
+// Segment is the index of the next segment EncodeSegment expects.
+func (e *Encoder) Segment() int { return e.seg }
+
+// EncodeSegment encrypts and erasure-codes the next plaintext segment,
+// which must be exactly Layout.SegmentLen(Segment()) bytes. It returns the
+// n blocks, block i for share i; they stay valid until the next call.
+func (e *Encoder) EncodeSegment(plain []byte) ([][]byte, error) {
+	if e.seg >= e.l.NumSegments {
+		return nil, errors.New("chk: all segments already encoded")
+	}
+	if want := e.l.SegmentLen(e.seg); int64(len(plain)) != want {
+		return nil, fmt.Errorf("chk: segment %d is %d bytes, want %d", e.seg, len(plain), want)
+	}
+	ct := e.cipherb[:len(plain)]
+	e.ctr.XORKeyStream(ct, plain)
+	e.whole.Write(ct)
+	e.crypt = append(e.crypt, taghash.CrypttextSegmentHash(ct))
+	bl := e.l.BlockLen(e.seg)
+	out := make([][]byte, e.l.N)
+	for i := 0; i < e.l.K; i++ {
+		p := e.pieces[i][:bl]
+		start := int64(i) * bl
+		if start < int64(len(ct)) {
+			c := copy(p, ct[start:min(int64(len(ct)), start+bl)])
+			clear(p[c:])
+		} else {
+			clear(p)
+		}
+		out[i] = p
+	}
+	for i := e.l.K; i < e.l.N; i++ {
+		out[i] = e.pieces[i][:bl]
+	}
+	if err := e.code.Encode(out); err != nil {
+		return nil, fmt.Errorf("chk: erasure-code segment %d: %w", e.seg, err)
+	}
+	for i, b := range out {
+		e.blocks[i] = append(e.blocks[i], taghash.BlockHash(b))
+	}
+	e.seg++
+	return out, nil
+}
+
+// Result is an encoded file: its cap and, per share, the bytes that frame
+// the blocks (header before, hash trees and UEB after).
+type Result struct {
+	Ref    Ref
+	Layout Layout
+	UEB    []byte
+	// trailers[i] is share i's bytes from Layout.OffPlaintext to the end.
+	trailers [][]byte
+}
+
+// Header is the first bytes of every share.
+func (r *Result) Header() []byte { return r.Layout.Header() }
+
+// Trailer is share shnum's bytes from Layout.OffPlaintext to its end.
+func (r *Result) Trailer(shnum int) []byte { return r.trailers[shnum] }
+
+// ShareLen is the size of every share.
+func (r *Result) ShareLen() int64 { return r.Layout.ShareLen(len(r.UEB)) }
+
+// Finish builds the hash trees and the UEB once every segment is encoded.
+func (e *Encoder) Finish() (*Result, error) {
+	l := e.l
+	if e.seg != l.NumSegments {
+		return nil, fmt.Errorf("chk: finish after %d of %d segments", e.seg, l.NumSegments)
+	}
+	cryptTree := hashtree.New(e.crypt)
+	blockTrees := make([]hashtree.Tree, l.N)
+	roots := make([]Hash, l.N)
+	for i := range blockTrees {
+		blockTrees[i] = hashtree.New(e.blocks[i])
+		roots[i] = blockTrees[i].Root()
+	}
+	shareTree := hashtree.New(roots)
+	u := &UEB{
+		CodecName:         "crs",
+		CodecParams:       fmt.Sprintf("%d-%d-%d", l.SegmentSize, l.K, l.N),
+		TailCodecParams:   fmt.Sprintf("%d-%d-%d", l.PaddedTail, l.K, l.N),
+		CrypttextHash:     e.whole.Sum(),
+		CrypttextRootHash: cryptTree.Root(),
+		ShareRootHash:     shareTree.Root(),
+		NeededShares:      l.K,
+		TotalShares:       l.N,
+		NumSegments:       l.NumSegments,
+		SegmentSize:       l.SegmentSize,
+		Size:              l.Size,
+	}
+	packed := u.Pack()
+	res := &Result{
+		Ref:      Ref{Key: e.key, UEBHash: taghash.UEBHash(packed), K: l.K, N: l.N, Size: l.Size},
+		Layout:   l,
+		UEB:      packed,
+		trailers: make([][]byte, l.N),
+	}
+	for i := range res.trailers {
+		t := make([]byte, 0, l.ShareLen(len(packed))-l.OffPlaintext)
+		t = append(t, make([]byte, l.SegHashSize)...) // plaintext tree: unused, zeros
+		for _, h := range cryptTree {
+			t = append(t, h[:]...)
+		}
+		for _, h := range blockTrees[i] {
+			t = append(t, h[:]...)
+		}
+		for _, idx := range hashtree.Needed(len(shareTree), i, true) {
+			t = binary.BigEndian.AppendUint16(t, uint16(idx))
+			t = append(t, shareTree[idx][:]...)
+		}
+		if l.Version == 1 {
+			t = binary.BigEndian.AppendUint32(t, uint32(len(packed)))
+		} else {
+			t = binary.BigEndian.AppendUint64(t, uint64(len(packed)))
+		}
+		res.trailers[i] = append(t, packed...)
+	}
+	return res, nil
+}
+
+// ShareWriter receives share bytes at offsets (blocks as they are made,
+// then header and trailer).
+type ShareWriter interface {
+	WriteAt(shnum int, off int64, p []byte) error
+}
+
+// Encode reads exactly l.Size bytes of plaintext from r and writes all n
+// shares to w, streaming one segment at a time.
+func Encode(r io.Reader, key [16]byte, l Layout, w ShareWriter) (*Result, error) {
+	e, err := NewEncoder(key, l)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, l.SegmentSize)
+	for s := 0; s < l.NumSegments; s++ {
+		seg := buf[:l.SegmentLen(s)]
+		if _, err := io.ReadFull(r, seg); err != nil {
+			return nil, fmt.Errorf("read plaintext segment %d: %w", s, err)
+		}
+		blocks, err := e.EncodeSegment(seg)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range blocks {
+			if err := w.WriteAt(i, l.BlockOffset(s), b); err != nil {
+				return nil, fmt.Errorf("write share %d segment %d: %w", i, s, err)
+			}
+		}
+	}
+	res, err := e.Finish()
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < l.N; i++ {
+		if err := w.WriteAt(i, 0, res.Header()); err != nil {
+			return nil, fmt.Errorf("write share %d header: %w", i, err)
+		}
+		if err := w.WriteAt(i, l.OffPlaintext, res.Trailer(i)); err != nil {
+			return nil, fmt.Errorf("write share %d hashes: %w", i, err)
+		}
+	}
+	return res, nil
+}
