@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/lafssync/lafssync/grid/base32"
 	"github.com/lafssync/lafssync/grid/fec"
@@ -75,20 +77,43 @@ func ConvergentKey(r io.Reader, secret []byte, l Layout) ([16]byte, error) {
 }
 
 // Encoder turns plaintext segments into erasure-coded, hashed blocks. It
-// keeps one segment's buffers and the per-share hashes, so memory does not
-// grow with the file (32 bytes per share per segment).
+// keeps two segments' buffers and the per-share hashes (32 bytes per share
+// per segment), so memory does not grow with the file.
+//
+// Hashing is most of the work (SHA-256d over the ciphertext twice and over
+// n/k times its size in blocks), so it runs on worker goroutines,
+// overlapped with encrypting and erasure-coding the next segment. Call
+// Finish or Close to stop them.
 type Encoder struct {
-	l       Layout
-	key     [16]byte
-	code    *fec.Code
-	tail    *fec.Code
-	ctr     cipher.Stream
-	whole   *taghash.Hasher
-	seg     int
-	crypt   []Hash   // crypttext segment hashes
-	blocks  [][]Hash // [share][segment] block hashes
-	pieces  [][]byte // n buffers of BlockSize
-	cipherb []byte
+	l      Layout
+	key    [16]byte
+	code   *fec.Code
+	ctr    cipher.Stream
+	seg    int
+	crypt  []Hash   // crypttext segment hashes, by segment
+	blocks [][]Hash // block hashes [share][segment]
+	sets   [2]*bufSet
+
+	jobs    chan hashJob
+	whole   chan hashJob // ciphertext segments, in order, for the whole-file hash
+	wholeCh chan Hash    // the whole-file hash, once whole is closed
+	workers sync.WaitGroup
+	closed  bool
+}
+
+// bufSet is one segment's ciphertext and blocks; busy counts hash jobs
+// still reading it.
+type bufSet struct {
+	cipher []byte
+	pieces [][]byte
+	busy   sync.WaitGroup
+}
+
+type hashJob struct {
+	data  []byte
+	dst   *Hash
+	block bool // block hash, else crypttext segment hash
+	set   *bufSet
 }
 
 // NewEncoder prepares to encode a file with the given key and layout.
@@ -97,19 +122,43 @@ func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Encoder{l: l, key: key, code: code, tail: code, ctr: NewCTR(key, 0),
-		whole: taghash.New(taghash.TagCrypttext), crypt: make([]Hash, 0, l.NumSegments),
-		blocks: make([][]Hash, l.N), pieces: make([][]byte, l.N), cipherb: make([]byte, l.SegmentSize)}
+	e := &Encoder{l: l, key: key, code: code, ctr: NewCTR(key, 0),
+		crypt: make([]Hash, l.NumSegments), blocks: make([][]Hash, l.N),
+		jobs: make(chan hashJob, 2*l.N+2), whole: make(chan hashJob, 2), wholeCh: make(chan Hash, 1)}
 	for i := range e.blocks {
-		e.blocks[i] = make([]Hash, 0, l.NumSegments)
+		e.blocks[i] = make([]Hash, l.NumSegments)
 	}
-	backing := make([]byte, int64(l.N)*l.BlockSize)
-	for i := range e.pieces {
-		e.pieces[i] = backing[int64(i)*l.BlockSize : int64(i+1)*l.BlockSize]
+	for i := range e.sets {
+		s := &bufSet{cipher: make([]byte, l.SegmentSize), pieces: make([][]byte, l.N)}
+		backing := make([]byte, int64(l.N)*l.BlockSize)
+		for j := range s.pieces {
+			s.pieces[j] = backing[int64(j)*l.BlockSize : int64(j+1)*l.BlockSize]
+		}
+		e.sets[i] = s
 	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), 8))
+	for range workers {
+		e.workers.Go(func() {
+			for j := range e.jobs {
+				if j.block {
+					*j.dst = taghash.BlockHash(j.data)
+				} else {
+					*j.dst = taghash.CrypttextSegmentHash(j.data)
+				}
+				j.set.busy.Done()
+			}
+		})
+	}
+	go func() {
+		h := taghash.New(taghash.TagCrypttext)
+		for j := range e.whole {
+			h.Write(j.data)
+			j.set.busy.Done()
+		}
+		e.wholeCh <- h.Sum()
+	}()
 	return e, nil
 }
-
 // Layout is the layout being encoded.
 func (e *Encoder) Layout() Layout { return e.l }
 
@@ -118,22 +167,28 @@ func (e *Encoder) Segment() int { return e.seg }
 
 // EncodeSegment encrypts and erasure-codes the next plaintext segment,
 // which must be exactly Layout.SegmentLen(Segment()) bytes. It returns the
-// n blocks, block i for share i; they stay valid until the next call.
+// n blocks, block i for share i; they stay valid until the call after next.
 func (e *Encoder) EncodeSegment(plain []byte) ([][]byte, error) {
+	if e.closed {
+		return nil, errors.New("chk: encoder is closed")
+	}
 	if e.seg >= e.l.NumSegments {
 		return nil, errors.New("chk: all segments already encoded")
 	}
 	if want := e.l.SegmentLen(e.seg); int64(len(plain)) != want {
 		return nil, fmt.Errorf("chk: segment %d is %d bytes, want %d", e.seg, len(plain), want)
 	}
-	ct := e.cipherb[:len(plain)]
+	set := e.sets[e.seg%2]
+	set.busy.Wait() // hashing of the segment that last used these buffers
+	ct := set.cipher[:len(plain)]
 	e.ctr.XORKeyStream(ct, plain)
-	e.whole.Write(ct)
-	e.crypt = append(e.crypt, taghash.CrypttextSegmentHash(ct))
+	set.busy.Add(2)
+	e.whole <- hashJob{data: ct, set: set}
+	e.jobs <- hashJob{data: ct, dst: &e.crypt[e.seg], set: set}
 	bl := e.l.BlockLen(e.seg)
 	out := make([][]byte, e.l.N)
 	for i := 0; i < e.l.K; i++ {
-		p := e.pieces[i][:bl]
+		p := set.pieces[i][:bl]
 		start := int64(i) * bl
 		if start < int64(len(ct)) {
 			c := copy(p, ct[start:min(int64(len(ct)), start+bl)])
@@ -144,16 +199,31 @@ func (e *Encoder) EncodeSegment(plain []byte) ([][]byte, error) {
 		out[i] = p
 	}
 	for i := e.l.K; i < e.l.N; i++ {
-		out[i] = e.pieces[i][:bl]
+		out[i] = set.pieces[i][:bl]
 	}
+	// The ciphertext hash jobs read ct while the pieces are filled from
+	// it: both only read, so that is safe.
 	if err := e.code.Encode(out); err != nil {
 		return nil, fmt.Errorf("chk: erasure-code segment %d: %w", e.seg, err)
 	}
+	set.busy.Add(e.l.N)
 	for i, b := range out {
-		e.blocks[i] = append(e.blocks[i], taghash.BlockHash(b))
+		e.jobs <- hashJob{data: b, dst: &e.blocks[i][e.seg], block: true, set: set}
 	}
 	e.seg++
 	return out, nil
+}
+
+// Close stops the hashing goroutines. Finish calls it; call it yourself
+// when abandoning an encode. It is idempotent.
+func (e *Encoder) Close() {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	close(e.jobs)
+	close(e.whole)
+	e.workers.Wait()
 }
 
 // Result is an encoded file: its cap and, per share, the bytes that frame
@@ -178,9 +248,15 @@ func (r *Result) ShareLen() int64 { return r.Layout.ShareLen(len(r.UEB)) }
 // Finish builds the hash trees and the UEB once every segment is encoded.
 func (e *Encoder) Finish() (*Result, error) {
 	l := e.l
+	if e.closed {
+		return nil, errors.New("chk: encoder is closed")
+	}
 	if e.seg != l.NumSegments {
+		e.Close()
 		return nil, fmt.Errorf("chk: finish after %d of %d segments", e.seg, l.NumSegments)
 	}
+	e.Close()
+	wholeHash := <-e.wholeCh
 	cryptTree := hashtree.New(e.crypt)
 	blockTrees := make([]hashtree.Tree, l.N)
 	roots := make([]Hash, l.N)
@@ -193,7 +269,7 @@ func (e *Encoder) Finish() (*Result, error) {
 		CodecName:         "crs",
 		CodecParams:       fmt.Sprintf("%d-%d-%d", l.SegmentSize, l.K, l.N),
 		TailCodecParams:   fmt.Sprintf("%d-%d-%d", l.PaddedTail, l.K, l.N),
-		CrypttextHash:     e.whole.Sum(),
+		CrypttextHash:     wholeHash,
 		CrypttextRootHash: cryptTree.Root(),
 		ShareRootHash:     shareTree.Root(),
 		NeededShares:      l.K,
@@ -245,6 +321,7 @@ func Encode(r io.Reader, key [16]byte, l Layout, w ShareWriter) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	defer e.Close()
 	buf := make([]byte, l.SegmentSize)
 	for s := 0; s < l.NumSegments; s++ {
 		seg := buf[:l.SegmentLen(s)]
