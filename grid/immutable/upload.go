@@ -1,0 +1,482 @@
+package immutable
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/grid/chk"
+	"github.com/lafssync/lafssync/grid/placement"
+	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/grid/taghash"
+)
+
+// Params are the encoding and placement parameters of uploads.
+type Params struct {
+	K, Happy, N    int
+	MaxSegmentSize int64
+}
+
+// DefaultParams are Tahoe's defaults: 3-of-10, happy 7, 128 KiB segments.
+func DefaultParams() Params {
+	return Params{K: chk.DefaultK, Happy: chk.DefaultHappy, N: chk.DefaultN, MaxSegmentSize: chk.DefaultMaxSegmentSize}
+}
+
+func (p Params) validate() error {
+	if p.K < 1 || p.K > p.N || p.N > 256 {
+		return fmt.Errorf("encoding parameters: need 1 <= k <= n <= 256, got k=%d n=%d", p.K, p.N)
+	}
+	if p.Happy < 1 || p.Happy > p.N {
+		return fmt.Errorf("encoding parameters: need 1 <= happy <= n, got happy=%d n=%d", p.Happy, p.N)
+	}
+	if p.MaxSegmentSize < 1 {
+		return fmt.Errorf("encoding parameters: segment size %d", p.MaxSegmentSize)
+	}
+	return nil
+}
+
+// Client holds what every operation needs: the servers, the encoding
+// parameters and the client's secrets.
+type Client struct {
+	Servers []storage.Server
+	Params  Params
+	// Convergence is the convergence secret; nil means a random key per
+	// upload (no deduplication).
+	Convergence []byte
+	// LeaseSecret is the client's 32-byte secret from which per-file,
+	// per-server lease secrets derive.
+	LeaseSecret []byte
+	Logger      *slog.Logger
+	// Concurrency bounds in-flight requests per operation (default 16).
+	Concurrency int
+	// Timeout bounds each request to a server (default 60 s).
+	Timeout time.Duration
+}
+
+func (c *Client) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (c *Client) concurrency() int {
+	if c.Concurrency > 0 {
+		return c.Concurrency
+	}
+	return 16
+}
+
+func (c *Client) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return 60 * time.Second
+}
+
+func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.timeout())
+}
+
+// leaseSecrets derives the lease secrets a file's shares on srv carry.
+func (c *Client) leaseSecrets(si storage.SI, srv storage.Server) storage.LeaseSecrets {
+	seed := srv.Info().LeaseSeed
+	cr, cc := taghash.ClientRenewalSecret(c.LeaseSecret), taghash.ClientCancelSecret(c.LeaseSecret)
+	fr := taghash.FileRenewalSecret(cr[:], si[:])
+	fc := taghash.FileCancelSecret(cc[:], si[:])
+	return storage.LeaseSecrets{
+		Renew:  storage.Secret(taghash.BucketRenewalSecret(fr[:], seed[:])),
+		Cancel: storage.Secret(taghash.BucketCancelSecret(fc[:], seed[:])),
+	}
+}
+
+// ring returns the servers in ring order for si.
+func (c *Client) ring(si storage.SI) []storage.Server {
+	seeds := make([][]byte, len(c.Servers))
+	for i, s := range c.Servers {
+		seeds[i] = s.Info().PermutationSeed
+	}
+	out := make([]storage.Server, 0, len(c.Servers))
+	for _, i := range placement.Permute(si[:], seeds, nil) {
+		out = append(out, c.Servers[i])
+	}
+	return out
+}
+
+// UnhappyError means the shares could not be spread over enough servers.
+type UnhappyError struct {
+	Happiness, Needed int
+	Servers           int // servers on the ring considered
+	Usable            int // of those, reachable and accepting shares
+	Reasons           []string
+}
+
+func (e *UnhappyError) Error() string {
+	msg := fmt.Sprintf("upload needs shares on %d distinct servers but could place them on only %d "+
+		"(%d servers considered, %d usable)", e.Needed, e.Happiness, e.Servers, e.Usable)
+	if len(e.Reasons) > 0 {
+		msg += ": " + strings.Join(e.Reasons, "; ")
+	}
+	return msg + ". Connect to more storage servers or lower shares.happy."
+}
+
+// UploadResult describes a finished upload.
+type UploadResult struct {
+	Cap cap.Cap
+	// Placement maps share numbers to the IDs of the servers holding them.
+	Placement map[int]string
+	Happiness int
+	// Uploaded counts shares written by this upload (the rest were already there).
+	Uploaded int
+	Bytes    int64
+	Elapsed  time.Duration
+}
+
+type shareTarget struct {
+	srv     storage.Server
+	shnum   int
+	present bool // already complete on the server
+	failed  error
+}
+
+// Upload stores the plaintext read from r (which must be seekable: the
+// convergent key needs a first pass) and returns its cap.
+func (c *Client) Upload(ctx context.Context, r io.ReadSeeker) (*UploadResult, error) {
+	start := time.Now()
+	if err := c.Params.validate(); err != nil {
+		return nil, err
+	}
+	size, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, fmt.Errorf("upload: find the size of the input: %w", err)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("upload: rewind the input: %w", err)
+	}
+	if size <= chk.LITThreshold {
+		data := make([]byte, size)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, fmt.Errorf("upload: read input: %w", err)
+		}
+		return &UploadResult{Cap: &cap.LIT{Data: data}, Bytes: size, Elapsed: time.Since(start)}, nil
+	}
+	p := c.Params
+	l, err := chk.NewLayout(size, p.K, p.N, p.MaxSegmentSize)
+	if err != nil {
+		return nil, err
+	}
+	var key [16]byte
+	if c.Convergence != nil {
+		if key, err = chk.ConvergentKey(r, c.Convergence, l); err != nil {
+			return nil, fmt.Errorf("upload: %w", err)
+		}
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("upload: rewind the input: %w", err)
+		}
+	} else if _, err := rand.Read(key[:]); err != nil {
+		return nil, err
+	}
+	si := storage.SI(taghash.StorageIndex(key))
+	// The UEB's size is known before encoding: it has fixed-width hashes
+	// and the numbers come from the layout.
+	uebLen := len((&chk.UEB{CodecName: "crs",
+		CodecParams:     fmt.Sprintf("%d-%d-%d", l.SegmentSize, l.K, l.N),
+		TailCodecParams: fmt.Sprintf("%d-%d-%d", l.PaddedTail, l.K, l.N),
+		NeededShares:    l.K, TotalShares: l.N, NumSegments: l.NumSegments, SegmentSize: l.SegmentSize, Size: l.Size,
+	}).Pack())
+	shareLen := l.ShareLen(uebLen)
+
+	var uploadSecret storage.Secret
+	if _, err := rand.Read(uploadSecret[:]); err != nil {
+		return nil, err
+	}
+	targets, happiness, err := c.allocate(ctx, si, shareLen, uploadSecret)
+	if err != nil {
+		return nil, err
+	}
+	log := c.logger().With("si", si.String())
+	log.Debug("upload placed", "happiness", happiness, "size", size)
+
+	abortAll := func() {
+		for _, t := range targets {
+			if !t.present {
+				actx, cancel := c.call(context.WithoutCancel(ctx))
+				_ = t.srv.AbortShare(actx, si, t.shnum, uploadSecret)
+				cancel()
+			}
+		}
+	}
+	w := &serverWriter{c: c, si: si, secret: uploadSecret, targets: targets, happy: p.Happy}
+	res, err := chk.Encode(r, key, l, w)
+	if err == nil {
+		err = w.flushErr()
+	}
+	if err != nil {
+		abortAll()
+		return nil, fmt.Errorf("upload %s: %w", si, err)
+	}
+	if int64(len(res.UEB)) != int64(uebLen) {
+		abortAll()
+		return nil, fmt.Errorf("upload %s: UEB is %d bytes, expected %d", si, len(res.UEB), uebLen)
+	}
+	out := &UploadResult{Placement: map[int]string{}, Bytes: size}
+	for sh, t := range targets {
+		if t.failed != nil {
+			continue
+		}
+		out.Placement[sh] = t.srv.Info().ID
+		if !t.present {
+			out.Uploaded++
+		}
+	}
+	out.Happiness = happinessOfTargets(targets)
+	ref := res.Ref
+	out.Cap = &cap.CHK{Key: ref.Key, UEBHash: ref.UEBHash, K: ref.K, N: ref.N, Size: ref.Size}
+	out.Elapsed = time.Since(start)
+	return out, nil
+}
+
+func happinessOfTargets(targets map[int]*shareTarget) int {
+	idx := map[storage.Server]int{}
+	var has [][]int
+	for sh, t := range targets {
+		if t.failed != nil {
+			continue
+		}
+		i, ok := idx[t.srv]
+		if !ok {
+			i = len(has)
+			idx[t.srv] = i
+			has = append(has, nil)
+		}
+		has[i] = append(has[i], sh)
+	}
+	return placement.Happiness(has)
+}
+
+type candidate struct {
+	srv      storage.Server
+	writable bool
+	existing []int
+	reason   string
+}
+
+// allocate asks the first 2n servers on the ring what they have and what
+// they will take, places the shares and reserves space for the new ones.
+func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, secret storage.Secret) (map[int]*shareTarget, int, error) {
+	p := c.Params
+	ring := c.ring(si)
+	if len(ring) > 2*p.N {
+		ring = ring[:2*p.N]
+	}
+	cands := make([]*candidate, len(ring))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, c.concurrency())
+	for i, srv := range ring {
+		cands[i] = &candidate{srv: srv}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cd := cands[i]
+			cctx, cancel := c.call(ctx)
+			defer cancel()
+			v, err := srv.Version(cctx)
+			if err != nil {
+				cd.reason = fmt.Sprintf("%s unreachable: %v", srv.Info().Nickname, err)
+				return
+			}
+			cd.writable = v.MaxImmutableShareSize >= uint64(shareLen) && v.AvailableSpace >= uint64(shareLen)
+			if !cd.writable {
+				cd.reason = fmt.Sprintf("%s has no room for a %d-byte share", srv.Info().Nickname, shareLen)
+			}
+			have, err := srv.ListShares(cctx, si)
+			if err != nil {
+				cd.reason = fmt.Sprintf("%s: list shares: %v", srv.Info().Nickname, err)
+				cd.writable = false
+				return
+			}
+			cd.existing = have
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+
+	// Place, allocate, and re-place without any server that refuses:
+	// each round removes at least one server, so this ends.
+	var reasons []string
+	for round := 0; round <= len(cands); round++ {
+		ps := make([]placement.Server, len(cands))
+		for i, cd := range cands {
+			ps[i] = placement.Server{Writable: cd.writable, Existing: cd.existing}
+		}
+		assign := placement.Place(p.N, ps)
+		happy := placement.HappinessOf(assign, ps)
+		if happy < p.Happy || len(assign) < p.N {
+			usable := 0
+			for _, cd := range cands {
+				if cd.writable {
+					usable++
+				}
+				if cd.reason != "" {
+					reasons = append(reasons, cd.reason)
+				}
+			}
+			return nil, 0, &UnhappyError{Happiness: happy, Needed: p.Happy, Servers: len(cands), Usable: usable, Reasons: dedup(reasons)}
+		}
+		perServer := map[int][]int{}
+		targets := map[int]*shareTarget{}
+		for sh, i := range assign {
+			t := &shareTarget{srv: cands[i].srv, shnum: sh}
+			if contains(cands[i].existing, sh) {
+				t.present = true
+			} else {
+				perServer[i] = append(perServer[i], sh)
+			}
+			targets[sh] = t
+		}
+		refused := false
+		var mu sync.Mutex
+		for i, shares := range perServer {
+			sort.Ints(shares)
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				cd := cands[i]
+				cctx, cancel := c.call(ctx)
+				defer cancel()
+				a, err := cd.srv.AllocateBuckets(cctx, si, c.leaseSecrets(si, cd.srv), secret, shares, uint64(shareLen))
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					cd.writable, cd.reason, refused = false, fmt.Sprintf("%s: allocate: %v", cd.srv.Info().Nickname, err), true
+					return
+				}
+				cd.existing = a.AlreadyHave
+				for _, sh := range shares {
+					if !contains(a.Allocated, sh) && !contains(a.AlreadyHave, sh) {
+						cd.writable, refused = false, true
+						cd.reason = fmt.Sprintf("%s refused share %d (full or busy)", cd.srv.Info().Nickname, sh)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		if !refused {
+			return targets, happy, nil
+		}
+		// Release what this round reserved before re-placing.
+		for _, t := range targets {
+			if !t.present {
+				actx, cancel := c.call(ctx)
+				_ = t.srv.AbortShare(actx, si, t.shnum, secret)
+				cancel()
+			}
+		}
+	}
+	return nil, 0, errors.New("upload: placement did not settle")
+}
+
+func contains(a []int, x int) bool {
+	for _, v := range a {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func dedup(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// serverWriter sends each share's bytes to its server as the encoder
+// produces them. Writes of one call run in parallel; a server that fails
+// loses its shares, and the upload goes on while happiness holds.
+type serverWriter struct {
+	c       *Client
+	si      storage.SI
+	secret  storage.Secret
+	targets map[int]*shareTarget
+	happy   int
+
+	mu  sync.Mutex // guards targets[*].failed and err
+	err error
+	wg  sync.WaitGroup
+	sem chan struct{}
+}
+
+func (w *serverWriter) WriteAt(sh int, off int64, p []byte) error {
+	if w.sem == nil {
+		w.sem = make(chan struct{}, w.c.concurrency())
+	}
+	t := w.targets[sh]
+	w.mu.Lock()
+	err, skip := w.err, t == nil || t.present || t.failed != nil
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if !skip {
+		w.sem <- struct{}{}
+		w.wg.Go(func() {
+			defer func() { <-w.sem }()
+			ctx, cancel := w.c.call(context.Background())
+			defer cancel()
+			if _, err := t.srv.WriteShare(ctx, w.si, t.shnum, w.secret, uint64(off), p); err != nil {
+				w.fail(t, err)
+			}
+		})
+	}
+	// The encoder writes shares 0…n-1 in order and reuses its buffers
+	// soon after, so the last share of a batch waits for the whole batch.
+	if sh == w.c.Params.N-1 {
+		w.wg.Wait()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *serverWriter) fail(t *shareTarget, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t.failed = err
+	w.c.logger().Warn("share upload failed; dropping it", "si", w.si.String(), "share", t.shnum, "server", t.srv.Info().Nickname, "err", err)
+	for _, o := range w.targets {
+		if o.srv == t.srv && o.failed == nil {
+			o.failed = fmt.Errorf("server %s failed: %w", t.srv.Info().Nickname, err)
+		}
+	}
+	if h := happinessOfTargets(w.targets); h < w.happy && w.err == nil {
+		w.err = &UnhappyError{Happiness: h, Needed: w.happy, Servers: len(w.targets), Usable: h,
+			Reasons: []string{fmt.Sprintf("%s failed during the upload: %v", t.srv.Info().Nickname, err)}}
+	}
+}
+
+func (w *serverWriter) flushErr() error {
+	w.wg.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
