@@ -33,8 +33,39 @@ type Server struct {
 type upload struct {
 	secret storage.Secret
 	data   []byte
-	have   []bool // per byte; fine for tests
+	have   []span // written ranges, sorted and disjoint
 	left   uint64
+}
+
+type span struct{ start, end uint64 }
+
+// write records [off, off+len(p)) after checking that any overlap with
+// bytes already written holds the same bytes. It returns bytes newly covered.
+func (u *upload) write(off uint64, p []byte) (uint64, error) {
+	end := off + uint64(len(p))
+	for _, s := range u.have {
+		lo, hi := max(s.start, off), min(s.end, end)
+		if lo < hi && !bytes.Equal(u.data[lo:hi], p[lo-off:hi-off]) {
+			return 0, fmt.Errorf("bytes %d-%d: %w", lo, hi, storage.ErrConflict)
+		}
+	}
+	copy(u.data[off:], p)
+	// Merge the new span in.
+	merged := []span{}
+	ns := span{off, end}
+	var covered uint64
+	for _, s := range u.have {
+		if s.end < ns.start || s.start > ns.end {
+			merged = append(merged, s)
+			continue
+		}
+		covered += s.end - s.start
+		ns = span{min(s.start, ns.start), max(s.end, ns.end)}
+	}
+	merged = append(merged, ns)
+	slices.SortFunc(merged, func(a, b span) int { return int(a.start) - int(b.start) })
+	u.have = merged
+	return (ns.end - ns.start) - covered, nil
 }
 
 type slot struct {
@@ -199,7 +230,7 @@ func (s *Server) AllocateBuckets(ctx context.Context, si storage.SI, _ storage.L
 		if s.incoming[si] == nil {
 			s.incoming[si] = map[int]*upload{}
 		}
-		s.incoming[si][sh] = &upload{secret: secret, data: make([]byte, size), have: make([]bool, size), left: size}
+		s.incoming[si][sh] = &upload{secret: secret, data: make([]byte, size), left: size}
 		s.used += size
 		a.Allocated = append(a.Allocated, sh)
 	}
@@ -226,19 +257,11 @@ func (s *Server) WriteShare(ctx context.Context, si storage.SI, shnum int, secre
 	if offset+uint64(len(data)) > uint64(len(up.data)) || offset+uint64(len(data)) < offset {
 		return false, fmt.Errorf("share %s/%d: write %d+%d > %d: %w", si, shnum, offset, len(data), len(up.data), storage.ErrOutOfRange)
 	}
-	for i, b := range data {
-		p := offset + uint64(i)
-		if up.have[p] && up.data[p] != b {
-			return false, fmt.Errorf("share %s/%d: byte %d: %w", si, shnum, p, storage.ErrConflict)
-		}
+	added, err := up.write(offset, data)
+	if err != nil {
+		return false, fmt.Errorf("share %s/%d: %w", si, shnum, err)
 	}
-	for i, b := range data {
-		p := offset + uint64(i)
-		if !up.have[p] {
-			up.have[p], up.data[p] = true, b
-			up.left--
-		}
-	}
+	up.left -= added
 	if up.left > 0 {
 		return false, nil
 	}
