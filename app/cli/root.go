@@ -1,0 +1,75 @@
+// Package cli implements the lafs command line: the headless daemon and
+// the tools around it. Commands are small cobra commands that parse
+// arguments and call into grid/ and node/; they hold no logic of their own.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lafssync/lafssync/app/version"
+)
+
+// exitError carries a specific exit status out of a command.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// DefaultNodeDir is where the node lives unless -d says otherwise:
+// $LAFSSYNC_HOME, else the user config dir (~/.config/lafssync/node on Linux).
+func DefaultNodeDir() string {
+	if d := os.Getenv("LAFSSYNC_HOME"); d != "" {
+		return d
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "lafssync", "node")
+	}
+	return ".lafssync-node"
+}
+
+type options struct {
+	nodeDir string
+}
+
+// NewRoot builds the lafs command tree.
+func NewRoot() *cobra.Command {
+	opts := &options{}
+	root := &cobra.Command{
+		Use:   "lafs",
+		Short: "LAFS Sync's node and command-line tools (Tahoe-LAFS compatible)",
+		Long: `lafs is the headless side of LAFS Sync: a Tahoe-LAFS-compatible node and the tools
+around it. The tray app (lafsync) runs the same node with a window and a tray icon.`,
+		Version:       version.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&opts.nodeDir, "node-directory", "d", DefaultNodeDir(), "the node directory")
+	root.SetVersionTemplate(version.Name + " (lafs) {{.Version}}\n")
+	root.AddCommand(
+		newDebugCmd(),
+		newDaemonCmd(opts),
+	)
+	return root
+}
+
+// Main runs the CLI with args and returns the process exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := NewRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.Execute(); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		fmt.Fprintf(stderr, "lafs: %v\n", err)
+		return 1
+	}
+	return 0
+}
