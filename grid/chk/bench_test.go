@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"testing"
 )
@@ -39,7 +40,15 @@ func (r *patternReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-var benchSizes = []int64{1 << 20, 64 << 20}
+var benchSizes = func() []int64 {
+	s := []int64{1 << 20, 64 << 20}
+	// scripts/bench.sh adds the 1 GiB case (it needs ~4 GB of RAM for the
+	// in-memory decode benchmark).
+	if os.Getenv("LAFSSYNC_BENCH_1GIB") != "" {
+		s = append(s, 1<<30)
+	}
+	return s
+}()
 
 // BenchmarkEncode measures a full CHK encode (AES-CTR, FEC k=3 n=10,
 // block/segment/whole hashes, trees, UEB) at the default segment size.

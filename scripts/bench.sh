@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make bench: the Go benchmarks of every package, then the ratios the issues
+# set goals for, each against a baseline measured in this same run, and the
+# peak RSS of a 1 GiB streaming round trip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+benchtime="${BENCHTIME:-3x}"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
+LAFSSYNC_BENCH_1GIB=1 go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./... | tee "$out"
+
+mbps() { awk -v pat="$1" '$1 ~ pat { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s") { print $i; exit } }' "$out"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.0f%%", 100 * a / b }'; }
+
+echo
+echo "== ratios (same run)"
+for size in 1MiB 64MiB 1024MiB; do
+  base=$(mbps "^BenchmarkBaseline/$size-")
+  [ -n "$base" ] || continue
+  enc=$(mbps "^BenchmarkEncode/$size-")
+  enck=$(mbps "^BenchmarkEncodeWithKey/$size-")
+  dec=$(mbps "^BenchmarkDecode/$size-")
+  printf 'CHK %-8s baseline (SHA-256 + AES-CTR) %8s MB/s | encode %7s MB/s = %5s | encode incl. convergence pass %7s MB/s = %5s | decode %7s MB/s = %5s   (goal: encode >= 40%%)\n' \
+    "$size" "$base" "$enc" "$(ratio "$enc" "$base")" "$enck" "$(ratio "$enck" "$base")" "$dec" "$(ratio "$dec" "$base")"
+done
+for size in 1MiB 64MiB; do
+  up=$(mbps "^BenchmarkUpload/$size-"); down=$(mbps "^BenchmarkDownload/$size-")
+  [ -n "$up" ] && printf 'grid in-memory %-6s upload %7s MB/s, download %7s MB/s (10 in-memory servers, 3-of-10)\n' "$size" "$up" "$down"
+done
+
+echo
+echo "== peak RSS of a 1 GiB CHK encode + decode streamed through files (goal < 100 MB)"
+bin=$(mktemp -d)
+go test -c -o "$bin/chk.test" ./grid/chk
+( cd grid/chk && /usr/bin/time -f 'peak RSS %M KB, %e s wall' "$bin/chk.test" -test.run '^TestRoundTrip1GiB$' -test.v 2>&1 | grep -E 'heap in use|peak RSS|PASS|FAIL' )
+rm -rf "$bin"

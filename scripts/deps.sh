@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages LAFS Sync needs to build (cgo for fyne) and
+# to run its tests (Xvfb, D-Bus, screenshots), but only the missing ones:
+# when everything is there it does nothing and never touches apt.
+set -euo pipefail
+
+pkgs=(
+  gcc pkg-config                                   # cgo
+  libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
+  libxinerama-dev libxi-dev libxxf86vm-dev         # fyne / go-gl / glfw headers
+  xvfb x11-apps imagemagick xdotool                # a real window under Xvfb and its screenshot
+  dbus libglib2.0-bin                              # private session bus; gdbus reads/clicks the tray menu
+  iproute2                                         # network namespaces for NAT tests
+  time                                             # /usr/bin/time: peak RSS in make bench
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
