@@ -159,6 +159,7 @@ func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
 	}()
 	return e, nil
 }
+
 // Layout is the layout being encoded.
 func (e *Encoder) Layout() Layout { return e.l }
 

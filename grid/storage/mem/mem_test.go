@@ -24,7 +24,7 @@ func TestUploadRanges(t *testing.T) {
 		err      error
 	}{
 		{0, "abc", false, nil},
-		{2, "cde", false, nil},  // identical overlap
+		{2, "cde", false, nil}, // identical overlap
 		{3, "Xe", false, storage.ErrConflict},
 		{8, "ij", false, nil},
 		{9, "jk", false, storage.ErrOutOfRange},
