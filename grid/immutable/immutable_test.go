@@ -129,7 +129,7 @@ func TestCorruptSharesSkippedAndReported(t *testing.T) {
 }
 
 func TestUnhappy(t *testing.T) {
-	c, ms := newClient(5)
+	c, _ := newClient(5)
 	_, err := c.Upload(context.Background(), bytes.NewReader(data(1000, 4)))
 	var ue *UnhappyError
 	if !errors.As(err, &ue) || ue.Happiness != 5 || ue.Needed != 7 {
@@ -139,7 +139,7 @@ func TestUnhappy(t *testing.T) {
 		t.Errorf("message: %v", err)
 	}
 	// Servers that refuse (read-only) are named in the reasons.
-	c, ms = newClient(10)
+	c, ms := newClient(10)
 	for _, m := range ms[:4] {
 		m.SetReadOnly(true)
 	}

@@ -48,9 +48,7 @@ func Permute(si []byte, seeds [][]byte, preferred []bool) []int {
 // where server s holds the shares has[s].
 func Happiness(has [][]int) int {
 	m := newMatcher(len(has))
-	for s, shares := range has {
-		m.adj[s] = shares
-	}
+	copy(m.adj, has)
 	return m.run()
 }
 
