@@ -92,7 +92,7 @@ type Encoder struct {
 	seg    int
 	crypt  []Hash   // crypttext segment hashes, by segment
 	blocks [][]Hash // block hashes [share][segment]
-	sets   [2]*bufSet
+	sets   [4]*bufSet
 
 	jobs    chan hashJob
 	whole   chan hashJob // ciphertext segments, in order, for the whole-file hash
@@ -179,7 +179,7 @@ func (e *Encoder) EncodeSegment(plain []byte) ([][]byte, error) {
 	if want := e.l.SegmentLen(e.seg); int64(len(plain)) != want {
 		return nil, fmt.Errorf("chk: segment %d is %d bytes, want %d", e.seg, len(plain), want)
 	}
-	set := e.sets[e.seg%2]
+	set := e.sets[e.seg%len(e.sets)]
 	set.busy.Wait() // hashing of the segment that last used these buffers
 	ct := set.cipher[:len(plain)]
 	e.ctr.XORKeyStream(ct, plain)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/grid/storage/storagetest"
 )
 
 func TestUploadRanges(t *testing.T) {
@@ -40,4 +41,8 @@ func TestUploadRanges(t *testing.T) {
 	if !bytes.Equal(got, []byte("abcdefghij")) {
 		t.Errorf("share is %q", got)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Server { return New("conf") })
 }
