@@ -1,0 +1,192 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/grid/taghash"
+)
+
+const (
+	immHeaderSize   = 12
+	immLeaseSize    = 72
+	mutHeaderSize   = 100
+	mutLeaseSize    = 92
+	mutInlineLeases = 4
+	mutDataOffset   = mutHeaderSize + mutInlineLeases*mutLeaseSize // 468
+)
+
+var (
+	mutMagicV1 = append([]byte("Tahoe mutable container v1\n"), 0x75, 0x09, 0x44, 0x03, 0x8e)
+	mutMagicV2 = func() []byte {
+		text := []byte("Tahoe mutable container v2\n")
+		h := taghash.Tagged(taghash.TagMutableContainerHdr, text)
+		return append(text, h[:5]...)
+	}()
+)
+
+// lease is one lease record; secrets are stored hashed (v2 containers).
+type lease struct {
+	Owner      uint32
+	Renew      [32]byte
+	Cancel     [32]byte
+	Expiration uint32
+	NodeID     [20]byte // mutable leases only
+}
+
+func hashSecret(s storage.Secret) [32]byte { return blake2b.Sum256(s[:]) }
+
+func newLease(ls storage.LeaseSecrets, exp uint32) lease {
+	return lease{Renew: hashSecret(ls.Renew), Cancel: hashSecret(ls.Cancel), Expiration: exp}
+}
+
+func (l lease) empty() bool { return l == lease{} }
+
+func (l lease) marshalImm() []byte {
+	b := make([]byte, immLeaseSize)
+	binary.BigEndian.PutUint32(b, l.Owner)
+	copy(b[4:], l.Renew[:])
+	copy(b[36:], l.Cancel[:])
+	binary.BigEndian.PutUint32(b[68:], l.Expiration)
+	return b
+}
+
+func parseImmLease(b []byte) lease {
+	var l lease
+	l.Owner = binary.BigEndian.Uint32(b)
+	copy(l.Renew[:], b[4:36])
+	copy(l.Cancel[:], b[36:68])
+	l.Expiration = binary.BigEndian.Uint32(b[68:])
+	return l
+}
+
+func (l lease) marshalMut() []byte {
+	b := make([]byte, mutLeaseSize)
+	binary.BigEndian.PutUint32(b, l.Owner)
+	binary.BigEndian.PutUint32(b[4:], l.Expiration)
+	copy(b[8:], l.Renew[:])
+	copy(b[40:], l.Cancel[:])
+	copy(b[72:], l.NodeID[:])
+	return b
+}
+
+func parseMutLease(b []byte) lease {
+	var l lease
+	l.Owner = binary.BigEndian.Uint32(b)
+	l.Expiration = binary.BigEndian.Uint32(b[4:])
+	copy(l.Renew[:], b[8:40])
+	copy(l.Cancel[:], b[40:72])
+	copy(l.NodeID[:], b[72:92])
+	return l
+}
+
+// immHeader is the head of an immutable container.
+type immHeader struct {
+	Version   uint32
+	NumLeases uint32
+}
+
+// parseImm checks an immutable container of fileSize bytes whose first
+// bytes are head, and returns the header, the share data length and the
+// offset of the lease area.
+func parseImm(head []byte, fileSize int64) (immHeader, int64, error) {
+	var h immHeader
+	if len(head) < immHeaderSize {
+		return h, 0, fmt.Errorf("immutable container: %d bytes, too short for a header", len(head))
+	}
+	h.Version = binary.BigEndian.Uint32(head)
+	if h.Version != 1 && h.Version != 2 {
+		return h, 0, fmt.Errorf("immutable container: unknown version %d", h.Version)
+	}
+	h.NumLeases = binary.BigEndian.Uint32(head[8:])
+	leases := int64(h.NumLeases) * immLeaseSize
+	data := fileSize - immHeaderSize - leases
+	if h.NumLeases > 1<<20 || data < 0 {
+		return h, 0, fmt.Errorf("immutable container: %d leases do not fit in %d bytes", h.NumLeases, fileSize)
+	}
+	return h, data, nil
+}
+
+func immHeaderBytes(version uint32, dataLen uint64, numLeases int) []byte {
+	b := make([]byte, immHeaderSize)
+	binary.BigEndian.PutUint32(b, version)
+	binary.BigEndian.PutUint32(b[4:], uint32(min(dataLen, 1<<32-1)))
+	binary.BigEndian.PutUint32(b[8:], uint32(numLeases))
+	return b
+}
+
+// mutable is a parsed mutable container.
+type mutable struct {
+	V2           bool
+	WENodeID     [20]byte
+	WriteEnabler [32]byte
+	Data         []byte
+	Leases       []lease // inline slots (empty ones dropped) then extra leases
+}
+
+func isMutable(head []byte) bool {
+	return len(head) >= 32 && (bytes.Equal(head[:32], mutMagicV1) || bytes.Equal(head[:32], mutMagicV2))
+}
+
+// parseMutable parses a whole mutable container.
+func parseMutable(b []byte) (*mutable, error) {
+	if len(b) < mutDataOffset {
+		return nil, fmt.Errorf("mutable container: %d bytes, too short for a header", len(b))
+	}
+	m := &mutable{}
+	switch {
+	case bytes.Equal(b[:32], mutMagicV2):
+		m.V2 = true
+	case bytes.Equal(b[:32], mutMagicV1):
+	default:
+		return nil, fmt.Errorf("mutable container: bad magic")
+	}
+	copy(m.WENodeID[:], b[32:52])
+	copy(m.WriteEnabler[:], b[52:84])
+	dataLen := binary.BigEndian.Uint64(b[84:])
+	extraOff := binary.BigEndian.Uint64(b[92:])
+	if dataLen > uint64(len(b)-mutDataOffset) || extraOff != mutDataOffset+dataLen {
+		return nil, fmt.Errorf("mutable container: data length %d / lease offset %d inconsistent with %d bytes", dataLen, extraOff, len(b))
+	}
+	for i := 0; i < mutInlineLeases; i++ {
+		if l := parseMutLease(b[mutHeaderSize+i*mutLeaseSize:]); !l.empty() {
+			m.Leases = append(m.Leases, l)
+		}
+	}
+	m.Data = b[mutDataOffset : mutDataOffset+dataLen]
+	rest := b[extraOff:]
+	if len(rest) >= 4 {
+		n := binary.BigEndian.Uint32(rest)
+		if uint64(len(rest)-4) < uint64(n)*mutLeaseSize {
+			return nil, fmt.Errorf("mutable container: %d extra leases do not fit", n)
+		}
+		for i := 0; i < int(n); i++ {
+			m.Leases = append(m.Leases, parseMutLease(rest[4+i*mutLeaseSize:]))
+		}
+	}
+	return m, nil
+}
+
+// marshal writes the container in the v2 format.
+func (m *mutable) marshal() []byte {
+	b := make([]byte, mutDataOffset, mutDataOffset+len(m.Data)+4)
+	copy(b, mutMagicV2)
+	copy(b[32:], m.WENodeID[:])
+	copy(b[52:], m.WriteEnabler[:])
+	binary.BigEndian.PutUint64(b[84:], uint64(len(m.Data)))
+	binary.BigEndian.PutUint64(b[92:], uint64(mutDataOffset+len(m.Data)))
+	for i := 0; i < mutInlineLeases && i < len(m.Leases); i++ {
+		copy(b[mutHeaderSize+i*mutLeaseSize:], m.Leases[i].marshalMut())
+	}
+	b = append(b, m.Data...)
+	extra := m.Leases[min(len(m.Leases), mutInlineLeases):]
+	b = binary.BigEndian.AppendUint32(b, uint32(len(extra)))
+	for _, l := range extra {
+		b = append(b, l.marshalMut()...)
+	}
+	return b
+}

@@ -1,0 +1,513 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lafssync/lafssync/grid/storage"
+)
+
+// Options configure a Store.
+type Options struct {
+	// ReadOnly refuses new immutable shares and mutable writes.
+	ReadOnly bool
+	// ReservedSpace is disk space the store never allocates into.
+	ReservedSpace uint64
+	// Info is the identity the store reports (it belongs to the node).
+	Info   storage.ServerInfo
+	Logger *slog.Logger
+	// Now is the clock (lease expiry, idle uploads); default time.Now.
+	Now func() time.Time
+	// FreeSpace reports free bytes at a path; default statfs.
+	FreeSpace func(path string) (uint64, error)
+	// IdleAbort drops an upload with no write for this long (default 30 min, as Tahoe).
+	IdleAbort time.Duration
+}
+
+// Store is a share store in a directory. It is safe for concurrent use.
+type Store struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex // guards uploads, slots, free*
+	uploads map[shareKey]*upload
+	slots   map[storage.SI]*sync.Mutex
+	free    uint64
+	freeAt  time.Time
+}
+
+type shareKey struct {
+	si storage.SI
+	sh int
+}
+
+type span struct{ start, end uint64 }
+
+// upload is an incoming immutable share. mu serialises its writes.
+type upload struct {
+	mu     sync.Mutex
+	secret storage.Secret
+	lease  storage.LeaseSecrets
+	size   uint64
+	path   string
+	f      *os.File
+	have   []span
+	left   uint64
+	last   time.Time
+	done   bool
+}
+
+// Open opens (creating if needed) the store in dir. Uploads left
+// incomplete by a previous run are removed.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.FreeSpace == nil {
+		opts.FreeSpace = statfsFree
+	}
+	if opts.IdleAbort == 0 {
+		opts.IdleAbort = 30 * time.Minute
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{dir: dir, opts: opts, log: log, uploads: map[shareKey]*upload{}, slots: map[storage.SI]*sync.Mutex{}}
+	if err := os.RemoveAll(s.incomingRoot()); err != nil {
+		return nil, fmt.Errorf("clear unfinished uploads: %w", err)
+	}
+	for _, d := range []string{s.sharesRoot(), s.incomingRoot(), filepath.Join(dir, "corruption-advisories")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func statfsFree(path string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
+func (s *Store) sharesRoot() string   { return filepath.Join(s.dir, "shares") }
+func (s *Store) incomingRoot() string { return filepath.Join(s.dir, "shares", "incoming") }
+
+// bucketDir is Tahoe's storage_index_to_dir: <2-char prefix>/<SI>.
+func bucketDir(root string, si storage.SI) string {
+	t := si.String()
+	return filepath.Join(root, t[:2], t)
+}
+
+func (s *Store) sharePath(si storage.SI, sh int) string {
+	return filepath.Join(bucketDir(s.sharesRoot(), si), strconv.Itoa(sh))
+}
+
+// Close aborts uploads in progress.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, u := range s.uploads {
+		u.f.Close()
+		os.Remove(u.path)
+		delete(s.uploads, k)
+	}
+	return nil
+}
+
+// Info implements storage.Server.
+func (s *Store) Info() storage.ServerInfo { return s.opts.Info }
+
+// available is the space new allocations may use: free disk minus the
+// reservation minus what open uploads may still write. Free space is cached
+// for a second (Tahoe clients poll the version every second).
+func (s *Store) available() uint64 {
+	now := s.opts.Now()
+	if now.Sub(s.freeAt) > time.Second || s.freeAt.IsZero() {
+		if f, err := s.opts.FreeSpace(s.dir); err == nil {
+			s.free, s.freeAt = f, now
+		} else {
+			s.log.Warn("cannot read free disk space", "err", err)
+		}
+	}
+	avail := s.free
+	for _, u := range s.uploads {
+		avail -= min(avail, u.left)
+	}
+	return avail - min(avail, s.opts.ReservedSpace)
+}
+
+// Version implements storage.Server.
+func (s *Store) Version(ctx context.Context) (storage.Version, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	avail := s.available()
+	if s.opts.ReadOnly {
+		avail = 0
+	}
+	return storage.Version{MaxImmutableShareSize: avail, MaxMutableShareSize: storage.MaxMutableShareSize,
+		AvailableSpace: avail, Application: "lafssync/" + appVersion}, nil
+}
+
+var appVersion = "0.1"
+
+func (s *Store) leaseExpiry() uint32 {
+	return uint32(s.opts.Now().Add(storage.LeaseDurationSeconds * time.Second).Unix())
+}
+
+func listShares(dir string) ([]int, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []int{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := []int{}
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n >= 0 && strconv.Itoa(n) == e.Name() {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ListShares implements storage.Server: complete immutable shares.
+func (s *Store) ListShares(ctx context.Context, si storage.SI) ([]int, error) {
+	all, err := listShares(bucketDir(s.sharesRoot(), si))
+	if err != nil {
+		return nil, fmt.Errorf("list shares of %s: %w", si, err)
+	}
+	out := []int{}
+	for _, sh := range all {
+		if head, _, err := readHead(s.sharePath(si, sh)); err == nil && !isMutable(head) {
+			out = append(out, sh)
+		}
+	}
+	return out, nil
+}
+
+func readHead(path string) ([]byte, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	head := make([]byte, 32)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, 0, err
+	}
+	return head[:n], st.Size(), nil
+}
+
+// AllocateBuckets implements storage.Server.
+func (s *Store) AllocateBuckets(ctx context.Context, si storage.SI, ls storage.LeaseSecrets, secret storage.Secret, shares []int, size uint64) (storage.Allocation, error) {
+	var a storage.Allocation
+	have, err := s.ListShares(ctx, si)
+	if err != nil {
+		return a, err
+	}
+	a.AlreadyHave = have
+	a.Allocated = []int{}
+	if len(have) > 0 {
+		// Tahoe renews the uploader's lease on shares it already has.
+		if err := s.AddLease(ctx, si, ls); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.log.Warn("renew lease on existing shares", "si", si.String(), "err", err)
+		}
+	}
+	if s.opts.ReadOnly {
+		return a, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sh := range shares {
+		if sh < 0 || sh > 255 {
+			return a, fmt.Errorf("share number %d out of range: %w", sh, storage.ErrOutOfRange)
+		}
+		if slices.Contains(have, sh) {
+			continue
+		}
+		k := shareKey{si, sh}
+		if u, ok := s.uploads[k]; ok {
+			if u.secret == secret && u.size == size {
+				a.Allocated = append(a.Allocated, sh)
+			}
+			continue
+		}
+		if _, err := os.Stat(s.sharePath(si, sh)); err == nil {
+			continue // a mutable slot's share, or written meanwhile
+		}
+		if size > s.available() {
+			s.log.Info("refusing allocation: not enough space", "si", si.String(), "share", sh, "size", size)
+			continue
+		}
+		dir := bucketDir(s.incomingRoot(), si)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, err)
+		}
+		path := filepath.Join(dir, strconv.Itoa(sh))
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, err)
+		}
+		if _, err := f.WriteAt(immHeaderBytes(2, size, 0), 0); err != nil {
+			f.Close()
+			os.Remove(path)
+			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, diskErr(err))
+		}
+		s.uploads[k] = &upload{secret: secret, lease: ls, size: size, path: path, f: f, left: size, last: s.opts.Now()}
+		a.Allocated = append(a.Allocated, sh)
+	}
+	return a, nil
+}
+
+func diskErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %v", storage.ErrNoSpace, err)
+	}
+	return err
+}
+
+func (s *Store) lookupUpload(si storage.SI, sh int, secret storage.Secret) (*upload, error) {
+	s.mu.Lock()
+	u, ok := s.uploads[shareKey{si, sh}]
+	s.mu.Unlock()
+	if !ok {
+		if _, err := os.Stat(s.sharePath(si, sh)); err == nil {
+			return nil, fmt.Errorf("share %s/%d: %w", si, sh, storage.ErrComplete)
+		}
+		return nil, fmt.Errorf("share %s/%d: no upload in progress: %w", si, sh, storage.ErrNotFound)
+	}
+	if u.secret != secret {
+		return nil, fmt.Errorf("share %s/%d: upload secret: %w", si, sh, storage.ErrUnauthorized)
+	}
+	return u, nil
+}
+
+// WriteShare implements storage.Server.
+func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret storage.Secret, off uint64, p []byte) (bool, error) {
+	u, err := s.lookupUpload(si, sh, secret)
+	if err != nil {
+		return false, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.done {
+		return false, fmt.Errorf("share %s/%d: %w", si, sh, storage.ErrNotFound)
+	}
+	end := off + uint64(len(p))
+	if end > u.size || end < off {
+		return false, fmt.Errorf("share %s/%d: write of %d bytes at %d past the allocated %d: %w", si, sh, len(p), off, u.size, storage.ErrOutOfRange)
+	}
+	// Bytes written before must not change.
+	for _, sp := range u.have {
+		lo, hi := max(sp.start, off), min(sp.end, end)
+		if lo >= hi {
+			continue
+		}
+		old := make([]byte, hi-lo)
+		if _, err := u.f.ReadAt(old, int64(immHeaderSize+lo)); err != nil {
+			return false, fmt.Errorf("share %s/%d: re-read: %w", si, sh, err)
+		}
+		if !bytes.Equal(old, p[lo-off:hi-off]) {
+			return false, fmt.Errorf("share %s/%d: bytes %d-%d differ from those already written: %w", si, sh, lo, hi, storage.ErrConflict)
+		}
+	}
+	if _, err := u.f.WriteAt(p, int64(immHeaderSize+off)); err != nil {
+		return false, fmt.Errorf("share %s/%d: write: %w", si, sh, diskErr(err))
+	}
+	u.last = s.opts.Now()
+	u.left -= addSpan(&u.have, span{off, end})
+	if u.left > 0 {
+		return false, nil
+	}
+	if err := s.finish(si, sh, u); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// addSpan merges sp into the sorted disjoint spans and returns how many
+// bytes it newly covers.
+func addSpan(have *[]span, sp span) uint64 {
+	before := sumSpans(*have)
+	var out []span
+	for _, h := range *have {
+		if h.end < sp.start || h.start > sp.end {
+			out = append(out, h)
+			continue
+		}
+		sp = span{min(h.start, sp.start), max(h.end, sp.end)}
+	}
+	out = append(out, sp)
+	slices.SortFunc(out, func(a, b span) int { return int(a.start) - int(b.start) })
+	*have = out
+	return sumSpans(out) - before
+}
+
+func sumSpans(s []span) uint64 {
+	var n uint64
+	for _, x := range s {
+		n += x.end - x.start
+	}
+	return n
+}
+
+// finish adds the lease, makes the share durable and moves it into place.
+func (s *Store) finish(si storage.SI, sh int, u *upload) error {
+	fail := func(err error) error {
+		return fmt.Errorf("complete share %s/%d: %w", si, sh, diskErr(err))
+	}
+	l := newLease(u.lease, s.leaseExpiry())
+	if _, err := u.f.WriteAt(l.marshalImm(), int64(immHeaderSize+u.size)); err != nil {
+		return fail(err)
+	}
+	if _, err := u.f.WriteAt(immHeaderBytes(2, u.size, 1), 0); err != nil {
+		return fail(err)
+	}
+	if err := u.f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := u.f.Close(); err != nil {
+		return fail(err)
+	}
+	final := s.sharePath(si, sh)
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(u.path, final); err != nil {
+		return fail(err)
+	}
+	syncDir(filepath.Dir(final))
+	u.done = true
+	s.mu.Lock()
+	delete(s.uploads, shareKey{si, sh})
+	s.mu.Unlock()
+	os.Remove(filepath.Dir(u.path))
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// AbortShare implements storage.Server.
+func (s *Store) AbortShare(ctx context.Context, si storage.SI, sh int, secret storage.Secret) error {
+	u, err := s.lookupUpload(si, sh, secret)
+	if err != nil {
+		return err
+	}
+	s.drop(shareKey{si, sh}, u)
+	return nil
+}
+
+func (s *Store) drop(k shareKey, u *upload) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.done {
+		return
+	}
+	u.done = true
+	u.f.Close()
+	os.Remove(u.path)
+	os.Remove(filepath.Dir(u.path))
+	s.mu.Lock()
+	delete(s.uploads, k)
+	s.mu.Unlock()
+}
+
+// Sweep aborts uploads idle for longer than Options.IdleAbort and returns
+// how many it dropped.
+func (s *Store) Sweep() int {
+	now := s.opts.Now()
+	s.mu.Lock()
+	var idle []shareKey
+	for k, u := range s.uploads {
+		if now.Sub(u.last) > s.opts.IdleAbort {
+			idle = append(idle, k)
+		}
+	}
+	us := map[shareKey]*upload{}
+	for _, k := range idle {
+		us[k] = s.uploads[k]
+	}
+	s.mu.Unlock()
+	for k, u := range us {
+		s.log.Info("aborting idle upload", "si", k.si.String(), "share", k.sh)
+		s.drop(k, u)
+	}
+	return len(us)
+}
+
+// ReadShare implements storage.Server.
+func (s *Store) ReadShare(ctx context.Context, si storage.SI, sh int, off, length uint64) ([]byte, error) {
+	f, err := os.Open(s.sharePath(si, sh))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("share %s/%d: %w", si, sh, storage.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("share %s/%d: %w", si, sh, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, 32)
+	n, _ := io.ReadFull(f, head)
+	if isMutable(head[:n]) {
+		return nil, fmt.Errorf("share %s/%d is mutable: %w", si, sh, storage.ErrNotFound)
+	}
+	_, dataLen, err := parseImm(head[:n], st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("share %s/%d: %w", si, sh, err)
+	}
+	if off >= uint64(dataLen) {
+		return []byte{}, nil
+	}
+	length = min(length, uint64(dataLen)-off, 64<<20)
+	buf := make([]byte, length)
+	if _, err := f.ReadAt(buf, int64(immHeaderSize+off)); err != nil {
+		return nil, fmt.Errorf("share %s/%d: read: %w", si, sh, err)
+	}
+	return buf, nil
+}
+
+// AdviseCorrupt implements storage.Server: the report is logged and kept
+// in corruption-advisories/ for the operator.
+func (s *Store) AdviseCorrupt(ctx context.Context, kind storage.Kind, si storage.SI, sh int, reason string) error {
+	if len(reason) > 32765 {
+		reason = reason[:32765]
+	}
+	s.log.Warn("client reports a corrupt share", "kind", kind.String(), "si", si.String(), "share", sh, "reason", reason)
+	name := fmt.Sprintf("%s--%s-%d", s.opts.Now().UTC().Format("20060102T150405.000000000Z"), si, sh)
+	body := fmt.Sprintf("report: %s share corruption\nstorage_index: %s\nshare_number: %d\n\n%s\n", kind, si, sh, reason)
+	return os.WriteFile(filepath.Join(s.dir, "corruption-advisories", name), []byte(body), 0o600)
+}
+
+var _ storage.Server = (*Store)(nil)
