@@ -1,0 +1,614 @@
+package gbs
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/lafssync/lafssync/grid/storage"
+)
+
+// Server serves a storage.Server over GBS. Create it with NewServer and
+// mount it as an http.Handler on a TLS listener (see Serve).
+type Server struct {
+	backend storage.Server
+	auth    string // the whole expected Authorization header value
+	log     *slog.Logger
+	mux     *http.ServeMux
+
+	mu       sync.Mutex // guards progress and version cache
+	progress map[progressKey]*progress
+	ver      []byte
+	verAt    time.Time
+}
+
+type progressKey struct {
+	si storage.SI
+	sh int
+}
+
+// progress tracks which bytes of an upload are still missing, for the
+// "required" ranges Tahoe's PATCH response lists.
+type progress struct {
+	size uint64
+	have []byteRange
+}
+
+// NewServer serves backend to clients that present swissnum.
+func NewServer(backend storage.Server, swissnum []byte, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{backend: backend, auth: authHeader(swissnum), log: log, mux: http.NewServeMux(), progress: map[progressKey]*progress{}}
+	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) {
+		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(w, r); err != nil {
+				s.fail(w, r, err)
+			}
+		})
+	}
+	h("GET /storage/v1/version", s.version)
+	h("PUT /storage/v1/lease/{si}", s.lease)
+	h("POST /storage/v1/immutable/{si}", s.allocate)
+	h("PATCH /storage/v1/immutable/{si}/{shnum}", s.write)
+	h("PUT /storage/v1/immutable/{si}/{shnum}/abort", s.abort)
+	h("GET /storage/v1/immutable/{si}/shares", s.listImmutable)
+	h("GET /storage/v1/immutable/{si}/{shnum}", s.readImmutable)
+	h("POST /storage/v1/immutable/{si}/{shnum}/corrupt", s.corrupt(storage.Immutable))
+	h("POST /storage/v1/mutable/{si}/read-test-write", s.readTestWrite)
+	h("GET /storage/v1/mutable/{si}/shares", s.listMutable)
+	h("GET /storage/v1/mutable/{si}/{shnum}", s.readMutable)
+	h("POST /storage/v1/mutable/{si}/{shnum}/corrupt", s.corrupt(storage.Mutable))
+	return s
+}
+
+func authHeader(swissnum []byte) string {
+	return authSchemePrefix + base64.StdEncoding.EncodeToString(swissnum)
+}
+
+// httpError is an error with the status code to answer.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func herr(code int, format string, args ...any) error {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// ServeHTTP checks authorization, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a := r.Header.Get(headerAuth)
+	if !utf8.ValidString(a) {
+		http.Error(w, "Authorization header is not UTF-8", http.StatusBadRequest)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(a), []byte(s.auth)) != 1 {
+		http.Error(w, "missing or wrong swissnum", http.StatusUnauthorized)
+		return
+	}
+	// Share reads answer with octet-stream; everything else with CBOR.
+	shareRead := r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/shares") && !strings.HasSuffix(r.URL.Path, "/version")
+	if acc := r.Header.Get("Accept"); acc != "" && !shareRead && !acceptsCBOR(acc) {
+		http.Error(w, "only application/cbor responses are available", http.StatusNotAcceptable)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func acceptsCBOR(acc string) bool {
+	for _, part := range strings.Split(acc, ",") {
+		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		if mt == cborType || mt == "*/*" || mt == "application/*" {
+			return true
+		}
+	}
+	return false
+}
+
+// fail maps an error to Tahoe's status codes. Backend errors never carry
+// secrets (storage errors name the index and share only).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		code = he.code
+	case errors.Is(err, storage.ErrNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, storage.ErrConflict):
+		code = http.StatusConflict
+	case errors.Is(err, storage.ErrUnauthorized):
+		code = http.StatusUnauthorized
+	case errors.Is(err, storage.ErrComplete):
+		code = http.StatusMethodNotAllowed
+	case errors.Is(err, storage.ErrOutOfRange):
+		code = http.StatusRequestedRangeNotSatisfiable
+	case errors.Is(err, storage.ErrTooLarge):
+		code = http.StatusRequestEntityTooLarge
+	case errors.Is(err, storage.ErrReadOnly), errors.Is(err, storage.ErrNoSpace):
+		code = http.StatusInsufficientStorage
+	}
+	if code >= 500 {
+		s.log.Error("storage request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	http.Error(w, err.Error(), code)
+}
+
+func pathSI(r *http.Request) (storage.SI, error) {
+	v := r.PathValue("si")
+	if len(v) != 26 {
+		return storage.SI{}, herr(http.StatusNotFound, "not a storage index")
+	}
+	si, err := storage.ParseSI(v)
+	if err != nil {
+		return si, herr(http.StatusNotFound, "not a storage index")
+	}
+	return si, nil
+}
+
+func pathShare(r *http.Request) (int, error) {
+	v := r.PathValue("shnum")
+	n, err := strconv.ParseUint(v, 10, 8)
+	if err != nil || strconv.FormatUint(n, 10) != v {
+		return 0, herr(http.StatusNotFound, "not a share number")
+	}
+	return int(n), nil
+}
+
+func pathSIShare(r *http.Request) (storage.SI, int, error) {
+	si, err := pathSI(r)
+	if err != nil {
+		return si, 0, err
+	}
+	sh, err := pathShare(r)
+	return si, sh, err
+}
+
+func readCBOR(r *http.Request, limit int64, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]) != cborType {
+		return herr(http.StatusUnsupportedMediaType, "request body must be application/cbor")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return herr(http.StatusBadRequest, "read body: %v", err)
+	}
+	if int64(len(body)) > limit {
+		return herr(http.StatusRequestEntityTooLarge, "request body over %d bytes", limit)
+	}
+	if err := decMode.Unmarshal(body, v); err != nil {
+		return herr(http.StatusBadRequest, "malformed CBOR request: %v", err)
+	}
+	return nil
+}
+
+func writeCBOR(w http.ResponseWriter, code int, v any) error {
+	b, err := encMode.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", cborType)
+	w.WriteHeader(code)
+	_, err = w.Write(b)
+	return err
+}
+
+func secretsOr400(r *http.Request, want ...string) (map[string][]byte, error) {
+	s, err := parseSecrets(r.Header, want...)
+	if err != nil {
+		return nil, herr(http.StatusBadRequest, "%v", err)
+	}
+	return s, nil
+}
+
+// uploadSecret maps any length of upload secret onto storage.Secret.
+func uploadSecret(b []byte) storage.Secret {
+	if len(b) == 32 {
+		return secret32(b)
+	}
+	return storage.Secret(sha256.Sum256(b))
+}
+
+func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
+	if _, err := secretsOr400(r); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	cached, at := s.ver, s.verAt
+	s.mu.Unlock()
+	if cached == nil || time.Since(at) > time.Second {
+		v, err := s.backend.Version(r.Context())
+		if err != nil {
+			return err
+		}
+		b, err := encMode.Marshal(versionResponse{
+			cbor.ByteString(versionKey): map[cbor.ByteString]uint64{
+				"maximum-immutable-share-size": v.MaxImmutableShareSize,
+				"maximum-mutable-share-size":   v.MaxMutableShareSize,
+				"available-space":              v.AvailableSpace,
+			},
+			"application-version": []byte(v.Application),
+		})
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.ver, s.verAt, cached = b, time.Now(), b
+		s.mu.Unlock()
+	}
+	w.Header().Set("Content-Type", cborType)
+	_, err := w.Write(cached)
+	return err
+}
+
+func leaseSecrets(sec map[string][]byte) storage.LeaseSecrets {
+	return storage.LeaseSecrets{Renew: secret32(sec[secretRenew]), Cancel: secret32(sec[secretCancel])}
+}
+
+func (s *Server) lease(w http.ResponseWriter, r *http.Request) error {
+	si, err := pathSI(r)
+	if err != nil {
+		return err
+	}
+	sec, err := secretsOr400(r, secretRenew, secretCancel)
+	if err != nil {
+		return err
+	}
+	if err := s.backend.AddLease(r.Context(), si, leaseSecrets(sec)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) allocate(w http.ResponseWriter, r *http.Request) error {
+	si, err := pathSI(r)
+	if err != nil {
+		return err
+	}
+	sec, err := secretsOr400(r, secretRenew, secretCancel, secretUpload)
+	if err != nil {
+		return err
+	}
+	var req allocateRequest
+	if err := readCBOR(r, maxAllocateBody, &req); err != nil {
+		return err
+	}
+	for _, sh := range req.ShareNumbers {
+		if sh > 255 {
+			return herr(http.StatusBadRequest, "share number %d out of range", sh)
+		}
+	}
+	a, err := s.backend.AllocateBuckets(r.Context(), si, leaseSecrets(sec), uploadSecret(sec[secretUpload]), toInts(req.ShareNumbers), req.AllocatedSize)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, sh := range a.Allocated {
+		k := progressKey{si, sh}
+		if p, ok := s.progress[k]; !ok || p.size != req.AllocatedSize {
+			s.progress[k] = &progress{size: req.AllocatedSize}
+		}
+	}
+	s.mu.Unlock()
+	return writeCBOR(w, http.StatusOK, allocateResponse{AlreadyHave: toSet(a.AlreadyHave), Allocated: toSet(a.Allocated)})
+}
+
+// parseContentRange parses "bytes a-b/*" or "bytes a-b/total".
+func parseContentRange(v string) (uint64, uint64, bool) {
+	rest, ok := strings.CutPrefix(v, "bytes ")
+	if !ok {
+		return 0, 0, false
+	}
+	rng, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return 0, 0, false
+	}
+	a, b, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	start, err1 := strconv.ParseUint(a, 10, 64)
+	last, err2 := strconv.ParseUint(b, 10, 64)
+	if err1 != nil || err2 != nil || last < start {
+		return 0, 0, false
+	}
+	return start, last, true
+}
+
+func (s *Server) write(w http.ResponseWriter, r *http.Request) error {
+	si, sh, err := pathSIShare(r)
+	if err != nil {
+		return err
+	}
+	sec, err := secretsOr400(r, secretUpload)
+	if err != nil {
+		return err
+	}
+	start, last, ok := parseContentRange(r.Header.Get("Content-Range"))
+	if !ok {
+		return herr(http.StatusRequestedRangeNotSatisfiable, "Content-Range must be 'bytes first-last/*'")
+	}
+	length := last - start + 1
+	if length > 64<<20 {
+		return herr(http.StatusRequestEntityTooLarge, "chunk of %d bytes is too large", length)
+	}
+	data := make([]byte, length)
+	if _, err := io.ReadFull(r.Body, data); err != nil {
+		return herr(http.StatusBadRequest, "body shorter than Content-Range: %v", err)
+	}
+	done, err := s.backend.WriteShare(r.Context(), si, sh, uploadSecret(sec[secretUpload]), start, data)
+	if err != nil {
+		return err
+	}
+	k := progressKey{si, sh}
+	s.mu.Lock()
+	p := s.progress[k]
+	var required []byteRange
+	if done {
+		delete(s.progress, k)
+	} else if p != nil {
+		p.have = mergeRange(p.have, byteRange{start, start + length})
+		required = missing(p.have, p.size)
+	}
+	s.mu.Unlock()
+	if required == nil {
+		required = []byteRange{}
+	}
+	code := http.StatusOK
+	if done {
+		code = http.StatusCreated
+	}
+	return writeCBOR(w, code, uploadProgress{Required: required})
+}
+
+func mergeRange(have []byteRange, n byteRange) []byteRange {
+	var out []byteRange
+	for _, h := range have {
+		if h.End < n.Begin || h.Begin > n.End {
+			out = append(out, h)
+			continue
+		}
+		n = byteRange{min(h.Begin, n.Begin), max(h.End, n.End)}
+	}
+	out = append(out, n)
+	slices.SortFunc(out, func(a, b byteRange) int { return int(a.Begin) - int(b.Begin) })
+	return out
+}
+
+func missing(have []byteRange, size uint64) []byteRange {
+	out := []byteRange{}
+	pos := uint64(0)
+	for _, h := range have {
+		if h.Begin > pos {
+			out = append(out, byteRange{pos, h.Begin})
+		}
+		pos = max(pos, h.End)
+	}
+	if pos < size {
+		out = append(out, byteRange{pos, size})
+	}
+	return out
+}
+
+func (s *Server) abort(w http.ResponseWriter, r *http.Request) error {
+	si, sh, err := pathSIShare(r)
+	if err != nil {
+		return err
+	}
+	sec, err := secretsOr400(r, secretUpload)
+	if err != nil {
+		return err
+	}
+	if err := s.backend.AbortShare(r.Context(), si, sh, uploadSecret(sec[secretUpload])); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.progress, progressKey{si, sh})
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) listImmutable(w http.ResponseWriter, r *http.Request) error {
+	return s.list(w, r, s.backend.ListShares)
+}
+
+func (s *Server) listMutable(w http.ResponseWriter, r *http.Request) error {
+	return s.list(w, r, s.backend.ListMutableShares)
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, si storage.SI) ([]int, error)) error {
+	si, err := pathSI(r)
+	if err != nil {
+		return err
+	}
+	if _, err := secretsOr400(r); err != nil {
+		return err
+	}
+	shares, err := fn(r.Context(), si)
+	if err != nil {
+		return err
+	}
+	return writeCBOR(w, http.StatusOK, toSet(shares))
+}
+
+// parseRange accepts exactly one "bytes=a-b" range with an explicit end.
+func parseRange(v string) (uint64, uint64, bool) {
+	rest, ok := strings.CutPrefix(v, "bytes=")
+	if !ok || strings.Contains(rest, ",") {
+		return 0, 0, false
+	}
+	a, b, ok := strings.Cut(rest, "-")
+	if !ok || a == "" || b == "" {
+		return 0, 0, false
+	}
+	start, err1 := strconv.ParseUint(a, 10, 64)
+	last, err2 := strconv.ParseUint(b, 10, 64)
+	if err1 != nil || err2 != nil || last < start {
+		return 0, 0, false
+	}
+	return start, last + 1, true
+}
+
+const maxReadChunk = 64 << 20
+
+func (s *Server) readImmutable(w http.ResponseWriter, r *http.Request) error {
+	return s.read(w, r, s.backend.ReadShare)
+}
+
+func (s *Server) readMutable(w http.ResponseWriter, r *http.Request) error {
+	return s.read(w, r, s.backend.ReadMutableShare)
+}
+
+func (s *Server) read(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, si storage.SI, sh int, off, n uint64) ([]byte, error)) error {
+	si, sh, err := pathSIShare(r)
+	if err != nil {
+		return err
+	}
+	if _, err := secretsOr400(r); err != nil {
+		return err
+	}
+	rh := r.Header.Get("Range")
+	if rh == "" {
+		// The whole share, streamed in chunks.
+		first, err := fn(r.Context(), si, sh, 0, maxReadChunk)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", octetType)
+		w.WriteHeader(http.StatusOK)
+		off := uint64(0)
+		for chunk := first; len(chunk) > 0; {
+			if _, err := w.Write(chunk); err != nil {
+				return nil
+			}
+			off += uint64(len(chunk))
+			if uint64(len(chunk)) < maxReadChunk {
+				break
+			}
+			if chunk, err = fn(r.Context(), si, sh, off, maxReadChunk); err != nil {
+				s.log.Warn("read failed mid-stream", "si", si.String(), "share", sh, "err", err)
+				return nil
+			}
+		}
+		return nil
+	}
+	start, end, ok := parseRange(rh)
+	if !ok {
+		return herr(http.StatusRequestedRangeNotSatisfiable, "Range must be a single 'bytes=first-last'")
+	}
+	if end-start > maxReadChunk {
+		return herr(http.StatusRequestedRangeNotSatisfiable, "range of %d bytes is over the %d-byte limit", end-start, maxReadChunk)
+	}
+	data, err := fn(r.Context(), si, sh, start, end-start)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	w.Header().Set("Content-Type", octetType)
+	w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", start, start+uint64(len(data))-1))
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusPartialContent)
+	w.Write(data)
+	return nil
+}
+
+func (s *Server) corrupt(kind storage.Kind) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		si, sh, err := pathSIShare(r)
+		if err != nil {
+			return err
+		}
+		if _, err := secretsOr400(r); err != nil {
+			return err
+		}
+		var req corruptRequest
+		if err := readCBOR(r, maxCorruptBody, &req); err != nil {
+			return err
+		}
+		if len(req.Reason) < 1 || len(req.Reason) > 32765 {
+			return herr(http.StatusBadRequest, "reason must be 1 to 32765 bytes")
+		}
+		list := s.backend.ListShares
+		if kind == storage.Mutable {
+			list = s.backend.ListMutableShares
+		}
+		have, err := list(r.Context(), si)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(have, sh) {
+			return herr(http.StatusNotFound, "no such share")
+		}
+		if err := s.backend.AdviseCorrupt(r.Context(), kind, si, sh, req.Reason); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+}
+
+func (s *Server) readTestWrite(w http.ResponseWriter, r *http.Request) error {
+	si, err := pathSI(r)
+	if err != nil {
+		return err
+	}
+	sec, err := secretsOr400(r, secretWE, secretRenew, secretCancel)
+	if err != nil {
+		return err
+	}
+	var req rtwRequest
+	if err := readCBOR(r, maxRTWBody, &req); err != nil {
+		return err
+	}
+	tw := map[int]storage.TestWrite{}
+	for sh, t := range req.TestWriteVectors {
+		if sh > 255 || len(t.Test) > 30 {
+			return herr(http.StatusBadRequest, "share %d: out of range or too many tests", sh)
+		}
+		x := storage.TestWrite{NewLength: t.NewLength}
+		for _, tv := range t.Test {
+			x.Tests = append(x.Tests, storage.TestVector{Offset: tv.Offset, Size: tv.Size, Specimen: tv.Specimen})
+		}
+		for _, wv := range t.Write {
+			x.Writes = append(x.Writes, storage.WriteVector{Offset: wv.Offset, Data: wv.Data})
+		}
+		tw[int(sh)] = x
+	}
+	if len(req.ReadVector) > 30 {
+		return herr(http.StatusBadRequest, "too many read vectors")
+	}
+	var reads []storage.ReadVector
+	for _, rv := range req.ReadVector {
+		reads = append(reads, storage.ReadVector{Offset: rv.Offset, Size: rv.Size})
+	}
+	res, err := s.backend.ReadTestWrite(r.Context(), si, secret32(sec[secretWE]), leaseSecrets(sec), tw, reads)
+	if err != nil {
+		return err
+	}
+	out := rtwResponse{Success: res.OK, Data: map[uint64][][]byte{}}
+	for sh, d := range res.Reads {
+		out.Data[uint64(sh)] = d
+	}
+	return writeCBOR(w, http.StatusOK, out)
+}
