@@ -53,6 +53,9 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 	root.AddCommand(
 		newDebugCmd(),
 		newDaemonCmd(opts),
+		newCreateNodeCmd(opts),
+		newRunCmd(opts),
+		newTahoeServersYAMLCmd(opts),
 	)
 	return root
 }

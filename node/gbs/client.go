@@ -242,11 +242,12 @@ func (c *Client) Version(ctx context.Context) (storage.Version, error) {
 	if err != nil {
 		return v, err
 	}
+	// Tahoe's version map has byte-string keys; let them decode as strings.
 	var raw map[string]any
-	if err := decode(body, &raw); err != nil {
-		return v, err
+	if err := versionDecMode.Unmarshal(body, &raw); err != nil {
+		return v, fmt.Errorf("malformed version response: %w", err)
 	}
-	inner, ok := raw[versionKey].(map[any]any)
+	inner, ok := raw[versionKey].(map[string]any)
 	if !ok {
 		return v, fmt.Errorf("version response lacks %s", versionKey)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
@@ -136,6 +137,15 @@ var encMode = func() cbor.EncMode {
 
 var decMode = func() cbor.DecMode {
 	m, err := cbor.DecOptions{MaxArrayElements: 1 << 20, MaxMapPairs: 1 << 16, MaxNestedLevels: 16, DupMapKey: cbor.DupMapKeyEnforcedAPF}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+var versionDecMode = func() cbor.DecMode {
+	m, err := cbor.DecOptions{ByteStringToString: cbor.ByteStringToStringAllowed, DefaultMapType: reflect.TypeOf(map[string]any{}),
+		MaxNestedLevels: 8, MaxMapPairs: 1024}.DecMode()
 	if err != nil {
 		panic(err)
 	}

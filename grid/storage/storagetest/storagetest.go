@@ -22,6 +22,7 @@ func Run(t *testing.T, newServer func(t *testing.T) storage.Server) {
 		name string
 		fn   func(t *testing.T, s storage.Server)
 	}{
+		{"Version", version},
 		{"ImmutableLifecycle", immutableLifecycle},
 		{"AllocateIdempotent", allocateIdempotent},
 		{"WriteConflicts", writeConflicts},
@@ -70,6 +71,13 @@ func must[T any](t *testing.T) func(T, error) T {
 			t.Fatal(err)
 		}
 		return v
+	}
+}
+
+func version(t *testing.T, s storage.Server) {
+	v := must[storage.Version](t)(s.Version(ctx))
+	if v.MaxMutableShareSize == 0 || v.AvailableSpace == 0 || v.MaxImmutableShareSize == 0 {
+		t.Fatalf("version of a writable server: %+v", v)
 	}
 }
 

@@ -1,0 +1,215 @@
+package storagenode_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lafssync/lafssync/grid/immutable"
+	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/node/storagenode"
+)
+
+var lafsBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lafs-bin")
+	if err != nil {
+		panic(err)
+	}
+	lafsBin = filepath.Join(dir, "lafs")
+	if out, err := exec.Command("go", "build", "-o", lafsBin, "../../app/cmd/lafs").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build lafs: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is one `lafs run` storage server process.
+type proc struct {
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func start(t *testing.T, dir string) *proc {
+	t.Helper()
+	cmd := exec.Command(lafsBin, "run", dir)
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{dir: dir, cmd: cmd, done: make(chan struct{})}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if nurl, ok := strings.CutPrefix(sc.Text(), "storage NURL: "); ok {
+				ready <- nurl
+			}
+		}
+	}()
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.kill)
+	select {
+	case <-ready:
+	case <-p.done:
+		t.Fatalf("lafs run %s exited before serving", dir)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("lafs run %s did not print its NURL in 20 s", dir)
+	}
+	return p
+}
+
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// grid creates and starts n storage nodes as separate processes and
+// returns clients for them, built from their announcements.
+func grid(t *testing.T, n int) ([]*proc, []storage.Server) {
+	root := t.TempDir()
+	var procs []*proc
+	var servers []storage.Server
+	for i := 0; i < n; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("node%d", i))
+		out, err := exec.Command(lafsBin, "create-node", "--storage", "--nickname", fmt.Sprintf("s%d", i), dir).CombinedOutput()
+		if err != nil {
+			t.Fatalf("create-node: %v %s", err, out)
+		}
+		procs = append(procs, start(t, dir))
+		node, err := storagenode.Open(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann, err := node.Announcement()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := storagenode.Dial(node.ID.ServerID(), ann, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2 := c
+		t.Cleanup(c2.Close)
+		servers = append(servers, c)
+	}
+	return procs, servers
+}
+
+// pattern is a seekable deterministic input of any size.
+type pattern struct{ size, off int64 }
+
+func (p *pattern) Read(b []byte) (int, error) {
+	if p.off >= p.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(b)), p.size-p.off))
+	for i := range b[:n] {
+		x := p.off + int64(i)
+		b[i] = byte(x ^ x>>9 ^ x>>17)
+	}
+	p.off += int64(n)
+	return n, nil
+}
+
+func (p *pattern) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		p.off = off
+	case io.SeekCurrent:
+		p.off += off
+	case io.SeekEnd:
+		p.off = p.size + off
+	}
+	return p.off, nil
+}
+
+// killAfter hashes the download and kills three servers once `after`
+// bytes have arrived.
+type killAfter struct {
+	h       io.Writer
+	n       int64
+	after   int64
+	victims []*proc
+	once    sync.Once
+}
+
+func (k *killAfter) Write(b []byte) (int, error) {
+	k.n += int64(len(b))
+	if k.n >= k.after {
+		k.once.Do(func() {
+			for _, v := range k.victims {
+				v.kill()
+			}
+		})
+	}
+	return k.h.Write(b)
+}
+
+// TestTenServerProcesses: 10 `lafs run` processes on loopback; a file goes
+// up and comes back through Tahoe's HTTP storage protocol; three servers
+// are killed in the middle of the download, which still completes; a
+// restarted server still serves its shares.
+func TestTenServerProcesses(t *testing.T) {
+	size := int64(1 << 30)
+	if testing.Short() {
+		size = 8 << 20
+	}
+	procs, servers := grid(t, 10)
+	c := &immutable.Client{Servers: servers, Params: immutable.DefaultParams(), Convergence: []byte("c"), LeaseSecret: []byte("l")}
+	ctx := context.Background()
+	t0 := time.Now()
+	up, err := c.Upload(ctx, &pattern{size: size})
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	t.Logf("uploaded %d MiB in %v (%.0f MB/s), happiness %d", size>>20, time.Since(t0).Round(time.Millisecond),
+		float64(size)/time.Since(t0).Seconds()/1e6, up.Happiness)
+	if up.Happiness != 10 {
+		t.Errorf("happiness %d, want 10", up.Happiness)
+	}
+	want := sha256.New()
+	io.Copy(want, &pattern{size: size})
+
+	got := sha256.New()
+	victims := []*proc{procs[1], procs[4], procs[7]}
+	w := &killAfter{h: got, after: size / 3, victims: victims}
+	t0 = time.Now()
+	res, err := c.Download(ctx, up.Cap, w)
+	if err != nil {
+		t.Fatalf("download with 3 servers killed: %v", err)
+	}
+	t.Logf("downloaded in %v; %d shares reported bad", time.Since(t0).Round(time.Millisecond), len(res.Bad))
+	if string(got.Sum(nil)) != string(want.Sum(nil)) {
+		t.Fatal("downloaded bytes differ")
+	}
+	// A killed server, restarted, still serves its shares.
+	restarted := start(t, victims[0].dir)
+	_ = restarted
+	si, _ := up.Cap.StorageIndex()
+	shares, err := servers[1].ListShares(ctx, si)
+	if err != nil || len(shares) != 1 {
+		t.Fatalf("restarted server lists %v, %v", shares, err)
+	}
+	if b, err := servers[1].ReadShare(ctx, si, shares[0], 0, 100); err != nil || len(b) != 100 {
+		t.Fatalf("restarted server read: %d bytes, %v", len(b), err)
+	}
+	chk, err := c.Check(ctx, up.Cap, false)
+	if err != nil || len(chk.Shares) != 8 {
+		t.Fatalf("check after restart: %v %v", chk.Summary(), err)
+	}
+}
