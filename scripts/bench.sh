@@ -30,9 +30,21 @@ for size in 1MiB 64MiB; do
   [ -n "$up" ] && printf 'grid in-memory %-6s upload %7s MB/s, download %7s MB/s (10 in-memory servers, 3-of-10)\n' "$size" "$up" "$down"
 done
 
+for op in Upload Download; do
+  mem=$(mbps "^Benchmark${op}/64MiB-")
+  for be in mem disk; do
+    g=$(mbps "^BenchmarkGBS/${op}/${be}-")
+    [ -n "$g" ] && printf 'GBS %-8s 64 MiB, 10 loopback servers (%s backends): %7s MB/s = %5s of the in-memory grid (%s MB/s)   (goal >= 60%%)\n' "$op" "$be" "$g" "$(ratio "$g" "$mem")" "$mem"
+  done
+done
+
 echo
 echo "== peak RSS of a 1 GiB CHK encode + decode streamed through files (goal < 100 MB)"
 bin=$(mktemp -d)
 go test -c -o "$bin/chk.test" ./grid/chk
 ( cd grid/chk && /usr/bin/time -f 'peak RSS %M KB, %e s wall' "$bin/chk.test" -test.run '^TestRoundTrip1GiB$' -test.v 2>&1 | grep -E 'heap in use|peak RSS|PASS|FAIL' )
 rm -rf "$bin"
+
+echo
+echo "== 10 'lafs run' processes: 1 GiB up and down through GBS, 3 servers killed mid-download"
+go test -count=1 -run '^TestTenServerProcesses$' -v ./node/storagenode | grep -E 'uploaded|downloaded|peak RSS|PASS|FAIL'

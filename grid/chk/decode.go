@@ -298,6 +298,34 @@ func (s *Share) ReadBlock(ctx context.Context, seg int) ([]byte, error) {
 	return b, nil
 }
 
+// ReadBlocks fetches and verifies this share's blocks of segments
+// first…first+count-1 with one read (a share's blocks are contiguous).
+func (s *Share) ReadBlocks(ctx context.Context, first, count int) ([][]byte, error) {
+	l, _ := s.d.Layout()
+	if first < 0 || count < 1 || first+count > l.NumSegments {
+		return nil, fmt.Errorf("segments %d+%d out of range 0..%d", first, count, l.NumSegments-1)
+	}
+	total := int64(0)
+	for i := first; i < first+count; i++ {
+		total += l.BlockLen(i)
+	}
+	b, err := readExactly(ctx, s.src, s.Num, int64(s.off.Data)+int64(first)*l.BlockSize, total, fmt.Sprintf("blocks %d-%d", first, first+count-1))
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, count)
+	for i := range out {
+		seg := first + i
+		blk := b[:l.BlockLen(seg)]
+		b = b[len(blk):]
+		if taghash.BlockHash(blk) != s.block[hashtree.LeafIndex(len(s.block), seg)] {
+			return nil, corrupt(s.Num, "block %d does not match its hash", seg)
+		}
+		out[i] = blk
+	}
+	return out, nil
+}
+
 // DecodeSegment erasure-decodes segment seg from at least k verified
 // blocks (share number → block), checks the ciphertext against the
 // crypttext hash tree and returns the plaintext.

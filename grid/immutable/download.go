@@ -291,9 +291,12 @@ func (c *Client) DownloadRange(ctx context.Context, fc cap.Cap, offset, length i
 		return r.result(start, 0), nil
 	}
 	l, _ := r.dec.Layout()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pf := &prefetcher{r: r, ctx: ctx, pending: map[int]chan prefetched{}, last: int((offset + length - 1) / l.SegmentSize)}
 	var written int64
 	for seg := int(offset / l.SegmentSize); written < length; seg++ {
-		p, err := r.segment(ctx, seg)
+		p, err := pf.segment(seg)
 		if err != nil {
 			return r.result(start, written), fmt.Errorf("download %s segment %d: %w", r.si, seg, err)
 		}
@@ -307,4 +310,81 @@ func (c *Client) DownloadRange(ctx context.Context, fc cap.Cap, offset, length i
 		}
 	}
 	return r.result(start, written), nil
+}
+
+// A download reads batchSegments segments' blocks per request and keeps
+// batchesAhead batches in flight while it decodes, to hide network latency.
+const (
+	batchSegments = 4
+	batchesAhead  = 3
+)
+
+type prefetched struct {
+	blocks []map[int][]byte // per segment of the batch
+	ok     bool
+}
+
+// prefetcher reads batches of blocks from the active shares in the
+// background. A segment whose batch did not yield k good blocks goes
+// through the reader's own path, which replaces failing shares.
+type prefetcher struct {
+	r       *reader
+	ctx     context.Context
+	pending map[int]chan prefetched // by first segment of the batch
+	last    int                     // last segment wanted
+}
+
+func (p *prefetcher) launch(first int) {
+	if first > p.last || p.pending[first] != nil {
+		return
+	}
+	count := min(batchSegments, p.last-first+1)
+	ch := make(chan prefetched, 1)
+	p.pending[first] = ch
+	shares := append([]*chk.Share(nil), p.r.active...)
+	k := p.r.ref.K
+	go func() {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		res := prefetched{blocks: make([]map[int][]byte, count), ok: true}
+		for i := range res.blocks {
+			res.blocks[i] = map[int][]byte{}
+		}
+		for _, s := range shares {
+			wg.Go(func() {
+				bs, err := s.ReadBlocks(p.ctx, first, count)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					res.ok = false
+					return
+				}
+				for i, b := range bs {
+					res.blocks[i][s.Num] = b
+				}
+			})
+		}
+		wg.Wait()
+		res.ok = res.ok && len(res.blocks[0]) >= k
+		ch <- res
+	}()
+}
+
+func (p *prefetcher) segment(seg int) ([]byte, error) {
+	first := seg / batchSegments * batchSegments
+	for b := 0; b <= batchesAhead; b++ {
+		p.launch(first + b*batchSegments)
+	}
+	ch := p.pending[first]
+	res := <-ch
+	ch <- res // other segments of the batch read it again
+	if seg == min(first+batchSegments-1, p.last) {
+		delete(p.pending, first)
+	}
+	if res.ok {
+		if data, err := p.r.dec.DecodeSegment(seg, res.blocks[seg-first]); err == nil {
+			return data, nil
+		}
+	}
+	return p.r.segment(p.ctx, seg)
 }

@@ -411,8 +411,12 @@ func dedup(s []string) []string {
 }
 
 // serverWriter sends each share's bytes to its server as the encoder
-// produces them. Writes of one call run in parallel; a server that fails
-// loses its shares, and the upload goes on while happiness holds.
+// produces them. A share's blocks are contiguous, so consecutive writes to
+// one share are coalesced into chunks of up to writeChunk bytes: one
+// request per chunk instead of one per block. Chunks are sent in the
+// background with a bounded number in flight, so network latency overlaps
+// encoding. A server that fails loses its shares, and the upload goes on
+// while happiness holds.
 type serverWriter struct {
 	c       *Client
 	si      storage.SI
@@ -423,13 +427,29 @@ type serverWriter struct {
 	mu  sync.Mutex // guards targets[*].failed and err
 	err error
 	wg  sync.WaitGroup
-	sem chan struct{}
+
+	once     sync.Once
+	inflight chan struct{}  // one token per in-flight write
+	bufs     map[int]*chunk // per share, owned by the encoder's goroutine
 }
 
+type chunk struct {
+	off  int64
+	data []byte
+}
+
+// writeChunk is the coalescing size; with maxInFlight it bounds the
+// upload's buffered bytes to about 8 MiB whatever the file size.
+const (
+	writeChunk  = 512 << 10
+	maxInFlight = 16
+)
+
 func (w *serverWriter) WriteAt(sh int, off int64, p []byte) error {
-	if w.sem == nil {
-		w.sem = make(chan struct{}, w.c.concurrency())
-	}
+	w.once.Do(func() {
+		w.inflight = make(chan struct{}, maxInFlight)
+		w.bufs = map[int]*chunk{}
+	})
 	t := w.targets[sh]
 	w.mu.Lock()
 	err, skip := w.err, t == nil || t.present || t.failed != nil
@@ -437,25 +457,51 @@ func (w *serverWriter) WriteAt(sh int, off int64, p []byte) error {
 	if err != nil {
 		return err
 	}
-	if !skip {
-		w.sem <- struct{}{}
-		w.wg.Go(func() {
-			defer func() { <-w.sem }()
-			ctx, cancel := w.c.call(context.Background())
-			defer cancel()
-			if _, err := t.srv.WriteShare(ctx, w.si, t.shnum, w.secret, uint64(off), p); err != nil {
-				w.fail(t, err)
-			}
-		})
+	if skip {
+		return nil
 	}
-	// The encoder writes shares 0…n-1 in order and reuses its buffers
-	// soon after, so the last share of a batch waits for the whole batch.
-	if sh == w.c.Params.N-1 {
-		w.wg.Wait()
+	b := w.bufs[sh]
+	if b != nil && b.off+int64(len(b.data)) != off {
+		w.send(t, b)
+		b = nil
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
+	if b == nil {
+		b = &chunk{off: off, data: (*chunkPool.Get().(*[]byte))[:0]}
+		w.bufs[sh] = b
+	}
+	b.data = append(b.data, p...)
+	if len(b.data) >= writeChunk {
+		w.send(t, b)
+		delete(w.bufs, sh)
+	}
+	return nil
+}
+
+// chunkPool recycles coalescing buffers: fresh 512 KiB buffers cost page
+// faults on every chunk otherwise.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk+64<<10); return &b }}
+
+// send writes one chunk in the background.
+func (w *serverWriter) send(t *shareTarget, b *chunk) {
+	w.inflight <- struct{}{}
+	w.wg.Go(func() {
+		defer func() {
+			buf := b.data[:0]
+			chunkPool.Put(&buf)
+			<-w.inflight
+		}()
+		w.mu.Lock()
+		failed := t.failed != nil || w.err != nil
+		w.mu.Unlock()
+		if failed {
+			return
+		}
+		ctx, cancel := w.c.call(context.Background())
+		defer cancel()
+		if _, err := t.srv.WriteShare(ctx, w.si, t.shnum, w.secret, uint64(b.off), b.data); err != nil {
+			w.fail(t, err)
+		}
+	})
 }
 
 func (w *serverWriter) fail(t *shareTarget, err error) {
@@ -474,7 +520,12 @@ func (w *serverWriter) fail(t *shareTarget, err error) {
 	}
 }
 
+// flushErr sends what is still buffered and waits for every write.
 func (w *serverWriter) flushErr() error {
+	for sh, b := range w.bufs {
+		w.send(w.targets[sh], b)
+		delete(w.bufs, sh)
+	}
 	w.wg.Wait()
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -110,6 +110,23 @@ func grid(t *testing.T, n int) ([]*proc, []storage.Server) {
 	return procs, servers
 }
 
+// peakRSS reads VmHWM (bytes) from /proc.
+func peakRSS(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM for pid %d", pid)
+	return 0
+}
+
 // pattern is a seekable deterministic input of any size.
 type pattern struct{ size, off int64 }
 
@@ -181,6 +198,16 @@ func TestTenServerProcesses(t *testing.T) {
 		float64(size)/time.Since(t0).Seconds()/1e6, up.Happiness)
 	if up.Happiness != 10 {
 		t.Errorf("happiness %d, want 10", up.Happiness)
+	}
+	// Each server received a tenth of 3.3 × the file; its memory must not
+	// grow with that (VmHWM is the process's peak resident set).
+	var peak int64
+	for _, p := range procs {
+		peak = max(peak, peakRSS(t, p.cmd.Process.Pid))
+	}
+	t.Logf("largest server peak RSS after the upload: %d MB (each stored %d MiB of shares)", peak>>20, size*10/3/10>>20)
+	if peak > 200<<20 {
+		t.Errorf("a storage server's peak RSS reached %d MB receiving its shares", peak>>20)
 	}
 	want := sha256.New()
 	io.Copy(want, &pattern{size: size})

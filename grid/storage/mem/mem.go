@@ -28,6 +28,7 @@ type Server struct {
 	mutable   map[storage.SI]*slot
 	corrupt   []string
 	reads     int
+	readBytes int
 }
 
 type upload struct {
@@ -164,6 +165,9 @@ func (s *Server) Corruptions() []string {
 
 // Reads counts read calls, so tests can check how much a reader fetched.
 func (s *Server) Reads() int { s.mu.Lock(); defer s.mu.Unlock(); return s.reads }
+
+// BytesRead counts share bytes returned by reads.
+func (s *Server) BytesRead() int { s.mu.Lock(); defer s.mu.Unlock(); return s.readBytes }
 
 // Used is the number of share bytes stored.
 func (s *Server) Used() uint64 { s.mu.Lock(); defer s.mu.Unlock(); return s.used }
@@ -330,7 +334,9 @@ func (s *Server) ReadShare(ctx context.Context, si storage.SI, shnum int, offset
 	if !ok {
 		return nil, fmt.Errorf("share %s/%d: %w", si, shnum, storage.ErrNotFound)
 	}
-	return readRange(d, offset, length), nil
+	out := readRange(d, offset, length)
+	s.readBytes += len(out)
+	return out, nil
 }
 
 // AddLease implements storage.Server. Leases are not tracked in memory.
