@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/immutable"
+	"github.com/lafssync/lafssync/grid/placement"
 	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
@@ -213,7 +214,15 @@ func TestTenServerProcesses(t *testing.T) {
 	io.Copy(want, &pattern{size: size})
 
 	got := sha256.New()
-	victims := []*proc{procs[1], procs[4], procs[7]}
+	// Kill the three servers the download reads from first: the first
+	// three on this file's permuted ring.
+	si, _ := up.Cap.StorageIndex()
+	var seeds [][]byte
+	for _, s := range servers {
+		seeds = append(seeds, s.Info().PermutationSeed)
+	}
+	ring := placement.Permute(si[:], seeds, nil)
+	victims := []*proc{procs[ring[0]], procs[ring[1]], procs[ring[2]]}
 	w := &killAfter{h: got, after: size / 3, victims: victims}
 	t0 = time.Now()
 	res, err := c.Download(ctx, up.Cap, w)
@@ -224,15 +233,16 @@ func TestTenServerProcesses(t *testing.T) {
 	if string(got.Sum(nil)) != string(want.Sum(nil)) {
 		t.Fatal("downloaded bytes differ")
 	}
+	if len(res.Bad) == 0 {
+		t.Error("the killed servers' shares were never reported failing: the kill missed the download")
+	}
 	// A killed server, restarted, still serves its shares.
-	restarted := start(t, victims[0].dir)
-	_ = restarted
-	si, _ := up.Cap.StorageIndex()
-	shares, err := servers[1].ListShares(ctx, si)
+	start(t, victims[0].dir)
+	shares, err := servers[ring[0]].ListShares(ctx, si)
 	if err != nil || len(shares) != 1 {
 		t.Fatalf("restarted server lists %v, %v", shares, err)
 	}
-	if b, err := servers[1].ReadShare(ctx, si, shares[0], 0, 100); err != nil || len(b) != 100 {
+	if b, err := servers[ring[0]].ReadShare(ctx, si, shares[0], 0, 100); err != nil || len(b) != 100 {
 		t.Fatalf("restarted server read: %d bytes, %v", len(b), err)
 	}
 	chk, err := c.Check(ctx, up.Cap, false)
