@@ -1,8 +1,3 @@
-// Package mutable holds Tahoe-LAFS mutable files (SDMF and MDMF). So far it
-// implements the key material: RSA keys serialised as Tahoe does and the
-// write key, read key, storage index and fingerprint derived from them
-// (docs/formats.md "Mutable files: key material"). Share layouts, publish
-// and retrieve are not built yet.
 package mutable
 
 import (

@@ -1,0 +1,40 @@
+// Package mutable reads and writes Tahoe-LAFS mutable files, SDMF and MDMF,
+// over storage.Server.
+//
+// A file is addressed by a write cap (URI:SSK: / URI:MDMF:) or read cap
+// (…-RO:). Its shares are signed with the file's RSA key (2048 bits, PSS
+// with SHA-256, MGF1-SHA-256, 32-byte salt — Tahoe's crypto/rsa.py) and
+// laid out exactly as Tahoe's mutable/layout.py (see layout.go for where
+// each field was checked). Every share a reader uses is checked: the
+// verification key against the cap's fingerprint, the signature over the
+// header, the share hash chain against the signed root, each block against
+// the block hash tree. Bad shares are skipped and the good version used.
+//
+// Whole-file API, used by directories:
+//
+//	f, err := mutable.Create(ctx, servers, contents, mutable.Options{...})
+//	data, ver, err := f.Read(ctx)
+//	ver2, err := f.Replace(ctx, newContents, ver) // *ConflictError if someone else wrote since ver
+//	f, err = mutable.Open(capString, servers, opts)
+//
+// MDMF files also support ReadAt (only the segments covering the range are
+// fetched) and WriteAt (only the blocks of touched segments are rewritten;
+// hash trees, signature and header change).
+//
+// Uncoordinated writes. Every write carries test vectors on the checkstring
+// (version, seqnum, root hash[, salt]) each server held when the writer
+// mapped the file, so a server accepts at most one of two racing writers.
+// A writer that loses on any server gets a *ConflictError (errors.Is
+// ErrUncoordinated) carrying the version it was based on and the newest
+// version it saw; its own content was not published as the newest version
+// and is still in the caller's hands. Policy: the caller re-reads, merges
+// (directories merge entries) and calls Replace again with the version it
+// read. Neither writer's content is lost: the winner's is on the grid, the
+// loser's is returned to its caller. Replace with a zero Version overwrites
+// whatever is newest (Tahoe's overwrite).
+//
+// Not done here: repair of old-version shares, lease renewal (leases are
+// added by each write), MDMF writes that grow the file in place (those
+// fall back to rewriting the whole file), and Tahoe's early stop of the
+// servermap query (every server is asked; grids here are small).
+package mutable

@@ -1,0 +1,382 @@
+package mutable
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/grid/fec"
+	"github.com/lafssync/lafssync/grid/hashtree"
+	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/grid/taghash"
+)
+
+// Replace publishes newContents as the next version. basedOn is the
+// version the caller read; if the grid's newest version differs, or
+// another writer wins any server during the write, Replace returns a
+// *ConflictError and the caller should re-read, merge and retry. A zero
+// basedOn overwrites unconditionally.
+func (f *File) Replace(ctx context.Context, newContents []byte, basedOn Version) (Version, error) {
+	if !f.rw {
+		return Version{}, ErrReadOnly
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, err := f.mapServers(ctx)
+	if err != nil {
+		return Version{}, fmt.Errorf("replace %s: %w", f, err)
+	}
+	k, n := f.opts.K, f.opts.N
+	if v := m.newest(); v != nil {
+		k, n = v.h.K, v.h.N
+	}
+	if err := m.checkBase(basedOn); err != nil {
+		return Version{}, err
+	}
+	if err := f.loadKey(ctx, m); err != nil {
+		return Version{}, fmt.Errorf("replace %s: %w", f, err)
+	}
+	v, err := f.publish(ctx, m, newContents, m.maxSeq+1, k, n)
+	if err != nil {
+		return Version{}, fmt.Errorf("replace %s: %w", f, err)
+	}
+	return v, nil
+}
+
+// checkBase fails with a conflict if the grid moved on from basedOn.
+func (m *servermap) checkBase(basedOn Version) error {
+	if basedOn.IsZero() {
+		return nil
+	}
+	cur := m.highest()
+	if cur != basedOn {
+		return &ConflictError{Base: basedOn, Current: cur, Detail: "newer version on the grid"}
+	}
+	return nil
+}
+
+// loadKey recovers the signing key from a share's encrypted private key
+// (AES-128-CTR under the write key, zero counter; Tahoe's
+// mutable/common.py encrypt_privkey) and checks it hashes to the write key.
+func (f *File) loadKey(ctx context.Context, m *servermap) error {
+	if f.keys != nil {
+		return nil
+	}
+	var lastErr error = errors.New("no share holds the private key")
+	for _, s := range m.shares {
+		enc := s.p.PrivKey
+		if s.p.Version == versionSDMF {
+			cctx, cancel := f.call(ctx)
+			b, err := f.servers[s.srv].ReadMutableShare(cctx, f.si, s.shnum, s.p.offPrivKey, s.p.offEOF-s.p.offPrivKey)
+			cancel()
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			enc = b
+		}
+		der := make([]byte, len(enc))
+		ctr(f.wcap.WriteKey, der, enc)
+		if taghash.SSKWriteKey(der) != f.wcap.WriteKey {
+			lastErr = corrupt("encrypted private key in share %d does not match the write cap", s.shnum)
+			continue
+		}
+		k, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			lastErr = corrupt("private key: %v", err)
+			continue
+		}
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			lastErr = corrupt("private key is %T", k)
+			continue
+		}
+		keys, err := NewKeys(rk)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		f.keys = keys
+		return nil
+	}
+	return fmt.Errorf("recover signing key: %w", lastErr)
+}
+
+// encoded is a version ready to place: one share byte string per shnum.
+type encoded struct {
+	h      header
+	shares []shareParts
+}
+
+// encode encrypts, erasure-codes, hashes and signs contents as version seq.
+func (f *File) encode(contents []byte, seq uint64, k, n int) (*encoded, error) {
+	h := header{Seqnum: seq, K: k, N: n, DataLen: uint64(len(contents))}
+	if f.format == cap.MDMF {
+		h.Version = versionMDMF
+		h.SegSize = nextMultiple(MaxSegmentSize, uint64(k))
+		if len(contents) == 0 {
+			h.SegSize = 0
+		}
+	} else {
+		h.Version = versionSDMF
+		h.SegSize = nextMultiple(uint64(len(contents)), uint64(k))
+		if _, err := rand.Read(h.Salt[:]); err != nil {
+			return nil, err
+		}
+	}
+	if err := h.geometry(); err != nil {
+		return nil, err
+	}
+	code, err := fec.New(k, n)
+	if err != nil {
+		return nil, err
+	}
+	e := &encoded{h: h, shares: make([]shareParts, n)}
+	leaves := make([][]hashtree.Hash, n)
+	for sh := range e.shares {
+		e.shares[sh].blocks = make([][]byte, h.numSegs)
+		leaves[sh] = make([]hashtree.Hash, h.numSegs)
+	}
+	for i := 0; i < h.numSegs; i++ {
+		salt := h.Salt
+		if h.Version == versionMDMF {
+			if _, err := rand.Read(salt[:]); err != nil {
+				return nil, err
+			}
+		}
+		lo := uint64(i) * h.SegSize
+		blocks, err := encodeSegment(code, f.readKey, salt, contents[lo:lo+h.segLen(i)], h.Version == versionMDMF)
+		if err != nil {
+			return nil, err
+		}
+		for sh, b := range blocks {
+			e.shares[sh].blocks[i] = b
+			leaves[sh][i] = taghash.BlockHash(b)
+		}
+	}
+	if err := f.finish(e, leaves); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// encodeSegment encrypts one segment and returns its n stored blocks
+// (MDMF: salt‖block).
+func encodeSegment(code *fec.Code, readKey, salt [16]byte, plain []byte, mdmf bool) ([][]byte, error) {
+	k := code.K
+	padded := make([]byte, nextMultiple(uint64(len(plain)), uint64(k)))
+	ctr(taghash.SSKDataKey(salt[:], readKey[:]), padded, plain)
+	bs := len(padded) / k
+	pieces := make([][]byte, code.N)
+	for j := 0; j < k; j++ {
+		pieces[j] = padded[j*bs : (j+1)*bs]
+	}
+	for j := k; j < code.N; j++ {
+		pieces[j] = make([]byte, bs)
+	}
+	if bs > 0 {
+		if err := code.Encode(pieces); err != nil {
+			return nil, err
+		}
+	}
+	if !mdmf {
+		return pieces, nil
+	}
+	out := make([][]byte, code.N)
+	for j, p := range pieces {
+		b := make([]byte, 0, saltLen+len(p))
+		out[j] = append(append(b, salt[:]...), p...)
+	}
+	return out, nil
+}
+
+// finish builds the hash trees from the per-share block-hash leaves,
+// signs, and lays out every share of e.
+func (f *File) finish(e *encoded, leaves [][]hashtree.Hash) error {
+	n := e.h.N
+	roots := make([]hashtree.Hash, n)
+	for sh := range e.shares {
+		e.shares[sh].blockTree = hashtree.New(leaves[sh])
+		roots[sh] = e.shares[sh].blockTree.Root()
+	}
+	st := hashtree.New(roots)
+	e.h.Root = st.Root()
+	d := sha256.Sum256(e.h.signed())
+	sig, err := rsa.SignPSS(rand.Reader, f.keys.Private, crypto.SHA256, d[:], pssOptions)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	enc := make([]byte, len(f.keys.PrivateDER))
+	ctr(f.keys.WriteKey, enc, f.keys.PrivateDER)
+	for sh := range e.shares {
+		s := &e.shares[sh]
+		s.h = e.h
+		s.verKey, s.sig, s.privKey = f.keys.PublicDER, sig, enc
+		s.chain = map[int]hashtree.Hash{}
+		for _, i := range hashtree.Needed(len(st), sh, false) {
+			s.chain[i] = st[i]
+		}
+		if err := s.layout(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publish encodes contents as version seq and places it.
+func (f *File) publish(ctx context.Context, m *servermap, contents []byte, seq uint64, k, n int) (Version, error) {
+	e, err := f.encode(contents, seq, k, n)
+	if err != nil {
+		return Version{}, err
+	}
+	writes := make(map[int][]storage.WriteVector, n)
+	for sh := range e.shares {
+		b := e.shares[sh].marshal()
+		writes[sh] = []storage.WriteVector{{Offset: 0, Data: b}}
+	}
+	lengths := make(map[int]uint64, n)
+	for sh := range e.shares {
+		lengths[sh] = e.shares[sh].h.offEOF
+	}
+	return f.place(ctx, m, e.h, writes, lengths)
+}
+
+// place writes each share's vectors to its servers (Tahoe's update_goal:
+// shares stay where an old version of them is; homeless shares go to the
+// servers holding fewest shares, ties in ring order). Each write tests the
+// checkstring the server held, or that the slot is empty.
+func (f *File) place(ctx context.Context, m *servermap, h header, writes map[int][]storage.WriteVector, lengths map[int]uint64) (Version, error) {
+	ver := Version{Seqnum: h.Seqnum, RootHash: h.Root}
+	type key struct{ srv, sh int }
+	old := map[key][]byte{} // checkstring each (server, share) held
+	goal := map[int]map[int]bool{}
+	count := map[int]int{}
+	add := func(srv, sh int) {
+		if goal[srv] == nil {
+			goal[srv] = map[int]bool{}
+		}
+		if !goal[srv][sh] {
+			goal[srv][sh] = true
+			count[srv]++
+		}
+	}
+	placed := map[int]bool{}
+	for _, s := range m.shares {
+		old[key{s.srv, s.shnum}] = s.p.checkstring()
+		if _, ok := writes[s.shnum]; ok {
+			add(s.srv, s.shnum)
+			placed[s.shnum] = true
+		}
+	}
+	var usable []int
+	for _, i := range m.ring {
+		if m.bad[i] == nil {
+			usable = append(usable, i)
+		}
+	}
+	var shnums []int
+	for sh := range writes {
+		shnums = append(shnums, sh)
+	}
+	sort.Ints(shnums)
+	if len(usable) == 0 {
+		return Version{}, fmt.Errorf("no usable servers (%d failed)", len(m.bad))
+	}
+	for _, sh := range shnums {
+		if placed[sh] {
+			continue
+		}
+		sort.SliceStable(usable, func(a, b int) bool {
+			if count[usable[a]] != count[usable[b]] {
+				return count[usable[a]] < count[usable[b]]
+			}
+			return m.pos[usable[a]] < m.pos[usable[b]]
+		})
+		add(usable[0], sh)
+	}
+	type result struct {
+		srv     int
+		ok      bool
+		err     error
+		current []byte
+		shares  int
+	}
+	results := make(chan result, len(goal))
+	var wg sync.WaitGroup
+	for srv, shs := range goal {
+		wg.Add(1)
+		go func(srv int, shs map[int]bool) {
+			defer wg.Done()
+			s := f.servers[srv]
+			tw := make(map[int]storage.TestWrite, len(shs))
+			for sh := range shs {
+				test := storage.TestVector{Offset: 0, Size: 1, Specimen: []byte{}}
+				if cs, ok := old[key{srv, sh}]; ok {
+					test = storage.TestVector{Offset: 0, Size: uint64(len(cs)), Specimen: cs}
+				}
+				nl := lengths[sh]
+				tw[sh] = storage.TestWrite{Tests: []storage.TestVector{test}, Writes: writes[sh], NewLength: &nl}
+			}
+			cctx, cancel := f.call(ctx)
+			defer cancel()
+			r, err := s.ReadTestWrite(cctx, f.si, f.writeEnabler(s), f.leaseSecrets(s), tw, []storage.ReadVector{{Offset: 0, Size: mdmfCheckLen}})
+			res := result{srv: srv, ok: r.OK, err: err, shares: len(shs)}
+			if err == nil && !r.OK {
+				for _, rs := range r.Reads {
+					if len(rs) > 0 {
+						res.current = rs[0]
+						break
+					}
+				}
+			}
+			results <- res
+		}(srv, shs)
+	}
+	wg.Wait()
+	close(results)
+	var conflict *ConflictError
+	var failed []error
+	written := 0
+	for r := range results {
+		name := f.servers[r.srv].Info().Nickname
+		switch {
+		case r.err != nil:
+			failed = append(failed, fmt.Errorf("server %s: %w", name, r.err))
+		case !r.ok:
+			c := &ConflictError{Base: m.highest(), Detail: "server " + name + " holds a share written by someone else"}
+			if len(r.current) >= mdmfCheckLen {
+				c.Current.Seqnum = uint64FromBE(r.current[1:9])
+				copy(c.Current.RootHash[:], r.current[9:41])
+			}
+			conflict = c
+		default:
+			written += r.shares
+		}
+	}
+	if conflict != nil {
+		return Version{}, conflict
+	}
+	if written < h.K {
+		return Version{}, fmt.Errorf("only %d shares written, need %d: %w", written, h.K, errors.Join(failed...))
+	}
+	for _, e := range failed {
+		f.opts.Logger.Warn("mutable: publish: server failed", "file", f, "err", e)
+	}
+	return ver, nil
+}
+
+func uint64FromBE(b []byte) uint64 {
+	var v uint64
+	for _, x := range b[:8] {
+		v = v<<8 | uint64(x)
+	}
+	return v
+}

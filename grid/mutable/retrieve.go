@@ -1,0 +1,203 @@
+package mutable
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lafssync/lafssync/grid/fec"
+	"github.com/lafssync/lafssync/grid/hashtree"
+	"github.com/lafssync/lafssync/grid/taghash"
+)
+
+// Read returns the whole contents of the newest recoverable version.
+func (f *File) Read(ctx context.Context) ([]byte, Version, error) {
+	return f.ReadAt(ctx, 0, -1)
+}
+
+// ReadAt returns n bytes from offset off (n < 0: to the end) of the newest
+// recoverable version, fetching only the segments that cover the range.
+// A range past the end is truncated.
+func (f *File) ReadAt(ctx context.Context, off, n int64) ([]byte, Version, error) {
+	if off < 0 {
+		return nil, Version{}, fmt.Errorf("read %s: negative offset %d", f, off)
+	}
+	m, err := f.mapServers(ctx)
+	if err != nil {
+		return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+	}
+	v, err := m.pick()
+	if err != nil {
+		return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+	}
+	b, err := f.retrieve(ctx, v, off, n)
+	if err != nil {
+		return nil, Version{}, fmt.Errorf("read %s %v: %w", f, v.id(), err)
+	}
+	return b, v.id(), nil
+}
+
+func (m *servermap) pick() (*version, error) {
+	v := m.newest()
+	if v != nil {
+		return v, nil
+	}
+	if len(m.shares) == 0 && len(m.problems) == 0 {
+		return nil, fmt.Errorf("%w (%d servers, %d failed)", ErrNotFound, len(m.ring), len(m.bad))
+	}
+	return nil, fmt.Errorf("%w: no version has k shares (%d good shares, %d rejected, %d servers failed)",
+		ErrNotEnoughShares, len(m.shares), len(m.problems), len(m.bad))
+}
+
+// retrieve reads [off, off+n) of version v, verifying every block used.
+func (f *File) retrieve(ctx context.Context, v *version, off, n int64) ([]byte, error) {
+	h := v.h
+	end := int64(h.DataLen)
+	if n >= 0 && off+n < end {
+		end = off + n
+	}
+	if off >= end {
+		return []byte{}, nil
+	}
+	first, last := int(uint64(off)/h.SegSize), int(uint64(end-1)/h.SegSize)
+	segs, err := f.fetchSegments(ctx, v, first, last)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, end-off)
+	for i := first; i <= last; i++ {
+		seg := segs[i-first]
+		base := int64(i) * int64(h.SegSize)
+		lo, hi := max(off-base, 0), min(end-base, int64(len(seg)))
+		out = append(out, seg[lo:hi]...)
+	}
+	return out, nil
+}
+
+// fetchSegments returns the plaintext of segments first..last of v, using
+// the first k shares (in share-number, ring order) that pass every check.
+func (f *File) fetchSegments(ctx context.Context, v *version, first, last int) ([][]byte, error) {
+	h := v.h
+	type good struct {
+		shnum  int
+		blocks [][]byte // per segment, salt‖block for MDMF
+	}
+	var goods []good
+	used := map[int]bool{}
+	var problems []error
+	for _, s := range v.shares {
+		if len(goods) == h.K {
+			break
+		}
+		if used[s.shnum] {
+			continue
+		}
+		blocks, err := f.fetchShare(ctx, v, s, first, last)
+		if err != nil {
+			problems = append(problems, &CorruptShareError{Server: f.servers[s.srv].Info().Nickname, Share: s.shnum, Err: err})
+			f.opts.Logger.Warn("mutable: share rejected", "file", f, "share", s.shnum, "err", err)
+			continue
+		}
+		used[s.shnum] = true
+		goods = append(goods, good{s.shnum, blocks})
+	}
+	if len(goods) < h.K {
+		return nil, fmt.Errorf("%w: %d of %d needed shares passed checks: %v", ErrNotEnoughShares, len(goods), h.K, problems)
+	}
+	code, err := fec.New(h.K, h.N)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		pieces := make([][]byte, h.N)
+		var salt [saltLen]byte
+		if h.Version == versionSDMF {
+			salt = h.Salt
+		}
+		for _, g := range goods {
+			b := g.blocks[i-first]
+			if h.Version == versionMDMF {
+				copy(salt[:], b[:saltLen])
+				b = b[saltLen:]
+			}
+			pieces[g.shnum] = b
+		}
+		bs := len(pieces[goods[0].shnum])
+		if bs > 0 {
+			if err := code.Decode(pieces); err != nil {
+				return nil, fmt.Errorf("decode segment %d: %w", i, err)
+			}
+		}
+		seg := make([]byte, 0, bs*h.K)
+		for j := 0; j < h.K; j++ {
+			seg = append(seg, pieces[j]...)
+		}
+		seg = seg[:h.segLen(i)]
+		ctr(taghash.SSKDataKey(salt[:], f.readKey[:]), seg, seg)
+		out = append(out, seg)
+	}
+	return out, nil
+}
+
+// fetchShare reads the block hash tree and the blocks of segments
+// first..last from one share and checks them against the signed root.
+func (f *File) fetchShare(ctx context.Context, v *version, s mapShare, first, last int) ([][]byte, error) {
+	h := s.p.header
+	srv := f.servers[s.srv]
+	cctx, cancel := f.call(ctx)
+	defer cancel()
+	treeB, err := srv.ReadMutableShare(cctx, f.si, s.shnum, h.offBlockTree, h.blockTreeLength)
+	if err != nil {
+		return nil, fmt.Errorf("read block hash tree: %w", err)
+	}
+	if uint64(len(treeB)) != h.blockTreeLength {
+		return nil, corrupt("share truncated: block hash tree %d of %d bytes", len(treeB), h.blockTreeLength)
+	}
+	tree := toHashes(treeB)
+	// The share's block-tree root must chain to the signed root.
+	st := hashtree.NewPartial(h.N, h.Root)
+	cand := map[int]hashtree.Hash{}
+	for i, x := range s.p.Chain {
+		cand[i] = x
+	}
+	leaf := hashtree.LeafIndex(st.Nodes(), s.shnum)
+	if old, ok := cand[leaf]; ok && old != tree[0] {
+		return nil, corrupt("share hash chain disagrees with block hash tree root")
+	}
+	cand[leaf] = tree[0]
+	if err := st.Add(cand); err != nil {
+		return nil, corrupt("share hash chain: %v", err)
+	}
+	if !st.Known(leaf) {
+		return nil, corrupt("share hash chain does not reach leaf %d", s.shnum)
+	}
+	if h.numSegs == 0 {
+		return nil, nil
+	}
+	// The stored tree must be internally consistent with its root.
+	bt := hashtree.NewPartial(h.numSegs, tree[0])
+	lo, _ := h.blockRange(first)
+	hiOff, hiN := h.blockRange(last)
+	data, err := srv.ReadMutableShare(cctx, f.si, s.shnum, lo, hiOff+hiN-lo)
+	if err != nil {
+		return nil, fmt.Errorf("read blocks: %w", err)
+	}
+	if uint64(len(data)) != hiOff+hiN-lo {
+		return nil, corrupt("share truncated: blocks %d of %d bytes", len(data), hiOff+hiN-lo)
+	}
+	blocks := make([][]byte, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		o, n := h.blockRange(i)
+		b := data[o-lo : o-lo+n]
+		nodes := map[int]hashtree.Hash{}
+		for _, j := range hashtree.Needed(bt.Nodes(), i, false) {
+			nodes[j] = tree[j]
+		}
+		nodes[hashtree.LeafIndex(bt.Nodes(), i)] = taghash.BlockHash(b)
+		if err := bt.Add(nodes); err != nil {
+			return nil, corrupt("block %d fails the block hash tree: %v", i, err)
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks, nil
+}
