@@ -17,6 +17,7 @@ import (
 	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/grid/placement"
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
 
@@ -79,12 +80,15 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// grid creates and starts n storage nodes as separate processes and
-// returns clients for them, built from their announcements.
+// grid creates and starts n storage nodes as separate processes, writes
+// the static server list a client node reads (private/servers.yaml, built
+// from each server's `lafs tahoe-servers-yaml`), and returns clients for
+// the servers in the order they were created.
 func grid(t *testing.T, n int) ([]*proc, []storage.Server) {
 	root := t.TempDir()
 	var procs []*proc
-	var servers []storage.Server
+	var yaml []string
+	var ids []string
 	for i := 0; i < n; i++ {
 		dir := filepath.Join(root, fmt.Sprintf("node%d", i))
 		out, err := exec.Command(lafsBin, "create-node", "--storage", "--nickname", fmt.Sprintf("s%d", i), dir).CombinedOutput()
@@ -92,21 +96,39 @@ func grid(t *testing.T, n int) ([]*proc, []storage.Server) {
 			t.Fatalf("create-node: %v %s", err, out)
 		}
 		procs = append(procs, start(t, dir))
-		node, err := storagenode.Open(dir, nil)
+		entry, err := exec.Command(lafsBin, "tahoe-servers-yaml", dir).Output()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("tahoe-servers-yaml: %v", err)
 		}
-		ann, err := node.Announcement()
-		if err != nil {
-			t.Fatal(err)
+		lines := strings.Split(strings.TrimRight(string(entry), "\n"), "\n")
+		if lines[0] != "storage:" {
+			t.Fatalf("servers.yaml entry starts %q", lines[0])
 		}
-		c, err := storagenode.Dial(node.ID.ServerID(), ann, nil)
-		if err != nil {
-			t.Fatal(err)
+		yaml = append(yaml, lines[1:]...)
+		ids = append(ids, strings.TrimSuffix(strings.TrimSpace(lines[1]), ":"))
+	}
+	client := filepath.Join(root, "client")
+	os.MkdirAll(filepath.Join(client, "private"), 0o700)
+	if err := os.WriteFile(config.ServersPath(client), []byte("storage:\n"+strings.Join(yaml, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	all, err := storagenode.DialAll(client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]storage.Server{}
+	for _, s := range all {
+		byID[s.Info().ID] = s
+		if c, ok := s.(interface{ Close() }); ok {
+			t.Cleanup(c.Close)
 		}
-		c2 := c
-		t.Cleanup(c2.Close)
-		servers = append(servers, c)
+	}
+	var servers []storage.Server
+	for _, id := range ids {
+		if byID[id] == nil {
+			t.Fatalf("server %s missing from servers.yaml", id)
+		}
+		servers = append(servers, byID[id])
 	}
 	return procs, servers
 }
