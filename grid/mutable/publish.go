@@ -246,14 +246,14 @@ func (f *File) publish(ctx context.Context, m *servermap, contents []byte, seq u
 	for sh := range e.shares {
 		lengths[sh] = e.shares[sh].h.offEOF
 	}
-	return f.place(ctx, m, e.h, writes, lengths)
+	return f.place(ctx, m, m.shares, e.h, writes, lengths)
 }
 
 // place writes each share's vectors to its servers (Tahoe's update_goal:
 // shares stay where an old version of them is; homeless shares go to the
 // servers holding fewest shares, ties in ring order). Each write tests the
 // checkstring the server held, or that the slot is empty.
-func (f *File) place(ctx context.Context, m *servermap, h header, writes map[int][]storage.WriteVector, lengths map[int]uint64) (Version, error) {
+func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h header, writes map[int][]storage.WriteVector, lengths map[int]uint64) (Version, error) {
 	ver := Version{Seqnum: h.Seqnum, RootHash: h.Root}
 	type key struct{ srv, sh int }
 	old := map[key][]byte{} // checkstring each (server, share) held
@@ -269,7 +269,7 @@ func (f *File) place(ctx context.Context, m *servermap, h header, writes map[int
 		}
 	}
 	placed := map[int]bool{}
-	for _, s := range m.shares {
+	for _, s := range holders {
 		old[key{s.srv, s.shnum}] = s.p.checkstring()
 		if _, ok := writes[s.shnum]; ok {
 			add(s.srv, s.shnum)

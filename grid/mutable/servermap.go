@@ -132,7 +132,7 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 			for _, sh := range nums {
 				p, err := f.readPrefix(cctx, srv, sh)
 				if err == nil {
-					key := string(p.signed()) + string(p.Signature)
+					key := string(p.signed()) + string(p.Signature) + string(p.VerKey)
 					mu.Lock()
 					res, done := sigOK[key]
 					mu.Unlock()
