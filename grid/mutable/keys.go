@@ -27,8 +27,10 @@ type Keys struct {
 
 // NewKeys derives the key material from an RSA private key.
 func NewKeys(priv *rsa.PrivateKey) (*Keys, error) {
-	if priv.N.BitLen() != KeyBits || priv.E != 65537 {
-		return nil, fmt.Errorf("mutable key: want a %d-bit RSA key with e=65537, got %d bits, e=%d", KeyBits, priv.N.BitLen(), priv.E)
+	// Tahoe (crypto/rsa.py) checks only the size: keys made by old
+	// releases (pycryptopp) have e=17; new keys use 65537.
+	if priv.N.BitLen() != KeyBits {
+		return nil, fmt.Errorf("mutable key: want a %d-bit RSA key, got %d bits", KeyBits, priv.N.BitLen())
 	}
 	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {

@@ -434,3 +434,29 @@ func (s *shareParts) marshal() []byte {
 	}
 	return b
 }
+
+// parseShare parses a whole share strictly: every region where the
+// offsets say, the length exactly the EOF offset. It checks structure
+// only, not hashes or the signature.
+func parseShare(b []byte) (*shareParts, error) {
+	p, err := parsePrefix(b)
+	if err != nil {
+		return nil, err
+	}
+	h := p.header
+	if uint64(len(b)) != h.offEOF {
+		return nil, corrupt("share is %d bytes, EOF offset says %d", len(b), h.offEOF)
+	}
+	s := &shareParts{h: *h, verKey: p.VerKey, sig: p.Signature, chain: p.Chain,
+		blockTree: toHashes(b[h.offBlockTree : h.offBlockTree+h.blockTreeLength])}
+	if h.Version == versionSDMF {
+		s.privKey = b[h.offPrivKey:h.offEOF]
+	} else {
+		s.privKey = p.PrivKey
+	}
+	for i := 0; i < h.numSegs; i++ {
+		off, n := h.blockRange(i)
+		s.blocks = append(s.blocks, b[off:off+n])
+	}
+	return s, nil
+}

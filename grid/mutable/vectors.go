@@ -7,13 +7,19 @@ import (
 	"github.com/lafssync/lafssync/grid/vectors"
 )
 
-// VectorCap computes the write cap of an SSK vector from its key; it is
-// the Mutable hook of grid/vectors.
-func VectorCap(v *vectors.Vector) (string, error) {
-	if v.Format.Params == nil {
-		return "", fmt.Errorf("ssk vector without params")
+// CapFromKey computes the write cap of a mutable file whose RSA key is
+// given as PEM (PKCS#1 or PKCS#8); format is "sdmf" or "mdmf".
+func CapFromKey(pemKey []byte, format string) (string, error) {
+	var f cap.Format
+	switch format {
+	case "sdmf":
+		f = cap.SDMF
+	case "mdmf":
+		f = cap.MDMF
+	default:
+		return "", fmt.Errorf("unknown mutable format %q (want sdmf or mdmf)", format)
 	}
-	priv, err := ParsePEM([]byte(v.Format.Params.Key))
+	priv, err := ParsePEM(pemKey)
 	if err != nil {
 		return "", err
 	}
@@ -21,11 +27,14 @@ func VectorCap(v *vectors.Vector) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch v.Format.Params.Format {
-	case "sdmf":
-		return k.WriteCap(cap.SDMF).String(), nil
-	case "mdmf":
-		return k.WriteCap(cap.MDMF).String(), nil
+	return k.WriteCap(f).String(), nil
+}
+
+// VectorCap computes the write cap of an SSK vector from its key; it is
+// the Mutable hook of grid/vectors.
+func VectorCap(v *vectors.Vector) (string, error) {
+	if v.Format.Params == nil {
+		return "", fmt.Errorf("ssk vector without params")
 	}
-	return "", fmt.Errorf("unknown mutable format %q", v.Format.Params.Format)
+	return CapFromKey([]byte(v.Format.Params.Key), v.Format.Params.Format)
 }
