@@ -370,3 +370,43 @@ func TestReadOnlyCannotWrite(t *testing.T) {
 		t.Fatal("CHK cap accepted")
 	}
 }
+
+// Shares meant for servers that refuse writes are placed on others.
+func TestPublishAroundFailedServers(t *testing.T) {
+	ctx := context.Background()
+	ms, servers := grid(10)
+	ms[2].SetReadOnly(true)
+	ms[5].SetReadOnly(true)
+	data := random(1000)
+	f, err := Create(ctx, servers, data, opts(cap.SDMF, testKey(t, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := holders(ms, servers, f)
+	if len(hs) != 10 {
+		t.Fatalf("%d distinct shares placed, want 10", len(hs))
+	}
+	for sh, h := range hs {
+		for _, i := range h {
+			if i == 2 || i == 5 {
+				t.Fatalf("share %d on read-only server %d", sh, i)
+			}
+		}
+	}
+	for _, m := range ms[:7] {
+		m.SetReadOnly(true)
+	}
+	for i := range ms[7:] {
+		ms[7+i].SetOffline(true)
+	}
+	if _, err := f.Replace(ctx, []byte("new"), Version{}); err == nil {
+		t.Fatal("replace succeeded with no writable server")
+	}
+	for i := range ms[7:] {
+		ms[7+i].SetOffline(false)
+	}
+	got, _, err := f.Read(ctx)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("old version lost after failed replace: %v", err)
+	}
+}

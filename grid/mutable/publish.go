@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -246,19 +247,22 @@ func (f *File) publish(ctx context.Context, m *servermap, contents []byte, seq u
 	for sh := range e.shares {
 		lengths[sh] = e.shares[sh].h.offEOF
 	}
-	return f.place(ctx, m, m.shares, e.h, writes, lengths)
+	return f.place(ctx, m, m.shares, e.h, writes, lengths, true)
 }
 
 // place writes each share's vectors to its servers (Tahoe's update_goal:
 // shares stay where an old version of them is; homeless shares go to the
 // servers holding fewest shares, ties in ring order). Each write tests the
-// checkstring the server held, or that the slot is empty.
-func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h header, writes map[int][]storage.WriteVector, lengths map[int]uint64) (Version, error) {
+// checkstring the server held, or that the slot is empty. Shares whose
+// server fails are placed again on the remaining servers, for at most
+// maxPlaceRounds rounds, if movable (whole shares are being written). It succeeds if at least k distinct shares landed.
+func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h header, writes map[int][]storage.WriteVector, lengths map[int]uint64, movable bool) (Version, error) {
 	ver := Version{Seqnum: h.Seqnum, RootHash: h.Root}
 	type key struct{ srv, sh int }
 	old := map[key][]byte{} // checkstring each (server, share) held
+	count := map[int]int{}  // shares in the goal per server
+	failed := map[int]bool{}
 	goal := map[int]map[int]bool{}
-	count := map[int]int{}
 	add := func(srv, sh int) {
 		if goal[srv] == nil {
 			goal[srv] = map[int]bool{}
@@ -271,112 +275,130 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 	placed := map[int]bool{}
 	for _, s := range holders {
 		old[key{s.srv, s.shnum}] = s.p.checkstring()
-		if _, ok := writes[s.shnum]; ok {
+		if _, ok := writes[s.shnum]; ok && m.bad[s.srv] == nil {
 			add(s.srv, s.shnum)
 			placed[s.shnum] = true
 		}
 	}
-	var usable []int
-	for _, i := range m.ring {
-		if m.bad[i] == nil {
-			usable = append(usable, i)
-		}
-	}
-	var shnums []int
+	var homeless []int
 	for sh := range writes {
-		shnums = append(shnums, sh)
-	}
-	sort.Ints(shnums)
-	if len(usable) == 0 {
-		return Version{}, fmt.Errorf("no usable servers (%d failed)", len(m.bad))
-	}
-	for _, sh := range shnums {
-		if placed[sh] {
-			continue
+		if !placed[sh] {
+			homeless = append(homeless, sh)
 		}
-		sort.SliceStable(usable, func(a, b int) bool {
-			if count[usable[a]] != count[usable[b]] {
-				return count[usable[a]] < count[usable[b]]
+	}
+	landed := map[int]bool{}
+	var errs []error
+	for round := 0; round < maxPlaceRounds; round++ {
+		sort.Ints(homeless)
+		var usable []int
+		for _, i := range m.ring {
+			if m.bad[i] == nil && !failed[i] {
+				usable = append(usable, i)
 			}
-			return m.pos[usable[a]] < m.pos[usable[b]]
-		})
-		add(usable[0], sh)
-	}
-	type result struct {
-		srv     int
-		ok      bool
-		err     error
-		current []byte
-		shares  int
-	}
-	results := make(chan result, len(goal))
-	var wg sync.WaitGroup
-	for srv, shs := range goal {
-		wg.Add(1)
-		go func(srv int, shs map[int]bool) {
-			defer wg.Done()
-			s := f.servers[srv]
-			tw := make(map[int]storage.TestWrite, len(shs))
-			for sh := range shs {
-				test := storage.TestVector{Offset: 0, Size: 1, Specimen: []byte{}}
-				if cs, ok := old[key{srv, sh}]; ok {
-					test = storage.TestVector{Offset: 0, Size: uint64(len(cs)), Specimen: cs}
+		}
+		for _, sh := range homeless {
+			if len(usable) == 0 {
+				break
+			}
+			sort.SliceStable(usable, func(a, b int) bool {
+				if count[usable[a]] != count[usable[b]] {
+					return count[usable[a]] < count[usable[b]]
 				}
-				nl := lengths[sh]
-				tw[sh] = storage.TestWrite{Tests: []storage.TestVector{test}, Writes: writes[sh], NewLength: &nl}
-			}
-			cctx, cancel := f.call(ctx)
-			defer cancel()
-			r, err := s.ReadTestWrite(cctx, f.si, f.writeEnabler(s), f.leaseSecrets(s), tw, []storage.ReadVector{{Offset: 0, Size: mdmfCheckLen}})
-			res := result{srv: srv, ok: r.OK, err: err, shares: len(shs)}
-			if err == nil && !r.OK {
-				for _, rs := range r.Reads {
-					if len(rs) > 0 {
-						res.current = rs[0]
-						break
+				return m.pos[usable[a]] < m.pos[usable[b]]
+			})
+			add(usable[0], sh)
+		}
+		if len(goal) == 0 {
+			break
+		}
+		type result struct {
+			srv     int
+			ok      bool
+			err     error
+			current []byte
+			shares  map[int]bool
+		}
+		results := make(chan result, len(goal))
+		var wg sync.WaitGroup
+		for srv, shs := range goal {
+			wg.Add(1)
+			go func(srv int, shs map[int]bool) {
+				defer wg.Done()
+				s := f.servers[srv]
+				tw := make(map[int]storage.TestWrite, len(shs))
+				for sh := range shs {
+					test := storage.TestVector{Offset: 0, Size: 1, Specimen: []byte{}}
+					if cs, ok := old[key{srv, sh}]; ok {
+						test = storage.TestVector{Offset: 0, Size: uint64(len(cs)), Specimen: cs}
+					}
+					nl := lengths[sh]
+					tw[sh] = storage.TestWrite{Tests: []storage.TestVector{test}, Writes: writes[sh], NewLength: &nl}
+				}
+				cctx, cancel := f.call(ctx)
+				defer cancel()
+				r, err := s.ReadTestWrite(cctx, f.si, f.writeEnabler(s), f.leaseSecrets(s), tw, []storage.ReadVector{{Offset: 0, Size: mdmfCheckLen}})
+				res := result{srv: srv, ok: r.OK, err: err, shares: shs}
+				if err == nil && !r.OK {
+					for _, rs := range r.Reads {
+						if len(rs) > 0 {
+							res.current = rs[0]
+							break
+						}
 					}
 				}
+				results <- res
+			}(srv, shs)
+		}
+		wg.Wait()
+		close(results)
+		goal = map[int]map[int]bool{}
+		homeless = homeless[:0]
+		for r := range results {
+			name := f.servers[r.srv].Info().Nickname
+			switch {
+			case r.err != nil:
+				if ctx.Err() != nil {
+					return Version{}, ctx.Err()
+				}
+				errs = append(errs, fmt.Errorf("server %s: %w", name, r.err))
+				failed[r.srv] = true
+				count[r.srv] = 0
+				for sh := range r.shares {
+					homeless = append(homeless, sh)
+				}
+			case !r.ok:
+				c := &ConflictError{Base: m.highest(), Detail: "server " + name + " holds a share written by someone else"}
+				if len(r.current) >= mdmfCheckLen {
+					c.Current.Seqnum = binary.BigEndian.Uint64(r.current[1:9])
+					copy(c.Current.RootHash[:], r.current[9:41])
+				}
+				return Version{}, c
+			default:
+				for sh := range r.shares {
+					landed[sh] = true
+				}
 			}
-			results <- res
-		}(srv, shs)
-	}
-	wg.Wait()
-	close(results)
-	var conflict *ConflictError
-	var failed []error
-	written := 0
-	for r := range results {
-		name := f.servers[r.srv].Info().Nickname
-		switch {
-		case r.err != nil:
-			failed = append(failed, fmt.Errorf("server %s: %w", name, r.err))
-		case !r.ok:
-			c := &ConflictError{Base: m.highest(), Detail: "server " + name + " holds a share written by someone else"}
-			if len(r.current) >= mdmfCheckLen {
-				c.Current.Seqnum = uint64FromBE(r.current[1:9])
-				copy(c.Current.RootHash[:], r.current[9:41])
+		}
+		// A share that landed somewhere need not be placed again.
+		kept := homeless[:0]
+		for _, sh := range homeless {
+			if !landed[sh] {
+				kept = append(kept, sh)
 			}
-			conflict = c
-		default:
-			written += r.shares
+		}
+		homeless = kept
+		if len(homeless) == 0 || !movable {
+			break
 		}
 	}
-	if conflict != nil {
-		return Version{}, conflict
+	if len(landed) < h.K {
+		return Version{}, fmt.Errorf("only %d distinct shares written, need %d: %w", len(landed), h.K, errors.Join(errs...))
 	}
-	if written < h.K {
-		return Version{}, fmt.Errorf("only %d shares written, need %d: %w", written, h.K, errors.Join(failed...))
-	}
-	for _, e := range failed {
-		f.opts.Logger.Warn("mutable: publish: server failed", "file", f, "err", e)
+	if len(errs) > 0 || len(landed) < len(writes) {
+		f.opts.Logger.Warn("mutable: publish placed fewer shares than wanted", "file", f, "placed", len(landed), "wanted", len(writes), "errors", errors.Join(errs...))
 	}
 	return ver, nil
 }
 
-func uint64FromBE(b []byte) uint64 {
-	var v uint64
-	for _, x := range b[:8] {
-		v = v<<8 | uint64(x)
-	}
-	return v
-}
+// maxPlaceRounds bounds how often shares of failed servers are re-placed.
+const maxPlaceRounds = 3

@@ -176,6 +176,6 @@ func (f *File) writeInPlace(ctx context.Context, m *servermap, v *version, p []b
 			storage.WriteVector{Offset: 0, Data: hdr})
 		lengths[sh] = h.offEOF
 	}
-	ver, err := f.place(ctx, m, v.shares, h, writes, lengths)
+	ver, err := f.place(ctx, m, v.shares, h, writes, lengths, false)
 	return ver, err == nil, err
 }
