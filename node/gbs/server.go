@@ -45,7 +45,7 @@ type progressKey struct {
 // "required" ranges Tahoe's PATCH response lists.
 type progress struct {
 	size uint64
-	have []byteRange
+	have storage.Ranges
 }
 
 // NewServer serves backend to clients that present swissnum.
@@ -364,8 +364,10 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) error {
 	if done {
 		delete(s.progress, k)
 	} else if p != nil {
-		p.have = mergeRange(p.have, byteRange{start, start + length})
-		required = missing(p.have, p.size)
+		p.have.Add(start, start+length)
+		for _, m := range p.have.Missing(p.size) {
+			required = append(required, byteRange{m.Start, m.End})
+		}
 	}
 	s.mu.Unlock()
 	if required == nil {
@@ -376,35 +378,6 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) error {
 		code = http.StatusCreated
 	}
 	return writeCBOR(w, code, uploadProgress{Required: required})
-}
-
-func mergeRange(have []byteRange, n byteRange) []byteRange {
-	var out []byteRange
-	for _, h := range have {
-		if h.End < n.Begin || h.Begin > n.End {
-			out = append(out, h)
-			continue
-		}
-		n = byteRange{min(h.Begin, n.Begin), max(h.End, n.End)}
-	}
-	out = append(out, n)
-	slices.SortFunc(out, func(a, b byteRange) int { return int(a.Begin) - int(b.Begin) })
-	return out
-}
-
-func missing(have []byteRange, size uint64) []byteRange {
-	out := []byteRange{}
-	pos := uint64(0)
-	for _, h := range have {
-		if h.Begin > pos {
-			out = append(out, byteRange{pos, h.Begin})
-		}
-		pos = max(pos, h.End)
-	}
-	if pos < size {
-		out = append(out, byteRange{pos, size})
-	}
-	return out
 }
 
 func (s *Server) abort(w http.ResponseWriter, r *http.Request) error {

@@ -54,8 +54,6 @@ type shareKey struct {
 	sh int
 }
 
-type span struct{ start, end uint64 }
-
 // upload is an incoming immutable share. mu serialises its writes.
 type upload struct {
 	mu     sync.Mutex
@@ -64,7 +62,7 @@ type upload struct {
 	size   uint64
 	path   string
 	f      *os.File
-	have   []span
+	have   storage.Ranges
 	left   uint64
 	last   time.Time
 	done   bool
@@ -322,24 +320,24 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 		return false, fmt.Errorf("share %s/%d: write of %d bytes at %d past the allocated %d: %w", si, sh, len(p), off, u.size, storage.ErrOutOfRange)
 	}
 	// Bytes written before must not change.
-	for _, sp := range u.have {
-		lo, hi := max(sp.start, off), min(sp.end, end)
-		if lo >= hi {
-			continue
-		}
+	err = u.have.Overlaps(off, end, func(lo, hi uint64) error {
 		old := make([]byte, hi-lo)
 		if _, err := u.f.ReadAt(old, int64(immHeaderSize+lo)); err != nil {
-			return false, fmt.Errorf("share %s/%d: re-read: %w", si, sh, err)
+			return fmt.Errorf("share %s/%d: re-read: %w", si, sh, err)
 		}
 		if !bytes.Equal(old, p[lo-off:hi-off]) {
-			return false, fmt.Errorf("share %s/%d: bytes %d-%d differ from those already written: %w", si, sh, lo, hi, storage.ErrConflict)
+			return fmt.Errorf("share %s/%d: bytes %d-%d differ from those already written: %w", si, sh, lo, hi, storage.ErrConflict)
 		}
+		return nil
+	})
+	if err != nil {
+		return false, err
 	}
 	if _, err := u.f.WriteAt(p, int64(immHeaderSize+off)); err != nil {
 		return false, fmt.Errorf("share %s/%d: write: %w", si, sh, diskErr(err))
 	}
 	u.last = s.opts.Now()
-	u.left -= addSpan(&u.have, span{off, end})
+	u.left -= u.have.Add(off, end)
 	if u.left > 0 {
 		return false, nil
 	}
@@ -347,32 +345,6 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 		return false, err
 	}
 	return true, nil
-}
-
-// addSpan merges sp into the sorted disjoint spans and returns how many
-// bytes it newly covers.
-func addSpan(have *[]span, sp span) uint64 {
-	before := sumSpans(*have)
-	var out []span
-	for _, h := range *have {
-		if h.end < sp.start || h.start > sp.end {
-			out = append(out, h)
-			continue
-		}
-		sp = span{min(h.start, sp.start), max(h.end, sp.end)}
-	}
-	out = append(out, sp)
-	slices.SortFunc(out, func(a, b span) int { return int(a.start) - int(b.start) })
-	*have = out
-	return sumSpans(out) - before
-}
-
-func sumSpans(s []span) uint64 {
-	var n uint64
-	for _, x := range s {
-		n += x.end - x.start
-	}
-	return n
 }
 
 // finish adds the lease, makes the share durable and moves it into place.

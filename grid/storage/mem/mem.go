@@ -34,39 +34,25 @@ type Server struct {
 type upload struct {
 	secret storage.Secret
 	data   []byte
-	have   []span // written ranges, sorted and disjoint
+	have   storage.Ranges
 	left   uint64
 }
 
-type span struct{ start, end uint64 }
-
-// write records [off, off+len(p)) after checking that any overlap with
-// bytes already written holds the same bytes. It returns bytes newly covered.
+// write stores p at off after checking that any bytes already written
+// there are the same, and returns how many bytes are newly covered.
 func (u *upload) write(off uint64, p []byte) (uint64, error) {
 	end := off + uint64(len(p))
-	for _, s := range u.have {
-		lo, hi := max(s.start, off), min(s.end, end)
-		if lo < hi && !bytes.Equal(u.data[lo:hi], p[lo-off:hi-off]) {
-			return 0, fmt.Errorf("bytes %d-%d: %w", lo, hi, storage.ErrConflict)
+	err := u.have.Overlaps(off, end, func(lo, hi uint64) error {
+		if !bytes.Equal(u.data[lo:hi], p[lo-off:hi-off]) {
+			return fmt.Errorf("bytes %d-%d: %w", lo, hi, storage.ErrConflict)
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	copy(u.data[off:], p)
-	// Merge the new span in.
-	merged := []span{}
-	ns := span{off, end}
-	var covered uint64
-	for _, s := range u.have {
-		if s.end < ns.start || s.start > ns.end {
-			merged = append(merged, s)
-			continue
-		}
-		covered += s.end - s.start
-		ns = span{min(s.start, ns.start), max(s.end, ns.end)}
-	}
-	merged = append(merged, ns)
-	slices.SortFunc(merged, func(a, b span) int { return int(a.start) - int(b.start) })
-	u.have = merged
-	return (ns.end - ns.start) - covered, nil
+	return u.have.Add(off, end), nil
 }
 
 type slot struct {
