@@ -27,6 +27,8 @@ type Options struct {
 	// Key, if set, is the RSA key of a new file (otherwise one is generated,
 	// which takes 100 ms or more).
 	Key *rsa.PrivateKey
+	// Pool, if set and Key is not, supplies the key of a new file.
+	Pool *KeyPool
 	// LeaseSecret is the client's lease secret (Tahoe's "secret" file);
 	// lease renew/cancel secrets per server derive from it.
 	LeaseSecret []byte
@@ -121,9 +123,15 @@ func Create(ctx context.Context, servers []storage.Server, contents []byte, opts
 	}
 	var keys *Keys
 	var err error
-	if opts.Key != nil {
+	switch {
+	case opts.Key != nil:
 		keys, err = NewKeys(opts.Key)
-	} else {
+	case opts.Pool != nil:
+		var k *rsa.PrivateKey
+		if k, err = opts.Pool.Get(ctx); err == nil {
+			keys, err = NewKeys(k)
+		}
+	default:
 		keys, err = GenerateKeys()
 	}
 	if err != nil {

@@ -120,3 +120,19 @@ func parseOnePEM(b []byte) (*rsa.PrivateKey, []byte, error) {
 	k, err := ParsePEM(b[:end])
 	return k, bytes.TrimLeft(b[end:], "\n"), err
 }
+
+func TestKeyPool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates RSA keys")
+	}
+	p := NewKeyPool(1)
+	defer p.Close()
+	_, servers := grid(4)
+	f, err := Create(context.Background(), servers, []byte("pooled"), Options{Format: cap.MDMF, K: 2, N: 4, Pool: p, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := f.Read(context.Background()); err != nil || string(got) != "pooled" {
+		t.Fatalf("%q %v", got, err)
+	}
+}

@@ -57,7 +57,13 @@ func (m *servermap) checkBase(basedOn Version) error {
 	if basedOn.IsZero() {
 		return nil
 	}
+	// Compare with what a reader would get now (the newest recoverable
+	// version); a partly written newer version is caught by the servers'
+	// test vectors instead, so a torn race cannot wedge later writers.
 	cur := m.highest()
+	if v := m.newest(); v != nil {
+		cur = v.id()
+	}
 	if cur != basedOn {
 		return &ConflictError{Base: basedOn, Current: cur, Detail: "newer version on the grid"}
 	}
@@ -71,6 +77,23 @@ func (f *File) loadKey(ctx context.Context, m *servermap) error {
 	if f.keys != nil {
 		return nil
 	}
+	// A concurrent writer can move an SDMF key (it sits after the data)
+	// between mapping and reading; try a fresh map a bounded number of times.
+	var err error
+	for attempt := 0; attempt < readAttempts; attempt++ {
+		if attempt > 0 {
+			if m, err = f.mapServers(ctx); err != nil {
+				return err
+			}
+		}
+		if err = f.loadKeyFrom(ctx, m); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func (f *File) loadKeyFrom(ctx context.Context, m *servermap) error {
 	var lastErr error = errors.New("no share holds the private key")
 	for _, s := range m.shares {
 		enc := s.p.PrivKey

@@ -2,6 +2,7 @@ package mutable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/lafssync/lafssync/grid/fec"
@@ -21,20 +22,34 @@ func (f *File) ReadAt(ctx context.Context, off, n int64) ([]byte, Version, error
 	if off < 0 {
 		return nil, Version{}, fmt.Errorf("read %s: negative offset %d", f, off)
 	}
-	m, err := f.mapServers(ctx)
-	if err != nil {
-		return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+	// A writer may replace shares between mapping and fetching (the block
+	// tree then no longer matches the mapped root); map again and retry,
+	// a bounded number of times.
+	var lastErr error
+	for attempt := 0; attempt < readAttempts; attempt++ {
+		m, err := f.mapServers(ctx)
+		if err != nil {
+			return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+		}
+		v, err := m.pick()
+		if err != nil {
+			return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+		}
+		b, err := f.retrieve(ctx, v, off, n)
+		if err == nil {
+			return b, v.id(), nil
+		}
+		lastErr = fmt.Errorf("read %s %v: %w", f, v.id(), err)
+		if !errors.Is(err, ErrNotEnoughShares) {
+			break
+		}
 	}
-	v, err := m.pick()
-	if err != nil {
-		return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
-	}
-	b, err := f.retrieve(ctx, v, off, n)
-	if err != nil {
-		return nil, Version{}, fmt.Errorf("read %s %v: %w", f, v.id(), err)
-	}
-	return b, v.id(), nil
+	return nil, Version{}, lastErr
 }
+
+// readAttempts bounds how often a read maps the servers again after the
+// chosen version turned out unreadable.
+const readAttempts = 3
 
 func (m *servermap) pick() (*version, error) {
 	v := m.newest()

@@ -179,6 +179,14 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 		v.shares = append(v.shares, s)
 		m.maxSeq = max(m.maxSeq, s.p.Seqnum)
 	}
+	if v := m.newest(); v != nil {
+		for _, s := range m.shares {
+			if s.p.Seqnum < v.h.Seqnum {
+				f.opts.Logger.Info("mutable: server offers an older version (stale or rolled back)", "file", f,
+					"server", f.servers[s.srv].Info().Nickname, "share", s.shnum, "seqnum", s.p.Seqnum, "newest", v.h.Seqnum)
+			}
+		}
+	}
 	for _, e := range m.problems {
 		f.opts.Logger.Warn("mutable: rejected share", "file", f, "err", e)
 	}

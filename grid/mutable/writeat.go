@@ -46,7 +46,7 @@ func (f *File) WriteAt(ctx context.Context, p []byte, off int64, basedOn Version
 	if len(p) == 0 {
 		return v.id(), nil
 	}
-	if v.h.Version == versionMDMF && uint64(off)+uint64(len(p)) <= v.h.DataLen && v.id() == m.highest() {
+	if v.h.Version == versionMDMF && uint64(off)+uint64(len(p)) <= v.h.DataLen && v.h.Seqnum == m.maxSeq {
 		ver, ok, err := f.writeInPlace(ctx, m, v, p, uint64(off))
 		if err != nil {
 			return Version{}, fmt.Errorf("write %s: %w", f, err)
