@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"testing"
 )
 
@@ -190,9 +189,7 @@ func (h *heapWatch) WriteAt(sh int, _ int64, p []byte) error {
 	h.hash[sh] += uint64(len(p)) + uint64(bytes.IndexByte(p, 0xff)+1)
 	h.calls++
 	if h.calls%5000 == 0 {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		*h.peak = max(*h.peak, ms.HeapInuse)
+		*h.peak = max(*h.peak, heapInUse())
 	}
 	return nil
 }
