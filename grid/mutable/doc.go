@@ -33,6 +33,9 @@
 // loser's is returned to its caller. Replace with a zero Version overwrites
 // whatever is newest (Tahoe's overwrite).
 //
+// Key generation takes 100 ms or more: pass Options.Key (tests, vectors)
+// or Options.Pool (a KeyPool generating in the background).
+//
 // Not done here: repair of old-version shares, lease renewal (leases are
 // added by each write), MDMF writes that grow the file in place (those
 // fall back to rewriting the whole file), and Tahoe's early stop of the

@@ -92,6 +92,8 @@ func TestOwnShareLayout(t *testing.T) {
 	}{
 		{cap.SDMF, 1000, 0, -1, 1, 294},
 		{cap.MDMF, 3*(MaxSegmentSize+2) + 1, 1, mdmfShareDataOff, 4, 294},
+		{cap.MDMF, 0, 1, mdmfShareDataOff, 0, 294},
+		{cap.SDMF, 0, 0, -1, 0, 294},
 	} {
 		ms, servers, f := newFileOn(t, c.format, random(c.size), 0)
 		_ = ms

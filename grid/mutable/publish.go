@@ -145,10 +145,9 @@ func (f *File) encode(contents []byte, seq uint64, k, n int) (*encoded, error) {
 	h := header{Seqnum: seq, K: k, N: n, DataLen: uint64(len(contents))}
 	if f.format == cap.MDMF {
 		h.Version = versionMDMF
+		// Tahoe keeps the full segment size even for an empty file
+		// (publish.py setup_encoding_parameters); it then has no segments.
 		h.SegSize = nextMultiple(MaxSegmentSize, uint64(k))
-		if len(contents) == 0 {
-			h.SegSize = 0
-		}
 	} else {
 		h.Version = versionSDMF
 		h.SegSize = nextMultiple(uint64(len(contents)), uint64(k))
