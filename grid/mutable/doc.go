@@ -26,11 +26,13 @@
 // mapped the file, so a server accepts at most one of two racing writers.
 // A writer that loses on any server gets a *ConflictError (errors.Is
 // ErrUncoordinated) carrying the version it was based on and the newest
-// version it saw; its own content was not published as the newest version
-// and is still in the caller's hands. Policy: the caller re-reads, merges
-// (directories merge entries) and calls Replace again with the version it
-// read. Neither writer's content is lost: the winner's is on the grid, the
-// loser's is returned to its caller. Replace with a zero Version overwrites
+// version it saw. Some of its shares may have landed (after a torn race a
+// reader may see either writer's version), so the write counts as not done
+// and its content is still in the caller's hands. Policy: the caller
+// re-reads, merges (directories merge entries) and calls Replace again with
+// the version it read, until Replace succeeds. No writer's content is lost:
+// each write either succeeded or its content was handed back to its caller
+// (TestConcurrentWritersLoseNothing). Replace with a zero Version overwrites
 // whatever is newest (Tahoe's overwrite).
 //
 // Key generation takes 100 ms or more: pass Options.Key (tests, vectors)
