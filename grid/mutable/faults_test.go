@@ -313,9 +313,26 @@ func TestWriteAt(t *testing.T) {
 	g, _ := Open(f.WriteCap(), counted, Options{Logger: quiet})
 	patch := random(3000)
 	off := 2*MaxSegmentSize - 1000 // straddles segments 1 and 2
+	before := snapshot(servers, f)
 	v2, err := g.WriteAt(ctx, patch, int64(off), v)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Only segments 1 and 2 got new blocks; the others are byte-identical.
+	after := snapshot(servers, f)
+	for k, b := range before {
+		a := after[k]
+		h, err := parseHeader(a)
+		if err != nil || len(a) != len(b) {
+			t.Fatalf("share %v after WriteAt: %v, %d vs %d bytes", k, err, len(a), len(b))
+		}
+		for i := 0; i < h.numSegs; i++ {
+			o, n := h.blockRange(i)
+			same := bytes.Equal(a[o:o+n], b[o:o+n])
+			if touched := i == 1 || i == 2; same == touched {
+				t.Fatalf("share %v segment %d: unchanged=%v", k, i, same)
+			}
+		}
 	}
 	if v2.Seqnum != 2 {
 		t.Fatalf("seqnum %d", v2.Seqnum)
@@ -460,4 +477,16 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 		}
 		t.Logf("%v: %d conflicts resolved, final %q", format, conflicts.Load(), got)
 	}
+}
+
+func snapshot(servers []storage.Server, f *File) map[[2]int][]byte {
+	out := map[[2]int][]byte{}
+	for i, s := range servers {
+		nums, _ := s.ListMutableShares(context.Background(), f.si)
+		for _, sh := range nums {
+			b, _ := s.ReadMutableShare(context.Background(), f.si, sh, 0, 1<<30)
+			out[[2]int{i, sh}] = b
+		}
+	}
+	return out
 }
