@@ -3,17 +3,13 @@ package cli
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lafssync/lafssync/node/config"
-	"github.com/lafssync/lafssync/node/gbs"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
 
@@ -40,61 +36,17 @@ node; when it is an IP address the server listens only on it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := nodeDirArg(opts, args)
-			if _, err := os.Stat(dir + "/" + config.File); err == nil {
-				return fmt.Errorf("%s already has a %s: not overwriting an existing node", dir, config.File)
-			}
-			c := config.Default()
-			c.Nickname, c.StorageEnabled, c.ReadOnly = nickname, storageOn, readonly
+			o := storagenode.CreateOptions{Storage: storageOn, ReadOnly: readonly, Port: port,
+				Hostname: hostname, Location: location, Nickname: nickname}
 			if reserved != "" {
 				n, err := config.ParseSize(reserved)
 				if err != nil {
 					return fmt.Errorf("--reserved-space: %w", err)
 				}
-				c.ReservedSpace = n
+				o.ReservedSpace = n
 			}
-			p := 0
-			if port != "" {
-				if strings.HasPrefix(port, "tcp:") {
-					c.TubPort = port
-					_, pp, err := config.ParseTubPort(port)
-					if err != nil {
-						return fmt.Errorf("--port: %w", err)
-					}
-					p = pp
-				} else if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65536 {
-					p = n
-				} else {
-					return fmt.Errorf("--port %q: want a port number or tcp:PORT[:interface=ADDR]", port)
-				}
-			}
-			if p == 0 {
-				ln, err := net.Listen("tcp", net.JoinHostPort(hostname, "0"))
-				if err != nil {
-					return fmt.Errorf("find a free port: %w", err)
-				}
-				p = ln.Addr().(*net.TCPAddr).Port
-				ln.Close()
-			}
-			if c.TubPort == "" {
-				c.TubPort = "tcp:" + strconv.Itoa(p)
-				if net.ParseIP(hostname) != nil {
-					c.TubPort += ":interface=" + hostname
-				}
-			}
-			c.TubLocation = location
-			if c.TubLocation == "" {
-				c.TubLocation = "tcp:" + net.JoinHostPort(hostname, strconv.Itoa(p))
-			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			if _, err := config.CreateIdentity(dir, gbs.NewCertificate); err != nil {
-				return err
-			}
-			if err := os.WriteFile(dir+"/"+config.File, []byte("# LAFS Sync node configuration (Tahoe-LAFS tahoe.cfg keys).\n"), 0o600); err != nil {
-				return err
-			}
-			if err := config.Save(dir, c); err != nil {
+			c, err := storagenode.Create(dir, o)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Node created in %s (%s). Start it with: lafs run %s\n", dir, c.TubPort, dir)

@@ -31,13 +31,25 @@ const (
 	Title   = version.Name
 	Purpose = "Keeps a folder of yours in an encrypted, erasure-coded Tahoe-LAFS grid, " +
 		"and lets you share read-only access with friends."
-	State = "Not syncing yet. This build contains the grid core: capabilities, " +
-		"zfec-compatible erasure coding and Tahoe-compatible immutable files. " +
-		"The node, the storage server and the folder sync come next."
+	State = "Not syncing yet. This build contains the grid core (capabilities, " +
+		"erasure coding, immutable and mutable files, all Tahoe-compatible) and " +
+		"storage servers speaking Tahoe's HTTP storage protocol. " +
+		"The client node and the folder sync come next."
+	// GridStarting is the local grid's status until it is up.
+	GridStarting = "Local grid: starting…"
 )
 
+// Main is the main window and the widgets that change while it runs.
+type Main struct {
+	fyne.Window
+	grid *widget.Label
+}
+
+// SetGridStatus shows the local grid's state; safe from any goroutine.
+func (m *Main) SetGridStatus(s string) { fyne.Do(func() { m.grid.SetText(s) }) }
+
 // NewMainWindow builds the main window.
-func NewMainWindow(a fyne.App, info Info) fyne.Window {
+func NewMainWindow(a fyne.App, info Info) *Main {
 	w := a.NewWindow(Title)
 	w.SetIcon(Icon)
 	title := widget.NewLabelWithStyle(Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -45,15 +57,17 @@ func NewMainWindow(a fyne.App, info Info) fyne.Window {
 	purpose.Wrapping = fyne.TextWrapWord
 	state := widget.NewLabel(State)
 	state.Wrapping = fyne.TextWrapWord
+	grid := widget.NewLabel(GridStarting)
+	grid.Wrapping = fyne.TextWrapWord
 	details := widget.NewForm(
 		widget.NewFormItem("Version", widget.NewLabel(version.Version)),
 		widget.NewFormItem("Node directory", widget.NewLabel(info.NodeDir)),
 	)
-	w.SetContent(container.NewVBox(title, purpose, widget.NewSeparator(), state, details))
-	w.Resize(fyne.NewSize(520, 300))
+	w.SetContent(container.NewVBox(title, purpose, widget.NewSeparator(), state, grid, details))
+	w.Resize(fyne.NewSize(560, 330))
 	// Closing the window leaves the app in the tray.
 	w.SetCloseIntercept(w.Hide)
-	return w
+	return &Main{Window: w, grid: grid}
 }
 
 // TrayMenu is the tray menu; fyne appends Quit.

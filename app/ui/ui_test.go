@@ -34,7 +34,7 @@ func TestMainWindowSaysWhatItIs(t *testing.T) {
 	for _, l := range labels(w.Content()) {
 		got[l] = true
 	}
-	for _, want := range []string{Title, Purpose, State, "Node directory", "/tmp/node-x", "Version"} {
+	for _, want := range []string{Title, Purpose, State, GridStarting, "Node directory", "/tmp/node-x", "Version"} {
 		if !got[want] {
 			t.Errorf("window lacks %q; has %q", want, labels(w.Content()))
 		}
@@ -42,12 +42,20 @@ func TestMainWindowSaysWhatItIs(t *testing.T) {
 	if w.Title() != "LAFS Sync" {
 		t.Errorf("title %q", w.Title())
 	}
+	w.SetGridStatus("Local grid: 10 storage servers")
+	found := false
+	for _, l := range labels(w.Content()) {
+		found = found || l == "Local grid: 10 storage servers"
+	}
+	if !found {
+		t.Error("grid status did not change")
+	}
 }
 
 func TestTrayMenuShowsWindow(t *testing.T) {
 	a := test.NewApp()
 	defer a.Quit()
-	w := &countingWindow{Window: NewMainWindow(a, Info{NodeDir: "d"})}
+	w := &countingWindow{Window: NewMainWindow(a, Info{NodeDir: "d"}).Window}
 	m := TrayMenu(w)
 	if len(m.Items) != 1 || m.Items[0].Label != "Show window" {
 		t.Fatalf("menu %+v", m.Items)

@@ -3,15 +3,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"fyne.io/fyne/v2/app"
 
 	"github.com/lafssync/lafssync/app/cli"
 	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/node/storagenode"
 )
 
 func main() {
@@ -30,5 +33,19 @@ func main() {
 		w.SetCloseIntercept(a.Quit)
 	}
 	log.Info("started", "app", ui.Describe(info))
+	// The embedded default: a local grid of storage servers on this machine.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := filepath.Join(info.NodeDir, "local-grid")
+	go func() {
+		err := storagenode.RunLocalGrid(ctx, root, info.NodeDir, storagenode.LocalGridSize, log, func(dirs []string) {
+			w.SetGridStatus(fmt.Sprintf("Local grid: %d storage servers running on this machine.", len(dirs)))
+			log.Info("local grid up", "storage_servers", len(dirs), "directory", root)
+		})
+		if err != nil {
+			log.Error("local grid stopped", "err", err)
+			w.SetGridStatus("Local grid failed: " + err.Error())
+		}
+	}()
 	w.ShowAndRun()
 }
