@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 )
 
@@ -39,6 +40,9 @@ func (s fileSrc) ReadAt(_ context.Context, off, n int64) ([]byte, error) {
 func TestRoundTrip1GiB(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 3.4 GB of shares; skipped in -short")
+	}
+	if free := freeBytes(os.TempDir()); free < 6<<30 {
+		t.Skipf("writes 3.4 GB of shares but %s has only %d MB free", os.TempDir(), free>>20)
 	}
 	size := int64(1 << 30)
 	if s := os.Getenv("LAFSSYNC_BIG_SIZE"); s != "" {
@@ -116,6 +120,14 @@ func (t teeReader) Read(p []byte) (int, error) {
 
 // heapInUse is the live heap: garbage is collected first, so the figure
 // measures what the code holds, not when the collector last ran.
+func freeBytes(dir string) uint64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0
+	}
+	return st.Bavail * uint64(st.Bsize)
+}
+
 func heapInUse() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
