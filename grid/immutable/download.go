@@ -77,18 +77,11 @@ func (c *Client) locate(ctx context.Context, si storage.SI) ([]located, []BadSha
 	ring := c.ring(si)
 	found := make([][]int, len(ring))
 	errs := make([]error, len(ring))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.concurrency())
-	for i, srv := range ring {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cctx, cancel := c.call(ctx)
-			defer cancel()
-			found[i], errs[i] = srv.ListShares(cctx, si)
-		})
-	}
-	wg.Wait()
+	c.parallel(len(ring), func(i int) {
+		cctx, cancel := c.call(ctx)
+		defer cancel()
+		found[i], errs[i] = ring[i].ListShares(cctx, si)
+	})
 	var out []located
 	var bad []BadShare
 	for i, srv := range ring {

@@ -82,6 +82,21 @@ func (c *Client) timeout() time.Duration {
 	return 60 * time.Second
 }
 
+// parallel runs fn(0…n-1) with at most Concurrency running at once and
+// waits for them all.
+func (c *Client) parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, c.concurrency())
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
+}
+
 func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.timeout())
 }
@@ -278,35 +293,30 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 		ring = ring[:2*p.N]
 	}
 	cands := make([]*candidate, len(ring))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.concurrency())
 	for i, srv := range ring {
 		cands[i] = &candidate{srv: srv}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cd := cands[i]
-			cctx, cancel := c.call(ctx)
-			defer cancel()
-			v, err := srv.Version(cctx)
-			if err != nil {
-				cd.reason = fmt.Sprintf("%s unreachable: %v", srv.Info().Nickname, err)
-				return
-			}
-			cd.writable = v.MaxImmutableShareSize >= uint64(shareLen) && v.AvailableSpace >= uint64(shareLen)
-			if !cd.writable {
-				cd.reason = fmt.Sprintf("%s has no room for a %d-byte share", srv.Info().Nickname, shareLen)
-			}
-			have, err := srv.ListShares(cctx, si)
-			if err != nil {
-				cd.reason = fmt.Sprintf("%s: list shares: %v", srv.Info().Nickname, err)
-				cd.writable = false
-				return
-			}
-			cd.existing = have
-		})
 	}
-	wg.Wait()
+	c.parallel(len(ring), func(i int) {
+		cd, srv := cands[i], ring[i]
+		cctx, cancel := c.call(ctx)
+		defer cancel()
+		v, err := srv.Version(cctx)
+		if err != nil {
+			cd.reason = fmt.Sprintf("%s unreachable: %v", srv.Info().Nickname, err)
+			return
+		}
+		cd.writable = v.MaxImmutableShareSize >= uint64(shareLen) && v.AvailableSpace >= uint64(shareLen)
+		if !cd.writable {
+			cd.reason = fmt.Sprintf("%s has no room for a %d-byte share", srv.Info().Nickname, shareLen)
+		}
+		have, err := srv.ListShares(cctx, si)
+		if err != nil {
+			cd.reason = fmt.Sprintf("%s: list shares: %v", srv.Info().Nickname, err)
+			cd.writable = false
+			return
+		}
+		cd.existing = have
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -346,31 +356,32 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 		}
 		refused := false
 		var mu sync.Mutex
-		for i, shares := range perServer {
-			sort.Ints(shares)
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				cd := cands[i]
-				cctx, cancel := c.call(ctx)
-				defer cancel()
-				a, err := cd.srv.AllocateBuckets(cctx, si, c.leaseSecrets(si, cd.srv), secret, shares, uint64(shareLen))
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					cd.writable, cd.reason, refused = false, fmt.Sprintf("%s: allocate: %v", cd.srv.Info().Nickname, err), true
-					return
-				}
-				cd.existing = a.AlreadyHave
-				for _, sh := range shares {
-					if !contains(a.Allocated, sh) && !contains(a.AlreadyHave, sh) {
-						cd.writable, refused = false, true
-						cd.reason = fmt.Sprintf("%s refused share %d (full or busy)", cd.srv.Info().Nickname, sh)
-					}
-				}
-			})
+		var servers []int
+		for i := range perServer {
+			servers = append(servers, i)
 		}
-		wg.Wait()
+		c.parallel(len(servers), func(j int) {
+			i := servers[j]
+			shares := perServer[i]
+			sort.Ints(shares)
+			cd := cands[i]
+			cctx, cancel := c.call(ctx)
+			defer cancel()
+			a, err := cd.srv.AllocateBuckets(cctx, si, c.leaseSecrets(si, cd.srv), secret, shares, uint64(shareLen))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				cd.writable, cd.reason, refused = false, fmt.Sprintf("%s: allocate: %v", cd.srv.Info().Nickname, err), true
+				return
+			}
+			cd.existing = a.AlreadyHave
+			for _, sh := range shares {
+				if !contains(a.Allocated, sh) && !contains(a.AlreadyHave, sh) {
+					cd.writable, refused = false, true
+					cd.reason = fmt.Sprintf("%s refused share %d (full or busy)", cd.srv.Info().Nickname, sh)
+				}
+			}
+		})
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}

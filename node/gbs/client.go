@@ -130,21 +130,10 @@ func (e *StatusError) Error() string {
 
 // Unwrap maps statuses back onto the storage sentinels.
 func (e *StatusError) Unwrap() error {
-	switch e.Code {
-	case http.StatusNotFound:
-		return storage.ErrNotFound
-	case http.StatusConflict:
-		return storage.ErrConflict
-	case http.StatusUnauthorized:
-		return storage.ErrUnauthorized
-	case http.StatusMethodNotAllowed:
-		return storage.ErrComplete
-	case http.StatusRequestedRangeNotSatisfiable:
-		return storage.ErrOutOfRange
-	case http.StatusRequestEntityTooLarge:
-		return storage.ErrTooLarge
-	case http.StatusInsufficientStorage:
-		return storage.ErrReadOnly
+	for _, p := range statusOf {
+		if p.code == e.Code {
+			return p.err
+		}
 	}
 	return nil
 }

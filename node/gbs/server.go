@@ -127,25 +127,17 @@ func acceptsCBOR(acc string) bool {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
 	var he *httpError
-	switch {
-	case errors.As(err, &he):
+	if errors.As(err, &he) {
 		code = he.code
-	case errors.Is(err, storage.ErrNotFound):
-		code = http.StatusNotFound
-	case errors.Is(err, storage.ErrConflict):
-		code = http.StatusConflict
-	case errors.Is(err, storage.ErrUnauthorized):
-		code = http.StatusUnauthorized
-	case errors.Is(err, storage.ErrComplete):
-		code = http.StatusMethodNotAllowed
-	case errors.Is(err, storage.ErrOutOfRange):
-		code = http.StatusRequestedRangeNotSatisfiable
-	case errors.Is(err, storage.ErrTooLarge):
-		code = http.StatusRequestEntityTooLarge
-	case errors.Is(err, storage.ErrReadOnly), errors.Is(err, storage.ErrNoSpace):
-		code = http.StatusInsufficientStorage
+	} else {
+		for _, p := range statusOf {
+			if errors.Is(err, p.err) {
+				code = p.code
+				break
+			}
+		}
 	}
-	if code >= 500 {
+	if code >= 500 && code != http.StatusInsufficientStorage {
 		s.log.Error("storage request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	http.Error(w, err.Error(), code)

@@ -124,6 +124,23 @@ type rtwResponse struct {
 	Data    map[uint64][][]byte `cbor:"data"`
 }
 
+// statusOf pairs the storage sentinels with the HTTP statuses Tahoe's
+// server uses for them; the server maps errors to statuses with it and the
+// client maps statuses back (the first pair wins for a shared status).
+var statusOf = []struct {
+	err  error
+	code int
+}{
+	{storage.ErrNotFound, http.StatusNotFound},
+	{storage.ErrConflict, http.StatusConflict},
+	{storage.ErrUnauthorized, http.StatusUnauthorized},
+	{storage.ErrComplete, http.StatusMethodNotAllowed},
+	{storage.ErrOutOfRange, http.StatusRequestedRangeNotSatisfiable},
+	{storage.ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{storage.ErrReadOnly, http.StatusInsufficientStorage},
+	{storage.ErrNoSpace, http.StatusInsufficientStorage},
+}
+
 // versionResponse has byte-string keys, as Tahoe's CDDL requires.
 type versionResponse map[cbor.ByteString]any
 
