@@ -146,7 +146,7 @@ func packEntry(name string, e *Entry, dirWriteKey []byte, immutable bool) ([]byt
 	if meta == nil {
 		meta = map[string]any{}
 	}
-	mj, err := json.Marshal(meta)
+	mj, err := marshalMetadata(meta)
 	if err != nil {
 		return nil, fmt.Errorf("entry %q: metadata: %w", name, err)
 	}
