@@ -124,9 +124,6 @@ func (d *Directory) Get(ctx context.Context, name string) (*Entry, error) {
 	return &Entry{ReadCap: e.ReadCap, WriteCap: e.WriteCap, Metadata: e.Metadata}, nil
 }
 
-// errNoChange tells Modify that the change is already in place.
-var errNoChange = errors.New("no change needed")
-
 // Modify applies fn to the current entries and writes the result, as one
 // read-modify-write. If another writer changed the directory meanwhile, it
 // re-reads and applies fn again, up to MaxAttempts times. fn may be called
@@ -161,7 +158,7 @@ func (d *Directory) modify(ctx context.Context, fn func(es Entries, afterConflic
 			work[n] = e
 		}
 		err := fn(work, attempt > 0)
-		if err != nil && !errors.Is(err, errNoChange) && !fresh {
+		if err != nil && !fresh {
 			// Decided on a cached view (e.g. "no such entry"): check
 			// against the current directory before answering.
 			if es, ver, err = d.load(ctx); err != nil {
@@ -173,9 +170,7 @@ func (d *Directory) modify(ctx context.Context, fn func(es Entries, afterConflic
 			}
 			err = fn(work, attempt > 0)
 		}
-		if errors.Is(err, errNoChange) {
-			return nil
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
 		data, err := Pack(work, d.writeKey, false)
@@ -237,13 +232,16 @@ func (d *Directory) Set(ctx context.Context, name, readCap, writeCap string, met
 		return err
 	}
 	n := Normalize(name)
+	readCap = stripROPrefix(readCap, false) // as stored, so reads agree
 	return d.modify(ctx, func(es Entries, afterConflict bool) error {
 		old := es[n]
 		if old != nil && !overwrite {
 			// A write that reported a conflict may still have landed (a
-			// torn race): finding exactly our link on a retry means done.
+			// torn race). Finding exactly our link on a retry is not proof
+			// it will stay (the other side of the race may win), so the
+			// version is confirmed by writing it again.
 			if afterConflict && old.ReadCap == readCap && old.WriteCap == writeCap {
-				return errNoChange
+				return nil
 			}
 			return fmt.Errorf("%q: %w", name, ErrExists)
 		}
@@ -272,7 +270,7 @@ func (d *Directory) Delete(ctx context.Context, name string) error {
 	return d.modify(ctx, func(es Entries, afterConflict bool) error {
 		if _, ok := es[n]; !ok {
 			if afterConflict {
-				return errNoChange // our conflicted attempt landed after all
+				return nil // our conflicted delete may have landed: confirm by writing
 			}
 			return fmt.Errorf("%q: %w", name, ErrNotFound)
 		}
@@ -293,7 +291,7 @@ func (d *Directory) Rename(ctx context.Context, from, to string, overwrite bool)
 		e, ok := es[f]
 		if !ok {
 			if afterConflict && moved != nil && es[t] != nil && es[t].ReadCap == moved.ReadCap && es[t].WriteCap == moved.WriteCap {
-				return errNoChange // our conflicted rename landed after all
+				return nil // our conflicted rename may have landed: confirm by writing
 			}
 			return fmt.Errorf("%q: %w", from, ErrNotFound)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -140,6 +141,23 @@ func decryptWriteCap(dirWriteKey, data []byte) (string, error) {
 	return string(bytes.TrimRight(pt, " ")), nil
 }
 
+// stripROPrefix drops the "alleged" prefix the read-cap column's position
+// already implies, as Tahoe's packer does: "ro." always (the column holds
+// read caps), "imm." only in a deep-immutable directory (in a mutable one
+// it is the only record that the unknown cap claimed to be immutable).
+func stripROPrefix(readCap string, immutable bool) string {
+	switch {
+	case strings.HasPrefix(readCap, "imm."):
+		if immutable {
+			return readCap[len("imm."):]
+		}
+		return readCap
+	case strings.HasPrefix(readCap, "ro."):
+		return readCap[len("ro."):]
+	}
+	return readCap
+}
+
 // packEntry encodes one child netstring.
 func packEntry(name string, e *Entry, dirWriteKey []byte, immutable bool) ([]byte, error) {
 	meta := e.Metadata
@@ -152,7 +170,7 @@ func packEntry(name string, e *Entry, dirWriteKey []byte, immutable bool) ([]byt
 	}
 	var inner bytes.Buffer
 	netstring(&inner, []byte(name))
-	netstring(&inner, []byte(e.ReadCap))
+	netstring(&inner, []byte(stripROPrefix(e.ReadCap, immutable)))
 	switch {
 	case immutable:
 		netstring(&inner, nil)

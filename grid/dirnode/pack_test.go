@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -192,4 +193,35 @@ func FuzzUnpack(f *testing.F) {
 			t.Fatalf("re-packed directory does not unpack: %v", err)
 		}
 	})
+}
+
+// Tahoe's packer (strip_prefix_for_ro) drops "ro." from the read-cap
+// column always and "imm." only in deep-immutable directories.
+func TestReadCapPrefixesStripped(t *testing.T) {
+	wk := bytes.Repeat([]byte{5}, 16)
+	cases := []struct {
+		cap       string
+		immutable bool
+		want      string
+	}{
+		{"ro.x-tahoe-future:abc", false, "x-tahoe-future:abc"},
+		{"ro.x-tahoe-future:abc", true, "x-tahoe-future:abc"},
+		{"imm.x-tahoe-future:abc", false, "imm.x-tahoe-future:abc"},
+		{"imm.x-tahoe-future:abc", true, "x-tahoe-future:abc"},
+		{"URI:CHK:a", true, "URI:CHK:a"},
+	}
+	for _, c := range cases {
+		key := wk
+		if c.immutable {
+			key = nil
+		}
+		p, err := Pack(Entries{"n": {ReadCap: c.cap, Metadata: map[string]any{}}}, key, c.immutable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "1:n," + strconv.Itoa(len(c.want)) + ":" + c.want + ","
+		if !strings.Contains(string(p), want) {
+			t.Errorf("%q (immutable %v) packed as %q, want column %q", c.cap, c.immutable, p, want)
+		}
+	}
 }
