@@ -447,13 +447,18 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 						errc <- err
 						return
 					}
-					if bytes.Contains(cur, line) {
+					// The documented policy: the write is done only when a
+					// Replace succeeds. Seeing our line after a conflict is
+					// not enough (a torn race can show a version that loses
+					// later), so such a version is confirmed by writing it.
+					next := cur
+					if !bytes.Contains(cur, line) {
+						next = append(cur, line...)
+					}
+					_, err = h.Replace(ctx, next, v)
+					if err == nil {
 						errc <- nil
 						return
-					}
-					_, err = h.Replace(ctx, append(cur, line...), v)
-					if err == nil {
-						continue // loop re-reads and confirms
 					}
 					if !errors.Is(err, ErrUncoordinated) {
 						errc <- err
