@@ -56,6 +56,13 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newCreateNodeCmd(opts),
 		newRunCmd(opts),
 		newTahoeServersYAMLCmd(opts),
+		newPutCmd(opts),
+		newGetCmd(opts),
+		newLsCmd(opts),
+		newMkdirCmd(opts),
+		newCreateAliasCmd(opts),
+		newListAliasesCmd(opts),
+		newCheckCmd(opts),
 	)
 	return root
 }
