@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,110 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lafssync/lafssync/grid/cap"
-	"github.com/lafssync/lafssync/grid/dirnode"
-	"github.com/lafssync/lafssync/grid/immutable"
-	"github.com/lafssync/lafssync/grid/mutable"
+	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
-	"github.com/lafssync/lafssync/node/storagenode"
 )
-
-// env is what the file commands need: the servers of the node's static
-// list, the client's secrets and parameters, and its aliases.
-type env struct {
-	dir     string
-	imm     *immutable.Client
-	dirs    *dirnode.Client
-	aliases map[string]string
-}
-
-func openEnv(opts *options) (*env, error) {
-	dir := opts.nodeDir
-	servers, err := storagenode.DialAll(dir, nil)
-	if err != nil {
-		return nil, err
-	}
-	if len(servers) == 0 {
-		return nil, fmt.Errorf("no storage servers known in %s: start the local grid with 'lafs daemon' (or 'make run'), or list servers there", config.ServersPath(dir))
-	}
-	secrets, err := config.LoadClientSecrets(dir)
-	if err != nil {
-		return nil, err
-	}
-	p := immutable.DefaultParams()
-	if c, err := config.Load(dir); err == nil {
-		p.K, p.Happy, p.N = c.SharesNeeded, c.SharesHappy, c.SharesTotal
-	}
-	aliases, err := config.LoadAliases(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &env{
-		dir:     dir,
-		imm:     &immutable.Client{Servers: servers, Params: p, Convergence: secrets.Convergence, LeaseSecret: secrets.Lease},
-		dirs:    &dirnode.Client{Servers: servers, Options: mutable.Options{K: p.K, N: p.N, LeaseSecret: secrets.Lease}},
-		aliases: aliases,
-	}, nil
-}
-
-// splitTarget reads "alias:path", or a bare cap.
-func (e *env) splitTarget(s string) (rootCap string, path []string, err error) {
-	if strings.HasPrefix(s, "URI:") {
-		return s, nil, nil
-	}
-	alias, rest, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", nil, fmt.Errorf("%q is neither a cap nor alias:path (aliases: lafs list-aliases)", s)
-	}
-	root, ok := e.aliases[alias]
-	if !ok {
-		return "", nil, fmt.Errorf("unknown alias %q: create it with 'lafs create-alias %s'", alias, alias)
-	}
-	for _, p := range strings.Split(rest, "/") {
-		if p != "" {
-			path = append(path, p)
-		}
-	}
-	return root, path, nil
-}
-
-// resolve walks alias:path to the cap it names.
-func (e *env) resolve(ctx context.Context, s string) (string, error) {
-	c, path, err := e.splitTarget(s)
-	if err != nil {
-		return "", err
-	}
-	for i, name := range path {
-		d, err := e.dirs.Open(c)
-		if err != nil {
-			return "", fmt.Errorf("%s is not a directory: %w", strings.Join(path[:i], "/"), err)
-		}
-		ent, err := d.Get(ctx, name)
-		if err != nil {
-			return "", err
-		}
-		if c = ent.WriteCap; c == "" {
-			c = ent.ReadCap
-		}
-	}
-	return c, nil
-}
-
-// parentDir resolves alias:dir/name to the directory and the last name.
-func (e *env) parentDir(ctx context.Context, s string) (*dirnode.Directory, string, error) {
-	c, path, err := e.splitTarget(s)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(path) == 0 {
-		return nil, "", fmt.Errorf("%q names no entry inside the directory", s)
-	}
-	root, err := e.dirs.Open(c)
-	if err != nil {
-		return nil, "", err
-	}
-	parent, err := e.dirs.MkdirAll(ctx, root, strings.Join(path[:len(path)-1], "/"))
-	return parent, path[len(path)-1], err
-}
 
 func newPutCmd(opts *options) *cobra.Command {
 	return &cobra.Command{
@@ -122,7 +20,7 @@ func newPutCmd(opts *options) *cobra.Command {
 		Short: "Upload a file (immutable); print its cap, and link it at alias:path if given",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEnv(opts)
+			e, err := client.Open(opts.nodeDir)
 			if err != nil {
 				return err
 			}
@@ -131,12 +29,12 @@ func newPutCmd(opts *options) *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			up, err := e.imm.Upload(cmd.Context(), f)
+			up, err := e.Imm.Upload(cmd.Context(), f)
 			if err != nil {
 				return fmt.Errorf("upload %s: %w", args[0], err)
 			}
 			if len(args) == 2 {
-				d, name, err := e.parentDir(cmd.Context(), args[1])
+				d, name, err := e.ParentDir(cmd.Context(), args[1])
 				if err != nil {
 					return err
 				}
@@ -158,11 +56,11 @@ func newGetCmd(opts *options) *cobra.Command {
 		Short: "Download a file to OUTFILE (default: standard output)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEnv(opts)
+			e, err := client.Open(opts.nodeDir)
 			if err != nil {
 				return err
 			}
-			s, err := e.resolve(cmd.Context(), args[0])
+			s, err := e.Resolve(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -177,7 +75,7 @@ func newGetCmd(opts *options) *cobra.Command {
 					return err
 				}
 				defer os.Remove(f.Name())
-				if err := download(cmd.Context(), e, c, f); err != nil {
+				if err := e.Download(cmd.Context(), c, f); err != nil {
 					f.Close()
 					return err
 				}
@@ -187,7 +85,7 @@ func newGetCmd(opts *options) *cobra.Command {
 				// Only a complete, verified download replaces OUTFILE.
 				return os.Rename(f.Name(), args[1])
 			}
-			return download(cmd.Context(), e, c, out)
+			return e.Download(cmd.Context(), c, out)
 		},
 	}
 }
@@ -199,26 +97,6 @@ func dirOf(p string) string {
 	return "."
 }
 
-func download(ctx context.Context, e *env, c cap.Cap, w io.Writer) error {
-	switch {
-	case c.IsDir():
-		return fmt.Errorf("%s is a directory: use 'lafs ls'", c.Kind())
-	case c.IsMutable():
-		f, err := mutable.Open(c.String(), e.dirs.Servers, e.dirs.Options)
-		if err != nil {
-			return err
-		}
-		data, _, err := f.Read(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
-	}
-	_, err := e.imm.Download(ctx, c, w)
-	return err
-}
-
 func newLsCmd(opts *options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -226,15 +104,15 @@ func newLsCmd(opts *options) *cobra.Command {
 		Short: "List a directory",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEnv(opts)
+			e, err := client.Open(opts.nodeDir)
 			if err != nil {
 				return err
 			}
-			s, err := e.resolve(cmd.Context(), args[0])
+			s, err := e.Resolve(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			d, err := e.dirs.Open(s)
+			d, err := e.Dirs.Open(s)
 			if err != nil {
 				return err
 			}
@@ -277,27 +155,27 @@ func newMkdirCmd(opts *options) *cobra.Command {
 		Short: "Make a directory (and its parents); with no argument, make an unlinked one and print its cap",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEnv(opts)
+			e, err := client.Open(opts.nodeDir)
 			if err != nil {
 				return err
 			}
 			if len(args) == 0 {
-				d, err := e.dirs.Create(cmd.Context())
+				d, err := e.Dirs.Create(cmd.Context())
 				if err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), d.Cap().String())
 				return nil
 			}
-			c, path, err := e.splitTarget(args[0])
+			c, path, err := e.SplitTarget(args[0])
 			if err != nil {
 				return err
 			}
-			root, err := e.dirs.Open(c)
+			root, err := e.Dirs.Open(c)
 			if err != nil {
 				return err
 			}
-			_, err = e.dirs.MkdirAll(cmd.Context(), root, strings.Join(path, "/"))
+			_, err = e.Dirs.MkdirAll(cmd.Context(), root, strings.Join(path, "/"))
 			return err
 		},
 	}
@@ -313,19 +191,19 @@ func newCreateAliasCmd(opts *options) *cobra.Command {
 			if name == "" || strings.ContainsAny(name, ":/ ") {
 				return fmt.Errorf("alias %q: use letters, digits, - and _", args[0])
 			}
-			e, err := openEnv(opts)
+			e, err := client.Open(opts.nodeDir)
 			if err != nil {
 				return err
 			}
-			if _, ok := e.aliases[name]; ok {
+			if _, ok := e.Aliases[name]; ok {
 				return fmt.Errorf("alias %q already exists", name)
 			}
-			d, err := e.dirs.Create(cmd.Context())
+			d, err := e.Dirs.Create(cmd.Context())
 			if err != nil {
 				return err
 			}
-			e.aliases[name] = d.Cap().String()
-			if err := config.SaveAliases(e.dir, e.aliases); err != nil {
+			e.Aliases[name] = d.Cap().String()
+			if err := config.SaveAliases(e.Dir, e.Aliases); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Alias %q created\n", name)
@@ -366,11 +244,11 @@ func newCheckCmd(opts *options) *cobra.Command {
 		Short: "Check an immutable file's shares; --verify reads every block, --repair restores missing shares",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEnv(opts)
+			e, err := client.Open(opts.nodeDir)
 			if err != nil {
 				return err
 			}
-			s, err := e.resolve(cmd.Context(), args[0])
+			s, err := e.Resolve(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -378,12 +256,12 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := e.imm.Check(cmd.Context(), c, verify)
+			res, err := e.Imm.Check(cmd.Context(), c, verify)
 			if err != nil {
 				return err
 			}
 			if repair && !res.Healthy {
-				rr, err := e.imm.Repair(cmd.Context(), c, verify)
+				rr, err := e.Imm.Repair(cmd.Context(), c, verify)
 				if err != nil {
 					return err
 				}

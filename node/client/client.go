@@ -1,0 +1,138 @@
+// Package client is a client node's view of the grid built from its node
+// directory: the storage servers of its static list, its secrets and
+// encoding parameters, and its aliases. The CLI's file commands and the web
+// API both work through it.
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/grid/dirnode"
+	"github.com/lafssync/lafssync/grid/immutable"
+	"github.com/lafssync/lafssync/grid/mutable"
+	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/storagenode"
+)
+
+// Client holds the servers of the node's static list, the client's
+// secrets and parameters, and its aliases.
+type Client struct {
+	Dir     string
+	Imm     *immutable.Client
+	Dirs    *dirnode.Client
+	Aliases map[string]string
+}
+
+// Open builds the client of the node directory dir.
+func Open(dir string) (*Client, error) {
+	servers, err := storagenode.DialAll(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("no storage servers known in %s: start the local grid with 'lafs daemon' (or 'make run'), or list servers there", config.ServersPath(dir))
+	}
+	secrets, err := config.LoadClientSecrets(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := immutable.DefaultParams()
+	if c, err := config.Load(dir); err == nil {
+		p.K, p.Happy, p.N = c.SharesNeeded, c.SharesHappy, c.SharesTotal
+	}
+	aliases, err := config.LoadAliases(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		Dir:     dir,
+		Imm:     &immutable.Client{Servers: servers, Params: p, Convergence: secrets.Convergence, LeaseSecret: secrets.Lease},
+		Dirs:    &dirnode.Client{Servers: servers, Options: mutable.Options{K: p.K, N: p.N, LeaseSecret: secrets.Lease}},
+		Aliases: aliases,
+	}, nil
+}
+
+// SplitTarget reads "alias:path", or a bare cap.
+func (e *Client) SplitTarget(s string) (rootCap string, path []string, err error) {
+	if strings.HasPrefix(s, "URI:") {
+		return s, nil, nil
+	}
+	alias, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", nil, fmt.Errorf("%q is neither a cap nor alias:path (aliases: lafs list-aliases)", s)
+	}
+	root, ok := e.Aliases[alias]
+	if !ok {
+		return "", nil, fmt.Errorf("unknown alias %q: create it with 'lafs create-alias %s'", alias, alias)
+	}
+	for _, p := range strings.Split(rest, "/") {
+		if p != "" {
+			path = append(path, p)
+		}
+	}
+	return root, path, nil
+}
+
+// Resolve walks alias:path to the cap it names.
+func (e *Client) Resolve(ctx context.Context, s string) (string, error) {
+	c, path, err := e.SplitTarget(s)
+	if err != nil {
+		return "", err
+	}
+	for i, name := range path {
+		d, err := e.Dirs.Open(c)
+		if err != nil {
+			return "", fmt.Errorf("%s is not a directory: %w", strings.Join(path[:i], "/"), err)
+		}
+		ent, err := d.Get(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if c = ent.WriteCap; c == "" {
+			c = ent.ReadCap
+		}
+	}
+	return c, nil
+}
+
+// ParentDir resolves alias:dir/name to the directory and the last name.
+func (e *Client) ParentDir(ctx context.Context, s string) (*dirnode.Directory, string, error) {
+	c, path, err := e.SplitTarget(s)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(path) == 0 {
+		return nil, "", fmt.Errorf("%q names no entry inside the directory", s)
+	}
+	root, err := e.Dirs.Open(c)
+	if err != nil {
+		return nil, "", err
+	}
+	parent, err := e.Dirs.MkdirAll(ctx, root, strings.Join(path[:len(path)-1], "/"))
+	return parent, path[len(path)-1], err
+}
+
+// Download writes the file c names (immutable or mutable) to w.
+func (e *Client) Download(ctx context.Context, c cap.Cap, w io.Writer) error {
+	switch {
+	case c.IsDir():
+		return fmt.Errorf("%s is a directory: use 'lafs ls'", c.Kind())
+	case c.IsMutable():
+		f, err := mutable.Open(c.String(), e.Dirs.Servers, e.Dirs.Options)
+		if err != nil {
+			return err
+		}
+		data, _, err := f.Read(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	_, err := e.Imm.Download(ctx, c, w)
+	return err
+}
