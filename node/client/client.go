@@ -56,25 +56,34 @@ func Open(dir string) (*Client, error) {
 	}, nil
 }
 
+// TargetError is a path or cap argument that names nothing usable.
+type TargetError struct{ msg string }
+
+func (e *TargetError) Error() string { return e.msg }
+
 // SplitTarget reads "alias:path", or a bare cap.
 func (e *Client) SplitTarget(s string) (rootCap string, path []string, err error) {
+	var rest string
 	if strings.HasPrefix(s, "URI:") {
-		return s, nil, nil
-	}
-	alias, rest, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", nil, fmt.Errorf("%q is neither a cap nor alias:path (aliases: lafs list-aliases)", s)
-	}
-	root, ok := e.Aliases[alias]
-	if !ok {
-		return "", nil, fmt.Errorf("unknown alias %q: create it with 'lafs create-alias %s'", alias, alias)
+		// CAP or CAP/path/inside (caps contain no '/').
+		rootCap, rest, _ = strings.Cut(s, "/")
+	} else {
+		alias, r, ok := strings.Cut(s, ":")
+		if !ok {
+			return "", nil, &TargetError{fmt.Sprintf("%q is neither a cap nor alias:path (aliases: lafs list-aliases)", s)}
+		}
+		root, ok := e.Aliases[alias]
+		if !ok {
+			return "", nil, &TargetError{fmt.Sprintf("unknown alias %q: create it with 'lafs create-alias %s'", alias, alias)}
+		}
+		rootCap, rest = root, r
 	}
 	for _, p := range strings.Split(rest, "/") {
 		if p != "" {
 			path = append(path, p)
 		}
 	}
-	return root, path, nil
+	return rootCap, path, nil
 }
 
 // Resolve walks alias:path to the cap it names.
@@ -106,7 +115,7 @@ func (e *Client) ParentDir(ctx context.Context, s string) (*dirnode.Directory, s
 		return nil, "", err
 	}
 	if len(path) == 0 {
-		return nil, "", fmt.Errorf("%q names no entry inside the directory", s)
+		return nil, "", &TargetError{"the target names a directory, not an entry inside it: add /NAME"}
 	}
 	root, err := e.Dirs.Open(c)
 	if err != nil {

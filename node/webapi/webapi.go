@@ -1,0 +1,269 @@
+// Package webapi is the node's loopback web API for automation and the tray
+// app: a subset of Tahoe's WAPI (GET/PUT/POST /uri…, t=json, t=mkdir,
+// t=check) plus a status document. Every request must carry the token
+// kept in the node directory (Authorization: Bearer <token>); requests
+// without it get 401 and touch nothing. It serves only what a node's
+// client can reach; it never prints or logs caps.
+package webapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/grid/dirnode"
+	"github.com/lafssync/lafssync/node/client"
+)
+
+// TokenPath is where the API token lives in a node directory.
+func TokenPath(dir string) string { return filepath.Join(dir, "private", "api_auth_token") }
+
+// LoadToken reads the node's API token, creating it (0600) the first time.
+func LoadToken(dir string) (string, error) {
+	p := TokenPath(dir)
+	if b, err := os.ReadFile(p); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	tok := base32.Encode(b)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return "", err
+	}
+	return tok, os.WriteFile(p, []byte(tok+"\n"), 0o600)
+}
+
+// maxUpload bounds a PUT body held for upload (uploads need a seekable
+// input; larger files go through the CLI, which streams from disk).
+const maxUpload = 256 << 20
+
+// Server is the web API over a client.
+type Server struct {
+	c     *client.Client
+	token string
+	mux   *http.ServeMux
+}
+
+// New serves c's grid to holders of token.
+func New(c *client.Client, token string) *Server {
+	s := &Server{c: c, token: token, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /status", s.status)
+	s.mux.HandleFunc("PUT /uri", s.put)
+	s.mux.HandleFunc("POST /uri", s.postRoot)
+	s.mux.HandleFunc("GET /uri/{rest...}", s.get)
+	s.mux.HandleFunc("PUT /uri/{rest...}", s.put)
+	s.mux.HandleFunc("POST /uri/{rest...}", s.post)
+	return s
+}
+
+// ServeHTTP checks the token, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 || s.token == "" {
+		http.Error(w, "missing or wrong API token (see private/api_auth_token in the node directory)", http.StatusUnauthorized)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func fail(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	var ce *cap.Error
+	var te *client.TargetError
+	switch {
+	case errors.Is(err, dirnode.ErrNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, dirnode.ErrReadOnly):
+		code = http.StatusForbidden
+	case errors.As(err, &ce), errors.As(err, &te):
+		code = http.StatusBadRequest
+	}
+	http.Error(w, err.Error(), code)
+}
+
+// target is the cap (and path) in /uri/CAP/path, unescaped by the mux.
+func target(r *http.Request) string { return r.PathValue("rest") }
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	type server struct {
+		ID, Nickname string
+		Connected    bool
+		Available    uint64 `json:",omitempty"`
+		Error        string `json:",omitempty"`
+	}
+	var out struct {
+		Servers []server
+		Params  struct{ K, Happy, N int }
+	}
+	out.Params.K, out.Params.Happy, out.Params.N = s.c.Imm.Params.K, s.c.Imm.Params.Happy, s.c.Imm.Params.N
+	for _, srv := range s.c.Imm.Servers {
+		st := server{ID: srv.Info().ID, Nickname: srv.Info().Nickname}
+		if v, err := srv.Version(r.Context()); err != nil {
+			st.Error = err.Error()
+		} else {
+			st.Connected, st.Available = true, v.AvailableSpace
+		}
+		out.Servers = append(out.Servers, st)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.c.Resolve(r.Context(), target(r))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	c, err := cap.Parse(cs)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if c.IsDir() {
+		d, err := s.c.Dirs.Open(cs)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		names, es, err := d.List(r.Context())
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		// Tahoe's t=json shape for a directory: ["dirnode", {children: …}].
+		children := map[string]any{}
+		for _, n := range names {
+			kind := "filenode"
+			if cap.ParseChild(es[n].ReadCap).IsDir() {
+				kind = "dirnode"
+			}
+			children[n] = []any{kind, map[string]any{"ro_uri": es[n].ReadCap, "metadata": es[n].Metadata}}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode([]any{"dirnode", map[string]any{"mutable": c.IsMutable(), "children": children}})
+		return
+	}
+	if r.URL.Query().Get("t") == "json" {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode([]any{"filenode", cap.Describe(c)})
+		return
+	}
+	var buf bytes.Buffer
+	if err := s.c.Download(r.Context(), c, &buf); err != nil {
+		fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Write(buf.Bytes())
+}
+
+// put uploads the body; under /uri/DIRCAP/path it also links it there.
+func (s *Server) put(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxUpload+1))
+	if err != nil {
+		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxUpload {
+		http.Error(w, fmt.Sprintf("body over %d bytes: use the lafs CLI for large files", maxUpload), http.StatusRequestEntityTooLarge)
+		return
+	}
+	up, err := s.c.Imm.Upload(r.Context(), bytes.NewReader(body))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if t := target(r); t != "" {
+		d, name, err := s.c.ParentDir(r.Context(), t)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		if err := d.SetCap(r.Context(), name, up.Cap, map[string]any{"size": float64(up.Bytes)}, true); err != nil {
+			fail(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, up.Cap.String())
+}
+
+func (s *Server) postRoot(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("t") != "mkdir" {
+		http.Error(w, "POST /uri supports t=mkdir", http.StatusBadRequest)
+		return
+	}
+	d, err := s.c.Dirs.Create(r.Context())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	io.WriteString(w, d.Cap().String())
+}
+
+func (s *Server) post(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch q.Get("t") {
+	case "mkdir":
+		c, path, err := s.c.SplitTarget(target(r))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		root, err := s.c.Dirs.Open(c)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		d, err := s.c.Dirs.MkdirAll(r.Context(), root, strings.Join(path, "/"))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		io.WriteString(w, d.Cap().String())
+	case "check":
+		cs, err := s.c.Resolve(r.Context(), target(r))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		c, err := cap.Parse(cs)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		verify := q.Get("verify") == "true"
+		res, err := s.c.Imm.Check(r.Context(), c, verify)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		if q.Get("repair") == "true" && !res.Healthy {
+			rep, err := s.c.Imm.Repair(r.Context(), c, verify)
+			if err != nil {
+				fail(w, err)
+				return
+			}
+			res = rep.After
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"summary": res.Summary(), "healthy": res.Healthy, "recoverable": res.Recoverable, "results": res})
+	default:
+		http.Error(w, "POST /uri/… supports t=mkdir and t=check", http.StatusBadRequest)
+	}
+}
