@@ -1,0 +1,440 @@
+// Package transport connects nodes: one mutually authenticated TLS 1.3
+// connection per pair of nodes, multiplexed with yamux so that either side
+// opens streams (HTTP requests) to the other over whichever connection
+// exists. That restores what Tahoe lost when it moved to one TLS identity
+// per storage connection: a node behind NAT dials out once, and the public
+// node calls back over that same connection.
+//
+// Identities are Ed25519 keys; a node's ID is "v0-" + base32(public key),
+// the same form as Tahoe server IDs. Each side pins the other's key.
+//
+// Duplicates: when A→B and B→A both come up, both sides keep the one dialed
+// by the node with the smaller ID and retire the other — GoAway (no new
+// streams), then close once its streams are done — so no call in flight is
+// lost. A reconnect from the same dialer replaces the old connection.
+//
+// The listener also speaks plain HTTPS (ALPN http/1.1) on the same port for
+// Tahoe's storage clients, handed to a fallback handler.
+package transport
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/lafssync/lafssync/grid/base32"
+)
+
+// ALPN names our multiplexed protocol.
+const ALPN = "lafssync-mux/1"
+
+// Identity is a node's key and the TLS certificate made from it.
+type Identity struct {
+	Key  ed25519.PrivateKey
+	cert tls.Certificate
+}
+
+// NewIdentity makes the TLS certificate for key (self-signed, long-lived:
+// peers pin the key, not the certificate).
+func NewIdentity(key ed25519.PrivateKey) (*Identity, error) {
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "lafssync node"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(100, 0, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Key: key, cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}, nil
+}
+
+// ID is the node's ID, "v0-<base32 public key>".
+func (id *Identity) ID() string { return IDOf(id.Key.Public().(ed25519.PublicKey)) }
+
+// IDOf is the ID of a public key.
+func IDOf(pub ed25519.PublicKey) string { return "v0-" + base32.Encode(pub) }
+
+// keyOfID parses an ID back into its public key.
+func keyOfID(id string) (ed25519.PublicKey, error) {
+	b, err := base32.DecodeFixed(strings.TrimPrefix(id, "v0-"), ed25519.PublicKeySize)
+	if err != nil || !strings.HasPrefix(id, "v0-") {
+		return nil, fmt.Errorf("node ID %q is not v0-<52 base32 characters>", id)
+	}
+	return b, nil
+}
+
+// ErrWrongPeer means the peer proved a key other than the expected one.
+var ErrWrongPeer = errors.New("peer's key is not the one expected")
+
+func peerIDOf(certs []*x509.Certificate) (string, error) {
+	if len(certs) == 0 {
+		return "", errors.New("peer presented no certificate")
+	}
+	pub, ok := certs[0].PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return "", errors.New("peer certificate is not Ed25519")
+	}
+	if err := certs[0].CheckSignature(certs[0].SignatureAlgorithm, certs[0].RawTBSCertificate, certs[0].Signature); err != nil {
+		return "", fmt.Errorf("peer certificate is not self-signed by its key: %w", err)
+	}
+	return IDOf(pub), nil
+}
+
+type ctxKey struct{}
+
+// PeerID is the ID of the node a request came from (set on requests served
+// over the transport).
+func PeerID(ctx context.Context) string { s, _ := ctx.Value(ctxKey{}).(string); return s }
+
+// conn is one multiplexed connection to a peer.
+type conn struct {
+	sess      *yamux.Session
+	peer      string
+	initiator string // ID of the node that dialed
+}
+
+// Node owns the connections of one node. It is safe for concurrent use.
+type Node struct {
+	id       *Identity
+	handler  http.Handler // what peers may call
+	fallback http.Handler // plain HTTPS (Tahoe GBS clients) on the same port
+	log      *slog.Logger
+	// MaxStreams bounds concurrent incoming streams per connection.
+	MaxStreams int
+
+	mu      sync.Mutex // guards current, all, closed
+	current map[string]*conn
+	all     map[*conn]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// New makes a node that serves handler to its peers and fallback (may be
+// nil) to plain HTTPS clients.
+func New(id *Identity, handler, fallback http.Handler, logger *slog.Logger) *Node {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Node{id: id, handler: handler, fallback: fallback, log: logger, MaxStreams: 64,
+		current: map[string]*conn{}, all: map[*conn]struct{}{}}
+}
+
+// ID is this node's ID.
+func (n *Node) ID() string { return n.id.ID() }
+
+func yamuxConfig() *yamux.Config {
+	c := yamux.DefaultConfig()
+	c.LogOutput = io.Discard
+	c.EnableKeepAlive = true
+	c.KeepAliveInterval = 15 * time.Second
+	c.ConnectionWriteTimeout = 30 * time.Second
+	return c
+}
+
+// Serve accepts connections on ln until ctx ends.
+func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
+	go func() { <-ctx.Done(); ln.Close() }()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		n.wg.Go(func() { n.accept(ctx, c) })
+	}
+}
+
+func (n *Node) accept(ctx context.Context, raw net.Conn) {
+	tc := tls.Server(raw, &tls.Config{
+		Certificates: []tls.Certificate{n.id.cert},
+		ClientAuth:   tls.RequestClientCert,
+		NextProtos:   []string{ALPN, "http/1.1"},
+		MinVersion:   tls.VersionTLS12,
+	})
+	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		raw.Close()
+		return
+	}
+	st := tc.ConnectionState()
+	if st.NegotiatedProtocol != ALPN {
+		if n.fallback == nil {
+			tc.Close()
+			return
+		}
+		srv := &http.Server{Handler: n.fallback, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: log.New(io.Discard, "", 0)}
+		stop := make(chan struct{})
+		go func() {
+			select {
+			case <-ctx.Done():
+				srv.Close() // closes the connection, which ends Serve
+			case <-stop:
+			}
+		}()
+		srv.Serve(newOneConn(tc))
+		close(stop)
+		return
+	}
+	peer, err := peerIDOf(st.PeerCertificates)
+	if err != nil || st.Version != tls.VersionTLS13 {
+		n.log.Warn("refused a peer connection", "remote", raw.RemoteAddr().String(), "err", err)
+		tc.Close()
+		return
+	}
+	sess, err := yamux.Server(tc, yamuxConfig())
+	if err != nil {
+		tc.Close()
+		return
+	}
+	n.add(ctx, &conn{sess: sess, peer: peer, initiator: peer})
+}
+
+// Dial connects to a peer at addr whose ID must be peerID. If a
+// connection to the peer already exists it returns at once.
+func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
+	want, err := keyOfID(peerID)
+	if err != nil {
+		return err
+	}
+	cfg := &tls.Config{
+		Certificates:       []tls.Certificate{n.id.cert},
+		NextProtos:         []string{ALPN},
+		MinVersion:         tls.VersionTLS13,
+		InsecureSkipVerify: true, // the peer's key is pinned below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return ErrWrongPeer
+			}
+			c, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			got, err := peerIDOf([]*x509.Certificate{c})
+			if err != nil {
+				return err
+			}
+			if got != IDOf(want) {
+				return ErrWrongPeer
+			}
+			return nil
+		},
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 15 * time.Second}, Config: cfg}
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", addr, err)
+	}
+	tc := raw.(*tls.Conn)
+	if tc.ConnectionState().NegotiatedProtocol != ALPN {
+		tc.Close()
+		return fmt.Errorf("dial %s: peer does not speak %s", addr, ALPN)
+	}
+	sess, err := yamux.Client(tc, yamuxConfig())
+	if err != nil {
+		tc.Close()
+		return err
+	}
+	n.add(context.Background(), &conn{sess: sess, peer: peerID, initiator: n.ID()})
+	return nil
+}
+
+// keeper returns the connection both sides keep of two to the same peer.
+func (n *Node) keeper(a, b *conn) (keep, drop *conn) {
+	if a.initiator == b.initiator {
+		return b, a // a reconnect: the newer replaces the older
+	}
+	winner := min(n.ID(), a.peer)
+	if a.initiator == winner {
+		return a, b
+	}
+	return b, a
+}
+
+func (n *Node) add(ctx context.Context, c *conn) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		c.sess.Close()
+		return
+	}
+	n.all[c] = struct{}{}
+	var drop *conn
+	if old := n.current[c.peer]; old != nil {
+		keep, d := n.keeper(old, c)
+		n.current[c.peer], drop = keep, d
+	} else {
+		n.current[c.peer] = c
+	}
+	n.mu.Unlock()
+	n.log.Debug("peer connection up", "peer", c.peer, "dialed_by", c.initiator)
+	n.wg.Go(func() { n.serveStreams(ctx, c) })
+	if drop != nil {
+		n.wg.Go(func() { n.retire(drop) })
+	}
+}
+
+// retire stops new streams on a duplicate connection and closes it once
+// its streams have finished (at most 30 s).
+func (n *Node) retire(c *conn) {
+	c.sess.GoAway()
+	deadline := time.Now().Add(30 * time.Second)
+	for c.sess.NumStreams() > 0 && time.Now().Before(deadline) && !c.sess.IsClosed() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.sess.Close()
+}
+
+// serveStreams answers the peer's requests on c until it closes.
+func (n *Node) serveStreams(ctx context.Context, c *conn) {
+	peerCtx := context.WithValue(ctx, ctxKey{}, c.peer)
+	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
+		BaseContext: func(net.Listener) context.Context { return peerCtx }}
+	srv.Serve(&limitListener{Listener: c.sess, sem: make(chan struct{}, n.MaxStreams)})
+	c.sess.Close()
+	n.mu.Lock()
+	delete(n.all, c)
+	if n.current[c.peer] == c {
+		delete(n.current, c.peer)
+	}
+	n.mu.Unlock()
+	n.log.Debug("peer connection closed", "peer", c.peer)
+}
+
+// Connections reports how many open connections the node has to peer (1
+// once duplicates are settled).
+func (n *Node) Connections(peer string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := 0
+	for c := range n.all {
+		if c.peer == peer && !c.sess.IsClosed() {
+			k++
+		}
+	}
+	return k
+}
+
+// Current describes the connection in use to peer: who dialed it.
+func (n *Node) Current(peer string) (initiator string, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := n.current[peer]
+	if c == nil {
+		return "", false
+	}
+	return c.initiator, true
+}
+
+// ErrNoConnection means there is no connection to the peer.
+var ErrNoConnection = errors.New("no connection to peer")
+
+// HTTPClient returns a client whose requests go to peer over the current
+// connection, whichever side dialed it.
+func (n *Node) HTTPClient(peer string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true, // a stream per request: nothing pins a retired connection
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			for attempt := 0; attempt < 3; attempt++ {
+				n.mu.Lock()
+				c := n.current[peer]
+				n.mu.Unlock()
+				if c == nil {
+					return nil, fmt.Errorf("%s: %w", peer, ErrNoConnection)
+				}
+				s, err := c.sess.Open()
+				if err == nil {
+					return s, nil
+				}
+				time.Sleep(20 * time.Millisecond) // retired meanwhile: take the one that won
+			}
+			return nil, fmt.Errorf("%s: %w", peer, ErrNoConnection)
+		},
+	}}
+}
+
+// Close closes every connection and waits for the node's goroutines.
+func (n *Node) Close() {
+	n.mu.Lock()
+	n.closed = true
+	for c := range n.all {
+		c.sess.Close()
+	}
+	n.mu.Unlock()
+	n.wg.Wait()
+}
+
+// limitListener bounds concurrently served streams (a flood of streams
+// waits, it does not exhaust the node).
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &releaseConn{Conn: c, release: sync.OnceFunc(func() { <-l.sem })}, nil
+}
+
+type releaseConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *releaseConn) Close() error { c.release(); return c.Conn.Close() }
+
+// oneConn is a listener that yields a single connection, to serve plain
+// HTTPS on an accepted TLS connection. Accept then blocks until that
+// connection or the listener is closed.
+type oneConn struct {
+	c        net.Conn
+	mu       sync.Mutex // guards given
+	given    bool
+	finished chan struct{}
+	finish   func()
+}
+
+func newOneConn(c net.Conn) *oneConn {
+	o := &oneConn{c: c, finished: make(chan struct{})}
+	o.finish = sync.OnceFunc(func() { close(o.finished) })
+	return o
+}
+
+func (o *oneConn) Accept() (net.Conn, error) {
+	o.mu.Lock()
+	if !o.given {
+		o.given = true
+		o.mu.Unlock()
+		return &releaseConn{Conn: o.c, release: o.finish}, nil
+	}
+	o.mu.Unlock()
+	<-o.finished
+	return nil, net.ErrClosed
+}
+
+func (o *oneConn) Close() error   { o.finish(); return nil }
+func (o *oneConn) Addr() net.Addr { return o.c.LocalAddr() }

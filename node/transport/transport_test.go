@@ -1,0 +1,264 @@
+package transport
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// whoami answers with the caller's node ID and this node's name.
+func whoami(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s sees %s", name, PeerID(r.Context()))
+	})
+}
+
+type testNode struct {
+	*Node
+	addr string
+}
+
+func start(t *testing.T, name string) *testNode {
+	t.Helper()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	id, err := NewIdentity(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := New(id, whoami(name), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain https") }), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; n.Close() })
+	return &testNode{Node: n, addr: ln.Addr().String()}
+}
+
+func call(t *testing.T, from *testNode, to *testNode) string {
+	t.Helper()
+	resp, err := from.HTTPClient(to.ID()).Get("http://peer/whoami")
+	if err != nil {
+		t.Fatalf("call %s→%s: %v", from.ID()[:8], to.ID()[:8], err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func waitSettled(t *testing.T, a, b *testNode) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ia, oka := a.Current(b.ID())
+		ib, okb := b.Current(a.ID())
+		if oka && okb && ia == ib && a.Connections(b.ID()) == 1 && b.Connections(a.ID()) == 1 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ia, _ := a.Current(b.ID())
+	ib, _ := b.Current(a.ID())
+	t.Fatalf("not settled: A keeps one dialed by %.8s (%d open), B keeps one dialed by %.8s (%d open)", ia, a.Connections(b.ID()), ib, b.Connections(a.ID()))
+}
+
+// One connection carries calls both ways: B never dials A, yet calls it.
+func TestCallsBothWaysOverOneConnection(t *testing.T) {
+	a, b := start(t, "A"), start(t, "B")
+	if err := a.Dial(context.Background(), b.addr, b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, a, b)
+	if got := call(t, a, b); got != "B sees "+a.ID() {
+		t.Errorf("A→B: %q", got)
+	}
+	if got := call(t, b, a); got != "A sees "+b.ID() {
+		t.Errorf("B→A over A's connection: %q", got)
+	}
+}
+
+// Both nodes dial each other at the same moment, 100 times: each time both
+// keep the same single connection and calls work both ways.
+func TestSimultaneousDialsSettleOnOne(t *testing.T) {
+	a, b := start(t, "A"), start(t, "B")
+	rounds := 100
+	if testing.Short() {
+		rounds = 20
+	}
+	winner := min(a.ID(), b.ID())
+	for i := 0; i < rounds; i++ {
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		wg.Go(func() { errs <- a.Dial(context.Background(), b.addr, b.ID()) })
+		wg.Go(func() { errs <- b.Dial(context.Background(), a.addr, a.ID()) })
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
+		waitSettled(t, a, b)
+		if ia, _ := a.Current(b.ID()); ia != winner {
+			t.Fatalf("round %d: kept the connection dialed by %.8s, not by the smaller ID", i, ia)
+		}
+		if call(t, a, b) == "" || call(t, b, a) == "" {
+			t.Fatal("empty answer")
+		}
+		// Drop everything for the next round.
+		a.mu.Lock()
+		for c := range a.all {
+			c.sess.Close()
+		}
+		a.mu.Unlock()
+		deadline := time.Now().Add(5 * time.Second)
+		for (a.Connections(b.ID()) > 0 || b.Connections(a.ID()) > 0) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// A call in flight on the connection that loses survives the switch.
+func TestInFlightCallSurvivesDuplicateClose(t *testing.T) {
+	_, ka, _ := ed25519.GenerateKey(rand.Reader)
+	_, kb, _ := ed25519.GenerateKey(rand.Reader)
+	ia, _ := NewIdentity(ka)
+	ib, _ := NewIdentity(kb)
+	// Make B the larger ID so that B's own dial is the one that loses.
+	if ia.ID() > ib.ID() {
+		ia, ib = ib, ia
+	}
+	release := make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release; io.WriteString(w, "done") })
+	mk := func(id *Identity, h http.Handler) *testNode {
+		n := New(id, h, nil, nil)
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { n.Serve(ctx, ln); close(done) }()
+		t.Cleanup(func() { cancel(); <-done; n.Close() })
+		return &testNode{Node: n, addr: ln.Addr().String()}
+	}
+	a, b := mk(ia, slow), mk(ib, whoami("B"))
+	if err := b.Dial(context.Background(), a.addr, a.ID()); err != nil { // B→A: will lose
+		t.Fatal(err)
+	}
+	result := make(chan string, 1)
+	go func() {
+		resp, err := b.HTTPClient(a.ID()).Get("http://peer/slow")
+		if err != nil {
+			result <- "error: " + err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		result <- string(body)
+	}()
+	time.Sleep(100 * time.Millisecond)                                   // the call is now in flight on B→A
+	if err := a.Dial(context.Background(), b.addr, b.ID()); err != nil { // A→B wins
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	if got := <-result; got != "done" {
+		t.Fatalf("call in flight during the switch: %q", got)
+	}
+	waitSettled(t, a, b)
+}
+
+func TestWrongPeerKeyRefused(t *testing.T) {
+	a, b, c := start(t, "A"), start(t, "B"), start(t, "C")
+	err := a.Dial(context.Background(), b.addr, c.ID()) // B's address, C's identity
+	if err == nil || !errors.Is(err, ErrWrongPeer) {
+		t.Fatalf("dialing B while expecting C: %v", err)
+	}
+	if a.Connections(c.ID()) != 0 || a.Connections(b.ID()) != 0 {
+		t.Error("a refused connection was kept")
+	}
+	if err := a.Dial(context.Background(), b.addr, "v0-nonsense"); err == nil {
+		t.Error("malformed peer ID accepted")
+	}
+}
+
+// Garbage after the handshake kills only that connection; the node keeps
+// serving others. Plain HTTPS on the same port reaches the fallback.
+func TestMalformedFramesAndPlainHTTPS(t *testing.T) {
+	a, b := start(t, "A"), start(t, "B")
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	evil, _ := NewIdentity(k)
+	tc, err := tls.Dial("tcp", b.addr, &tls.Config{Certificates: []tls.Certificate{evil.cert}, NextProtos: []string{ALPN}, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Write([]byte("this is not a yamux frame at all, not even close............"))
+	buf := make([]byte, 1)
+	tc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := tc.Read(buf); err == nil {
+		t.Error("connection sending garbage was not closed")
+	}
+	tc.Close()
+	if err := a.Dial(context.Background(), b.addr, b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, a, b); got != "B sees "+a.ID() {
+		t.Errorf("after garbage from another peer: %q", got)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := hc.Get("https://" + b.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "plain https" {
+		t.Errorf("plain HTTPS: %q", body)
+	}
+}
+
+// A flood of streams is served at most MaxStreams at a time and the node
+// keeps answering.
+func TestStreamFloodBounded(t *testing.T) {
+	a, b := start(t, "A"), start(t, "B")
+	if err := a.Dial(context.Background(), b.addr, b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, a, b)
+	a.mu.Lock()
+	sess := a.current[b.ID()].sess
+	a.mu.Unlock()
+	var streams []net.Conn
+	for i := 0; i < 200; i++ { // opened and left idle
+		s, err := sess.Open()
+		if err != nil {
+			break
+		}
+		streams = append(streams, s)
+	}
+	for _, s := range streams[:10] {
+		s.Close()
+	}
+	done := make(chan string, 1)
+	go func() { done <- call(t, b, a) }()
+	select {
+	case got := <-done:
+		if got == "" {
+			t.Error("empty answer")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("node stopped answering under a stream flood")
+	}
+	for _, s := range streams[10:] {
+		s.Close()
+	}
+}
