@@ -36,6 +36,10 @@ type options struct {
 	nodeDir string
 }
 
+// moreCommands lets a command file register itself (func init) without
+// editing the list below, so files can be added independently.
+var moreCommands []func(*options) *cobra.Command
+
 // NewRoot builds the lafs command tree.
 func NewRoot() *cobra.Command {
 	opts := &options{}
@@ -64,6 +68,9 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newListAliasesCmd(opts),
 		newCheckCmd(opts),
 	)
+	for _, mk := range moreCommands {
+		root.AddCommand(mk(opts))
+	}
 	return root
 }
 
