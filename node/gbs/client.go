@@ -50,28 +50,9 @@ var ErrWrongKey = errors.New("server certificate does not match the NURL's key")
 // Dial returns a client for the server a NURL names. It does not connect
 // until the first request.
 func Dial(nurlText string, opts ClientOptions) (*Client, error) {
-	n, err := ParseNURL(nurlText)
+	n, opts, log, err := prepare(nurlText, opts)
 	if err != nil {
 		return nil, err
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = 60 * time.Second
-	}
-	if opts.Retries == 0 {
-		opts.Retries = 3
-	}
-	if opts.ChunkSize == 0 {
-		opts.ChunkSize = 1 << 20
-	}
-	if opts.Info.ID == "" {
-		opts.Info.ID = n.Redacted()
-	}
-	if opts.Info.Nickname == "" {
-		opts.Info.Nickname = net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	pin := n.SPKIHash
 	tlsConf := &tls.Config{
@@ -110,6 +91,48 @@ func Dial(nurlText string, opts ClientOptions) (*Client, error) {
 		opts: opts,
 		log:  log,
 	}, nil
+}
+
+// DialOver returns a client for the server a NURL names whose requests
+// travel over hc instead: the node transport's streams to that server,
+// already mutually authenticated, so the NURL's host and key pin are not
+// used. The swissnum still authorises the requests.
+func DialOver(nurlText string, hc *http.Client, opts ClientOptions) (*Client, error) {
+	n, opts, log, err := prepare(nurlText, opts)
+	if err != nil {
+		return nil, err
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = opts.Timeout
+	}
+	return &Client{nurl: n, base: "http://peer", auth: authHeader([]byte(n.Swissnum)), http: hc, opts: opts, log: log}, nil
+}
+
+func prepare(nurlText string, opts ClientOptions) (NURL, ClientOptions, *slog.Logger, error) {
+	n, err := ParseNURL(nurlText)
+	if err != nil {
+		return n, opts, nil, err
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 3
+	}
+	if opts.ChunkSize == 0 {
+		opts.ChunkSize = 1 << 20
+	}
+	if opts.Info.ID == "" {
+		opts.Info.ID = n.Redacted()
+	}
+	if opts.Info.Nickname == "" {
+		opts.Info.Nickname = net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return n, opts, log, nil
 }
 
 // Close drops idle connections.

@@ -32,6 +32,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +107,8 @@ type conn struct {
 	sess      *yamux.Session
 	peer      string
 	initiator string // ID of the node that dialed
+	since     time.Time
+	remote    string
 }
 
 // Node owns the connections of one node. It is safe for concurrent use.
@@ -116,11 +119,16 @@ type Node struct {
 	log      *slog.Logger
 	// MaxStreams bounds concurrent incoming streams per connection.
 	MaxStreams int
+	// FallbackCert, if set, is the certificate plain-HTTPS clients (those
+	// that do not offer our ALPN, such as Tahoe's storage client) get, so
+	// that their pinned key can differ from the node's transport key.
+	FallbackCert *tls.Certificate
 
-	mu      sync.Mutex // guards current, all, closed
+	mu      sync.Mutex // guards current, all, closed, changed
 	current map[string]*conn
 	all     map[*conn]struct{}
 	closed  bool
+	changed chan struct{} // closed and replaced whenever a connection comes or goes
 	wg      sync.WaitGroup
 }
 
@@ -131,7 +139,20 @@ func New(id *Identity, handler, fallback http.Handler, logger *slog.Logger) *Nod
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Node{id: id, handler: handler, fallback: fallback, log: logger, MaxStreams: 64,
-		current: map[string]*conn{}, all: map[*conn]struct{}{}}
+		current: map[string]*conn{}, all: map[*conn]struct{}{}, changed: make(chan struct{})}
+}
+
+// notifyLocked wakes everyone waiting for a change; n.mu is held.
+func (n *Node) notifyLocked() {
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// Changed returns a channel that is closed at the next connection change.
+func (n *Node) Changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.changed
 }
 
 // ID is this node's ID.
@@ -162,12 +183,22 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (n *Node) accept(ctx context.Context, raw net.Conn) {
-	tc := tls.Server(raw, &tls.Config{
+	ours := &tls.Config{
 		Certificates: []tls.Certificate{n.id.cert},
 		ClientAuth:   tls.RequestClientCert,
 		NextProtos:   []string{ALPN, "http/1.1"},
 		MinVersion:   tls.VersionTLS12,
-	})
+	}
+	if n.FallbackCert != nil {
+		plain := &tls.Config{Certificates: []tls.Certificate{*n.FallbackCert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+		ours.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			if slices.Contains(h.SupportedProtos, ALPN) {
+				return nil, nil
+			}
+			return plain, nil
+		}
+	}
+	tc := tls.Server(raw, ours)
 	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err := tc.HandshakeContext(hctx)
 	cancel()
@@ -206,7 +237,7 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 		tc.Close()
 		return
 	}
-	n.add(ctx, &conn{sess: sess, peer: peer, initiator: peer})
+	n.add(ctx, &conn{sess: sess, peer: peer, initiator: peer, since: time.Now(), remote: raw.RemoteAddr().String()})
 }
 
 // Dial connects to a peer at addr whose ID must be peerID. If a
@@ -254,7 +285,7 @@ func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 		tc.Close()
 		return err
 	}
-	n.add(context.Background(), &conn{sess: sess, peer: peerID, initiator: n.ID()})
+	n.add(context.Background(), &conn{sess: sess, peer: peerID, initiator: n.ID(), since: time.Now(), remote: raw.RemoteAddr().String()})
 	return nil
 }
 
@@ -285,6 +316,7 @@ func (n *Node) add(ctx context.Context, c *conn) {
 	} else {
 		n.current[c.peer] = c
 	}
+	n.notifyLocked()
 	n.mu.Unlock()
 	n.log.Debug("peer connection up", "peer", c.peer, "dialed_by", c.initiator)
 	n.wg.Go(func() { n.serveStreams(ctx, c) })
@@ -316,6 +348,7 @@ func (n *Node) serveStreams(ctx context.Context, c *conn) {
 	if n.current[c.peer] == c {
 		delete(n.current, c.peer)
 	}
+	n.notifyLocked()
 	n.mu.Unlock()
 	n.log.Debug("peer connection closed", "peer", c.peer)
 }

@@ -27,7 +27,7 @@ type testNode struct {
 	addr string
 }
 
-func start(t *testing.T, name string) *testNode {
+func start(t *testing.T, name string, configure ...func(*Node)) *testNode {
 	t.Helper()
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	id, err := NewIdentity(key)
@@ -35,6 +35,9 @@ func start(t *testing.T, name string) *testNode {
 		t.Fatal(err)
 	}
 	n := New(id, whoami(name), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain https") }), nil)
+	for _, f := range configure {
+		f(n)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
