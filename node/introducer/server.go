@@ -1,0 +1,145 @@
+package introducer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/lafssync/lafssync/node/transport"
+)
+
+// Paths of the introducer's HTTP API, served to peers over the transport.
+const (
+	PublishPath       = "/introducer/v1/publish"
+	AnnouncementsPath = "/introducer/v1/announcements"
+)
+
+// MaxWait bounds how long a subscriber's poll is held open.
+const MaxWait = 60 * time.Second
+
+// Server is an introducer: it keeps the newest announcement of each node
+// and hands them all to subscribers. It checks signatures and accepts a
+// node's announcement only over that node's own connection, so nobody can
+// publish, replay or withdraw for another node.
+type Server struct {
+	log     *slog.Logger
+	mu      sync.Mutex // guards anns, gen, changed
+	anns    map[string]entry
+	gen     int64
+	changed chan struct{}
+}
+
+type entry struct {
+	signed Signed
+	seqnum int64
+}
+
+// NewServer makes an empty introducer.
+func NewServer(log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{log: log, anns: map[string]entry{}, changed: make(chan struct{})}
+}
+
+// Handler serves the introducer API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+PublishPath, s.publish)
+	mux.HandleFunc("GET "+AnnouncementsPath, s.announcements)
+	return mux
+}
+
+// Count is how many nodes have announced.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.anns)
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, reason string) {
+	s.log.Warn("refused an announcement", "peer", transport.PeerID(r.Context()), "reason", reason)
+	http.Error(w, reason, code)
+}
+
+func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
+	peer := transport.PeerID(r.Context())
+	if peer == "" {
+		s.refuse(w, r, http.StatusForbidden, "announcements are accepted only over the node transport")
+		return
+	}
+	var signed Signed
+	if err := json.NewDecoder(io.LimitReader(r.Body, 2*MaxSize)).Decode(&signed); err != nil {
+		s.refuse(w, r, http.StatusBadRequest, "malformed announcement: "+err.Error())
+		return
+	}
+	ann, key, err := Verify(signed)
+	if err != nil {
+		s.refuse(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if key != peer {
+		s.refuse(w, r, http.StatusForbidden, fmt.Sprintf("announcement signed by %.12s… arrived over %.12s…'s connection", key, peer))
+		return
+	}
+	s.mu.Lock()
+	old, ok := s.anns[key]
+	dup := ok && old.signed == signed // a republish after a reconnect
+	stale := ok && !dup && ann.Seqnum <= old.seqnum
+	if !dup && !stale {
+		s.anns[key] = entry{signed: signed, seqnum: ann.Seqnum}
+		s.gen++
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	s.mu.Unlock()
+	if stale {
+		s.refuse(w, r, http.StatusConflict, fmt.Sprintf("seqnum %d is not newer than %d", ann.Seqnum, old.seqnum))
+		return
+	}
+	if !dup {
+		s.log.Info("announcement", "node", key, "service", ann.ServiceName, "nickname", ann.Nickname, "seqnum", ann.Seqnum)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// List is what a subscriber receives.
+type List struct {
+	// Generation grows with every change; poll with since=Generation to
+	// wait for the next one.
+	Generation    int64    `json:"generation"`
+	Announcements []Signed `json:"announcements"`
+}
+
+func (s *Server) announcements(w http.ResponseWriter, r *http.Request) {
+	since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
+	wait = min(max(wait, 0), MaxWait)
+	s.mu.Lock()
+	if s.gen <= since && wait > 0 {
+		ch := s.changed
+		s.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+		s.mu.Lock()
+	}
+	out := List{Generation: s.gen, Announcements: make([]Signed, 0, len(s.anns))}
+	for _, e := range s.anns {
+		out.Announcements = append(out.Announcements, e.signed)
+	}
+	s.mu.Unlock()
+	sort.Slice(out.Announcements, func(i, j int) bool { return out.Announcements[i].Key < out.Announcements[j].Key })
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
