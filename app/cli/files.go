@@ -5,20 +5,28 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/grid/chk"
+	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
 )
 
 func newPutCmd(opts *options) *cobra.Command {
-	return &cobra.Command{
+	var quiet bool
+	cmd := &cobra.Command{
 		Use:   "put FILE [alias:path]",
 		Short: "Upload a file (immutable); print its cap, and link it at alias:path if given",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: `put uploads FILE as an immutable file, prints its cap, and links it at alias:path if
+given (making missing parent directories). While it runs, a progress bar is drawn on
+standard error if that is a terminal (not with --quiet): first while the file is read to
+derive its convergent key, then while it is encoded and sent.`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := client.Open(opts.nodeDir)
 			if err != nil {
@@ -29,7 +37,19 @@ func newPutCmd(opts *options) *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			up, err := e.Imm.Upload(cmd.Context(), f)
+			var in io.ReadSeeker = f
+			var bar *progress
+			if st, err := f.Stat(); err == nil && st.Size() > chk.LITThreshold {
+				// Upload reads the file twice when the key is convergent.
+				phases := []string{"uploading"}
+				if e.Imm.Convergence != nil {
+					phases = []string{"hashing", "uploading"}
+				}
+				bar = newProgress(cmd.ErrOrStderr(), quiet, phases[0], st.Size())
+				in = &progressReader{r: f, p: bar, phases: phases}
+			}
+			up, err := e.Imm.Upload(cmd.Context(), in)
+			bar.finish() // before anything else is printed
 			if err != nil {
 				return fmt.Errorf("upload %s: %w", args[0], err)
 			}
@@ -48,13 +68,19 @@ func newPutCmd(opts *options) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "draw no progress bar")
+	return cmd
 }
 
 func newGetCmd(opts *options) *cobra.Command {
-	return &cobra.Command{
+	var quiet bool
+	cmd := &cobra.Command{
 		Use:   "get CAP|alias:path [OUTFILE]",
 		Short: "Download a file to OUTFILE (default: standard output)",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: `get downloads a file to OUTFILE, which only a complete, verified download replaces, or
+to standard output. A progress bar is drawn on standard error if that is a terminal and
+the file is not being written to the same terminal (not with --quiet).`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := client.Open(opts.nodeDir)
 			if err != nil {
@@ -68,14 +94,23 @@ func newGetCmd(opts *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out io.Writer = cmd.OutOrStdout()
+			total := int64(-1) // unknown for mutable files
+			if n := cap.Describe(c).Size; n != nil {
+				total = *n
+			}
+			var bar *progress
+			if len(args) == 2 || !isTerminal(cmd.OutOrStdout()) {
+				bar = newProgress(cmd.ErrOrStderr(), quiet, "receiving", total)
+				defer bar.finish()
+			}
+			var out io.Writer = progressWriter{cmd.OutOrStdout(), bar}
 			if len(args) == 2 {
 				f, err := os.CreateTemp(dirOf(args[1]), ".lafs-get-*")
 				if err != nil {
 					return err
 				}
 				defer os.Remove(f.Name())
-				if err := e.Download(cmd.Context(), c, f); err != nil {
+				if err := e.Download(cmd.Context(), c, progressWriter{f, bar}); err != nil {
 					f.Close()
 					return err
 				}
@@ -88,6 +123,8 @@ func newGetCmd(opts *options) *cobra.Command {
 			return e.Download(cmd.Context(), c, out)
 		},
 	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "draw no progress bar")
+	return cmd
 }
 
 func dirOf(p string) string {
@@ -102,7 +139,17 @@ func newLsCmd(opts *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls alias:[path]|DIRCAP",
 		Short: "List a directory",
-		Args:  cobra.ExactArgs(1),
+		Long: `ls lists a directory: one line per entry, "file NAME" or "dir  NAME/", sorted by name.
+
+With --json it prints a JSON array (empty: []) of the entries, sorted by name:
+
+  [{"name": "report.txt", "type": "file", "ro_uri": "URI:CHK:...", "metadata": {...}}]
+
+type is "file", "dir" or "unknown"; ro_uri is the entry's read cap (a secret: anyone
+holding it can read the child; write caps are never printed); metadata is the link's
+metadata as stored (Tahoe's "tahoe" timestamps, "size" for files put by lafs). Fields may
+be added; none will change meaning.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := client.Open(opts.nodeDir)
 			if err != nil {
@@ -124,12 +171,13 @@ func newLsCmd(opts *options) *cobra.Command {
 			if asJSON {
 				type item struct {
 					Name     string         `json:"name"`
+					Type     string         `json:"type"`
 					ReadCap  string         `json:"ro_uri,omitempty"`
 					Metadata map[string]any `json:"metadata"`
 				}
-				var items []item
+				items := []item{}
 				for _, n := range names {
-					items = append(items, item{n, entries[n].ReadCap, entries[n].Metadata})
+					items = append(items, item{n, entryType(entries[n].ReadCap), entries[n].ReadCap, entries[n].Metadata})
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -147,6 +195,17 @@ func newLsCmd(opts *options) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (read caps included: they are secrets)")
 	return cmd
+}
+
+// entryType is "file", "dir" or "unknown" for a directory entry's read cap.
+func entryType(readCap string) string {
+	switch c := cap.ParseChild(readCap); {
+	case c.Kind() == cap.KindUnknown:
+		return "unknown"
+	case c.IsDir():
+		return "dir"
+	}
+	return "file"
 }
 
 func newMkdirCmd(opts *options) *cobra.Command {
@@ -213,17 +272,57 @@ func newCreateAliasCmd(opts *options) *cobra.Command {
 }
 
 func newListAliasesCmd(opts *options) *cobra.Command {
-	var showCaps bool
+	var showCaps, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list-aliases",
 		Short: "List aliases (their caps only with --show-caps: they are secrets)",
-		Args:  cobra.NoArgs,
+		Long: `list-aliases prints the aliases, sorted, one "NAME:" a line, or "NAME: CAP" with --show-caps.
+
+With --json it prints a JSON object keyed by alias name, as Tahoe's list-aliases --json:
+
+  {"home": {"readwrite": "URI:DIR2:...", "readonly": "URI:DIR2-RO:..."}}
+
+The caps are included only with --show-caps (otherwise each value is {}); readwrite is
+absent for an alias that holds only a read cap.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			aliases, err := config.LoadAliases(opts.nodeDir)
 			if err != nil {
 				return err
 			}
-			for name, c := range aliases {
+			if asJSON {
+				type caps struct {
+					ReadWrite string `json:"readwrite,omitempty"`
+					ReadOnly  string `json:"readonly,omitempty"`
+				}
+				out := map[string]caps{}
+				for name, s := range aliases {
+					var cs caps
+					if showCaps {
+						if c, err := cap.Parse(s); err != nil {
+							cs.ReadWrite = s // as Tahoe: the alias's cap, whatever it is
+						} else {
+							if !c.IsReadOnly() {
+								cs.ReadWrite = s
+							}
+							if r := c.ReadOnly(); r != nil {
+								cs.ReadOnly = r.String()
+							}
+						}
+					}
+					out[name] = cs
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(out) // map keys are sorted
+			}
+			names := make([]string, 0, len(aliases))
+			for name := range aliases {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				c := aliases[name]
 				if showCaps {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", name, c)
 				} else {
@@ -234,6 +333,7 @@ func newListAliasesCmd(opts *options) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&showCaps, "show-caps", false, "print each alias's directory cap")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -242,7 +342,20 @@ func newCheckCmd(opts *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check [--verify] [--repair] CAP|alias:path",
 		Short: "Check an immutable file's shares; --verify reads every block, --repair restores missing shares",
-		Args:  cobra.ExactArgs(1),
+		Long: `check finds every share of an immutable file and prints one line on its health; --verify
+also downloads and checks every block, --repair regenerates and places missing shares.
+It exits with status 2 if the file is not recoverable.
+
+With --json it prints one JSON object instead (after a repair, the state after it):
+
+  {"Shares": {"0": ["SERVER-ID", ...], ...}, "Needed": 3, "Total": 10, "Happiness": 10,
+   "Recoverable": true, "Healthy": true, "Bad": null, "Verified": false, "repaired": 7}
+
+Shares maps share numbers to the IDs of the servers holding them; Bad lists shares
+that failed verification or could not be listed ({"Server", "Share", "Reason"}); repaired
+(shares placed) is present only when --repair placed shares. Fields may be added; none
+will change meaning.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := client.Open(opts.nodeDir)
 			if err != nil {
@@ -260,18 +373,28 @@ func newCheckCmd(opts *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var repaired *int
 			if repair && !res.Healthy {
 				rr, err := e.Imm.Repair(cmd.Context(), c, verify)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "repaired: placed %d shares\n", rr.Placed)
-				res = rr.After
+				if !asJSON {
+					fmt.Fprintf(cmd.OutOrStdout(), "repaired: placed %d shares\n", rr.Placed)
+				}
+				res, repaired = rr.After, &rr.Placed
 			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+				err := json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
+					*immutable.CheckResult
+					Repaired *int `json:"repaired,omitempty"`
+				}{res, repaired})
+				if err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintln(cmd.OutOrStdout(), res.Summary())
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), res.Summary())
 			if !res.Recoverable {
 				return exitError{2}
 			}
