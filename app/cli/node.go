@@ -10,8 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
+
+func init() { moreCommands = append(moreCommands, newCreateIntroducerCmd, newStatusCmd) }
 
 func nodeDirArg(opts *options, args []string) string {
 	if len(args) == 1 {
@@ -20,24 +24,76 @@ func nodeDirArg(opts *options, args []string) string {
 	return opts.nodeDir
 }
 
+// listenFlags are the flags create-node and create-introducer share.
+type listenFlags struct {
+	port, hostname, location, nickname string
+}
+
+func (l *listenFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&l.port, "port", "", "port (or tcp:PORT[:interface=ADDR]) to listen on; default: a free port")
+	f.StringVar(&l.hostname, "hostname", "127.0.0.1", "host name or address others use to reach this node")
+	f.StringVar(&l.location, "location", "", "tub.location hints (tcp:HOST:PORT,…); default from --hostname and --port")
+	f.StringVar(&l.nickname, "nickname", "", "a name for people")
+}
+
+func newCreateIntroducerCmd(opts *options) *cobra.Command {
+	var l listenFlags
+	cmd := &cobra.Command{
+		Use:   "create-introducer [DIR]",
+		Short: "Create an introducer node: storage servers announce themselves to it, clients learn of them from it",
+		Long: `Create an introducer's node directory. Start it with 'lafs run DIR'; it then writes its
+address (lafs://NODEID@HOST:PORT) to DIR/private/introducer.url. Give that address to
+storage servers and clients: lafs create-node --introducer ADDRESS.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := nodeDirArg(opts, args)
+			c, err := storagenode.Create(dir, storagenode.CreateOptions{Introducer: true, Port: l.port,
+				Hostname: l.hostname, Location: l.location, Nickname: l.nickname})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Introducer created in %s (%s). Start it with: lafs run %s\n", dir, c.TubPort, dir)
+			return nil
+		},
+	}
+	l.add(cmd)
+	return cmd
+}
+
 func newCreateNodeCmd(opts *options) *cobra.Command {
 	var (
 		storageOn, readonly bool
-		reserved, port      string
-		hostname, location  string
-		nickname            string
+		outboundOnly        bool
+		reserved            string
+		intros              []string
+		l                   listenFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "create-node [DIR]",
 		Short: "Create a node directory (tahoe.cfg, keys); --storage makes it a storage server",
 		Long: `Create a node directory with a tahoe.cfg and fresh keys. With no --port a free port is
 chosen now and kept in tahoe.cfg. --hostname (default 127.0.0.1) is how clients reach the
-node; when it is an IP address the server listens only on it.`,
+node; when it is an IP address the server listens only on it. --introducer joins a grid
+(repeat it for several introducers). A node that cannot be dialed (behind NAT, no port
+forward) takes --outbound-only: it then connects out to every node it hears of, and they
+use those connections to reach it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := nodeDirArg(opts, args)
-			o := storagenode.CreateOptions{Storage: storageOn, ReadOnly: readonly, Port: port,
-				Hostname: hostname, Location: location, Nickname: nickname}
+			o := storagenode.CreateOptions{Storage: storageOn, ReadOnly: readonly, Port: l.port,
+				Hostname: l.hostname, Location: l.location, Nickname: l.nickname, OutboundOnly: outboundOnly,
+				Introducers: map[string]string{}}
+			for i, s := range intros {
+				if _, err := introducer.ParseURL(s); err != nil {
+					return fmt.Errorf("--introducer: %w", err)
+				}
+				pet := "default"
+				if i > 0 {
+					pet = fmt.Sprintf("introducer-%d", i+1)
+				}
+				o.Introducers[pet] = s
+			}
 			if reserved != "" {
 				n, err := config.ParseSize(reserved)
 				if err != nil {
@@ -57,32 +113,45 @@ node; when it is an IP address the server listens only on it.`,
 	f.BoolVar(&storageOn, "storage", false, "run a storage server")
 	f.BoolVar(&readonly, "readonly", false, "storage server accepts no new shares (immutable or mutable)")
 	f.StringVar(&reserved, "reserved-space", "", "disk space never to use for shares, e.g. 10G, 1GiB")
-	f.StringVar(&port, "port", "", "port (or tcp:PORT[:interface=ADDR]) to listen on; default: a free port")
-	f.StringVar(&hostname, "hostname", "127.0.0.1", "host name or address clients use")
-	f.StringVar(&location, "location", "", "tub.location hints (tcp:HOST:PORT,…); default from --hostname and --port")
-	f.StringVar(&nickname, "nickname", "", "a name for people")
+	f.StringArrayVar(&intros, "introducer", nil, "an introducer's address (lafs://…) to join; repeat for several")
+	f.BoolVar(&outboundOnly, "outbound-only", false, "this node cannot be dialed (NAT): announce no address, connect out instead")
+	l.add(cmd)
 	return cmd
 }
 
 func newRunCmd(opts *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "run [DIR]",
-		Short: "Run the node in DIR: serve storage over Tahoe's HTTP storage protocol",
-		Long: `Run the node. A storage node prints its NURL: give it to clients (it contains the
-swissnum that lets them use this server). Stop with Ctrl-C.`,
+		Short: "Run the node in DIR: storage server, introducer, and/or client with its web API",
+		Long: `Run the node: it listens on tub.port, serves storage if enabled (to our nodes and, on the
+same port, to Tahoe-LAFS clients over HTTPS), runs an introducer if it is one, joins the
+introducers in private/introducers.yaml, connects to every node they announce, and serves
+the web API on loopback (URL in DIR/node.url). Stop with Ctrl-C.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			n, err := storagenode.Open(nodeDirArg(opts, args), log)
+			n, err := fullnode.Open(nodeDirArg(opts, args), log)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return n.Run(ctx, func(nurl string) {
-				// The user asked to run a server whose NURL is how clients
-				// reach it: printing it is the point.
-				fmt.Fprintf(cmd.OutOrStdout(), "storage NURL: %s\n", nurl)
+			return n.Run(ctx, func(n *fullnode.Node) {
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "node %s listening on %s\n", n.T.ID(), n.Addr())
+				if n.Intro != nil {
+					fmt.Fprintf(out, "introducer address: %s\n", n.IntroducerURL())
+				}
+				if n.Config.StorageEnabled {
+					// The user asked to run a server whose NURL is how
+					// Tahoe clients reach it: printing it is the point.
+					if nurl, err := n.NURL(); err == nil {
+						fmt.Fprintf(out, "storage NURL: %s\n", nurl)
+					}
+				}
+				if u := n.WebURL(); u != "" {
+					fmt.Fprintf(out, "web API: %s\n", u)
+				}
 			})
 		},
 	}

@@ -8,13 +8,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/grid/mutable"
+	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
 
@@ -27,15 +30,27 @@ type Client struct {
 	Aliases map[string]string
 }
 
-// Open builds the client of the node directory dir.
+// Open builds the client of the node directory dir over the servers of
+// its static list and the announcements its introducers last sent (the
+// running node keeps that cache).
 func Open(dir string) (*Client, error) {
 	servers, err := storagenode.DialAll(dir, nil)
 	if err != nil {
 		return nil, err
 	}
-	if len(servers) == 0 {
-		return nil, fmt.Errorf("no storage servers known in %s: start the local grid with 'lafs daemon' (or 'make run'), or list servers there", config.ServersPath(dir))
+	cached, err := dialCached(dir)
+	if err != nil {
+		return nil, err
 	}
+	servers = append(servers, cached...)
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("no storage servers known in %s: start the local grid with 'lafs daemon' (or 'make run'), join a grid with 'lafs create-node --introducer' and 'lafs run', or list servers in %s", dir, config.ServersPath(dir))
+	}
+	return New(dir, servers)
+}
+
+// New builds the client of the node directory dir over servers.
+func New(dir string, servers []storage.Server) (*Client, error) {
 	secrets, err := config.LoadClientSecrets(dir)
 	if err != nil {
 		return nil, err
@@ -54,6 +69,44 @@ func Open(dir string) (*Client, error) {
 		Dirs:    &dirnode.Client{Servers: servers, Options: mutable.Options{K: p.K, N: p.N, LeaseSecret: secrets.Lease}},
 		Aliases: aliases,
 	}, nil
+}
+
+// WithServers is a copy of e that uses servers.
+func (e *Client) WithServers(servers []storage.Server) *Client {
+	c := *e
+	imm, dirs := *e.Imm, *e.Dirs
+	imm.Servers, dirs.Servers = servers, servers
+	c.Imm, c.Dirs = &imm, &dirs
+	return &c
+}
+
+// dialCached dials the publicly reachable storage servers in the node's
+// introducer caches.
+func dialCached(dir string) ([]storage.Server, error) {
+	intros, err := config.LoadIntroducers(dir)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []storage.Server
+	for pet := range intros {
+		ks, err := introducer.ReadCache(introducer.CacheFile(filepath.Join(dir, "private"), pet))
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range ks {
+			if seen[k.Node] || k.Ann.ServiceName != introducer.ServiceStorage || len(k.Ann.NURLs) == 0 || k.Ann.Reachability == introducer.OutboundOnly {
+				continue
+			}
+			seen[k.Node] = true
+			c, err := storagenode.Dial(k.Node, k.Ann.Storage(), nil)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // TargetError is a path or cap argument that names nothing usable.

@@ -30,6 +30,14 @@ type Config struct {
 	ReservedSpace  uint64
 
 	SharesNeeded, SharesHappy, SharesTotal int
+
+	// Introducer makes the node run an introducer ([introducer] enabled,
+	// written by create-introducer).
+	Introducer bool
+	// OutboundOnly says the node cannot be dialed (behind NAT): it
+	// announces no addresses and others use the connections it opens
+	// ([node] reachability = outbound-only; ours, not Tahoe's).
+	OutboundOnly bool
 }
 
 // Default is a fresh node's configuration.
@@ -92,6 +100,13 @@ func Load(dir string) (Config, error) {
 	c.TubPort = get("node", "tub.port")
 	c.TubLocation = get("node", "tub.location")
 	c.WebPort = get("node", "web.port")
+	switch v := get("node", "reachability"); v {
+	case "", "public":
+	case "outbound-only":
+		c.OutboundOnly = true
+	default:
+		return c, &Error{path, "node", "reachability", v, "want public or outbound-only"}
+	}
 	if c.TubPort != "" {
 		if _, _, err := ParseTubPort(c.TubPort); err != nil {
 			return c, &Error{path, "node", "tub.port", c.TubPort, err.Error()}
@@ -100,6 +115,7 @@ func Load(dir string) (Config, error) {
 	for _, e := range []error{
 		boolean("storage", "enabled", &c.StorageEnabled),
 		boolean("storage", "readonly", &c.ReadOnly),
+		boolean("introducer", "enabled", &c.Introducer),
 		integer("client", "shares.needed", &c.SharesNeeded),
 		integer("client", "shares.happy", &c.SharesHappy),
 		integer("client", "shares.total", &c.SharesTotal),
@@ -136,6 +152,14 @@ func Save(dir string, c Config) error {
 	set("node", "tub.location", c.TubLocation)
 	if c.WebPort != "" {
 		set("node", "web.port", c.WebPort)
+	}
+	if c.OutboundOnly {
+		set("node", "reachability", "outbound-only")
+	} else if f.Section("node").HasKey("reachability") {
+		set("node", "reachability", "public")
+	}
+	if c.Introducer {
+		set("introducer", "enabled", "true")
 	}
 	set("storage", "enabled", strconv.FormatBool(c.StorageEnabled))
 	set("storage", "readonly", strconv.FormatBool(c.ReadOnly))

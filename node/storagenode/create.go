@@ -25,6 +25,12 @@ type CreateOptions struct {
 	// Location overrides tub.location (tcp:HOST:PORT,…).
 	Location string
 	Nickname string
+	// Introducer makes an introducer node (create-introducer).
+	Introducer bool
+	// OutboundOnly: the node is behind NAT and announces no address.
+	OutboundOnly bool
+	// Introducers are lafs:// addresses to join, by petname.
+	Introducers map[string]string
 }
 
 // Create makes a node directory: tahoe.cfg and fresh keys. It refuses to
@@ -38,6 +44,7 @@ func Create(dir string, o CreateOptions) (config.Config, error) {
 		o.Hostname = "127.0.0.1"
 	}
 	c.Nickname, c.StorageEnabled, c.ReadOnly, c.ReservedSpace = o.Nickname, o.Storage, o.ReadOnly, o.ReservedSpace
+	c.Introducer, c.OutboundOnly = o.Introducer, o.OutboundOnly
 	p := 0
 	switch {
 	case o.Port == "":
@@ -80,6 +87,11 @@ func Create(dir string, o CreateOptions) (config.Config, error) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, config.File), []byte("# LAFS Sync node configuration (Tahoe-LAFS tahoe.cfg keys).\n"), 0o600); err != nil {
 		return c, err
+	}
+	if len(o.Introducers) > 0 {
+		if err := config.SaveIntroducers(dir, o.Introducers); err != nil {
+			return c, err
+		}
 	}
 	return c, config.Save(dir, c)
 }

@@ -86,6 +86,15 @@ func (n *Node) ServerInfo() storage.ServerInfo {
 	return storage.ServerInfo{ID: n.ID.ServerID(), Nickname: n.Config.Nickname, PermutationSeed: seed, LeaseSeed: gbs.TubID(n.leaf)}
 }
 
+// Certificate is the TLS certificate the storage NURL pins.
+func (n *Node) Certificate() tls.Certificate { return n.cert }
+
+// OpenStore opens the node's share store.
+func (n *Node) OpenStore() (*store.Store, error) {
+	return store.Open(filepath.Join(n.Dir, "storage"), store.Options{ReadOnly: n.Config.ReadOnly,
+		ReservedSpace: n.Config.ReservedSpace, Info: n.ServerInfo(), Logger: n.log})
+}
+
 // Run serves storage until ctx ends. ready is called with the NURL once
 // the listener is up.
 func (n *Node) Run(ctx context.Context, ready func(nurl string)) error {
@@ -96,8 +105,7 @@ func (n *Node) Run(ctx context.Context, ready func(nurl string)) error {
 	if err != nil {
 		return fmt.Errorf("tub.port %q: %w", n.Config.TubPort, err)
 	}
-	st, err := store.Open(filepath.Join(n.Dir, "storage"), store.Options{ReadOnly: n.Config.ReadOnly,
-		ReservedSpace: n.Config.ReservedSpace, Info: n.ServerInfo(), Logger: n.log})
+	st, err := n.OpenStore()
 	if err != nil {
 		return err
 	}
@@ -111,7 +119,7 @@ func (n *Node) Run(ctx context.Context, ready func(nurl string)) error {
 		ln.Close()
 		return err
 	}
-	go n.housekeeping(ctx, st)
+	go n.Housekeeping(ctx, st)
 	n.log.Info("storage server listening", "address", ln.Addr().String(), "readonly", n.Config.ReadOnly, "server_id", n.ID.ServerID())
 	if ready != nil {
 		ready(nurl)
@@ -119,8 +127,9 @@ func (n *Node) Run(ctx context.Context, ready func(nurl string)) error {
 	return gbs.Serve(ctx, ln, gbs.NewServer(st, []byte(n.ID.Swissnum), n.log), n.cert)
 }
 
-// housekeeping aborts idle uploads and collects expired shares.
-func (n *Node) housekeeping(ctx context.Context, st *store.Store) {
+// Housekeeping aborts idle uploads and collects expired shares until ctx
+// ends.
+func (n *Node) Housekeeping(ctx context.Context, st *store.Store) {
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
 	expire := time.NewTicker(6 * time.Hour)
@@ -141,20 +150,29 @@ func (n *Node) housekeeping(ctx context.Context, st *store.Store) {
 	}
 }
 
-// Dial returns a client for an announced server.
-func Dial(id string, a config.Announcement, log *slog.Logger) (*gbs.Client, error) {
+// InfoOf is what the grid layer needs to know of an announced server.
+func InfoOf(id string, a config.Announcement) (storage.ServerInfo, error) {
 	if len(a.NURLs) == 0 {
-		return nil, fmt.Errorf("server %s announces no anonymous-storage-NURLs (Foolscap-only servers are not supported)", id)
+		return storage.ServerInfo{}, fmt.Errorf("server %s announces no anonymous-storage-NURLs (Foolscap-only servers are not supported)", id)
 	}
 	seed, err := base32.Decode(a.PermutationSeed)
 	if err != nil {
-		return nil, fmt.Errorf("server %s: permutation-seed-base32: %w", id, err)
+		return storage.ServerInfo{}, fmt.Errorf("server %s: permutation-seed-base32: %w", id, err)
 	}
 	lease, err := a.LeaseSeed()
 	if err != nil {
-		return nil, fmt.Errorf("server %s: %w", id, err)
+		return storage.ServerInfo{}, fmt.Errorf("server %s: %w", id, err)
 	}
-	return gbs.Dial(a.NURLs[0], gbs.ClientOptions{Info: storage.ServerInfo{ID: id, Nickname: a.Nickname, PermutationSeed: seed, LeaseSeed: lease}, Logger: log})
+	return storage.ServerInfo{ID: id, Nickname: a.Nickname, PermutationSeed: seed, LeaseSeed: lease}, nil
+}
+
+// Dial returns a client for an announced server.
+func Dial(id string, a config.Announcement, log *slog.Logger) (*gbs.Client, error) {
+	info, err := InfoOf(id, a)
+	if err != nil {
+		return nil, err
+	}
+	return gbs.Dial(a.NURLs[0], gbs.ClientOptions{Info: info, Logger: log})
 }
 
 // DialAll returns clients for every server in a node's private/servers.yaml.

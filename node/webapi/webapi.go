@@ -8,6 +8,7 @@ package webapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
@@ -53,14 +54,22 @@ const maxUpload = 256 << 20
 
 // Server is the web API over a client.
 type Server struct {
-	c     *client.Client
-	token string
-	mux   *http.ServeMux
+	client     func() *client.Client
+	nodeStatus func(context.Context) any
+	token      string
+	mux        *http.ServeMux
 }
 
 // New serves c's grid to holders of token.
 func New(c *client.Client, token string) *Server {
-	s := &Server{c: c, token: token, mux: http.NewServeMux()}
+	return NewDynamic(func() *client.Client { return c }, nil, token)
+}
+
+// NewDynamic serves the grid of whatever client get returns at each
+// request (a running node's servers come and go); nodeStatus, if not nil,
+// adds the node's own status (connections, introducers) to /status.
+func NewDynamic(get func() *client.Client, nodeStatus func(context.Context) any, token string) *Server {
+	s := &Server{client: get, nodeStatus: nodeStatus, token: token, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /status", s.status)
 	s.mux.HandleFunc("PUT /uri", s.put)
 	s.mux.HandleFunc("POST /uri", s.postRoot)
@@ -108,9 +117,14 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	var out struct {
 		Servers []server
 		Params  struct{ K, Happy, N int }
+		Node    any `json:",omitempty"`
 	}
-	out.Params.K, out.Params.Happy, out.Params.N = s.c.Imm.Params.K, s.c.Imm.Params.Happy, s.c.Imm.Params.N
-	for _, srv := range s.c.Imm.Servers {
+	c := s.client()
+	out.Params.K, out.Params.Happy, out.Params.N = c.Imm.Params.K, c.Imm.Params.Happy, c.Imm.Params.N
+	if s.nodeStatus != nil {
+		out.Node = s.nodeStatus(r.Context())
+	}
+	for _, srv := range c.Imm.Servers {
 		st := server{ID: srv.Info().ID, Nickname: srv.Info().Nickname}
 		if v, err := srv.Version(r.Context()); err != nil {
 			st.Error = err.Error()
@@ -124,7 +138,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.c.Resolve(r.Context(), target(r))
+	cs, err := s.client().Resolve(r.Context(), target(r))
 	if err != nil {
 		fail(w, err)
 		return
@@ -135,7 +149,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.IsDir() {
-		d, err := s.c.Dirs.Open(cs)
+		d, err := s.client().Dirs.Open(cs)
 		if err != nil {
 			fail(w, err)
 			return
@@ -164,7 +178,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := s.c.Download(r.Context(), c, &buf); err != nil {
+	if err := s.client().Download(r.Context(), c, &buf); err != nil {
 		fail(w, err)
 		return
 	}
@@ -183,13 +197,13 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("body over %d bytes: use the lafs CLI for large files", maxUpload), http.StatusRequestEntityTooLarge)
 		return
 	}
-	up, err := s.c.Imm.Upload(r.Context(), bytes.NewReader(body))
+	up, err := s.client().Imm.Upload(r.Context(), bytes.NewReader(body))
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	if t := target(r); t != "" {
-		d, name, err := s.c.ParentDir(r.Context(), t)
+		d, name, err := s.client().ParentDir(r.Context(), t)
 		if err != nil {
 			fail(w, err)
 			return
@@ -208,7 +222,7 @@ func (s *Server) postRoot(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST /uri supports t=mkdir", http.StatusBadRequest)
 		return
 	}
-	d, err := s.c.Dirs.Create(r.Context())
+	d, err := s.client().Dirs.Create(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
@@ -220,24 +234,24 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch q.Get("t") {
 	case "mkdir":
-		c, path, err := s.c.SplitTarget(target(r))
+		c, path, err := s.client().SplitTarget(target(r))
 		if err != nil {
 			fail(w, err)
 			return
 		}
-		root, err := s.c.Dirs.Open(c)
+		root, err := s.client().Dirs.Open(c)
 		if err != nil {
 			fail(w, err)
 			return
 		}
-		d, err := s.c.Dirs.MkdirAll(r.Context(), root, strings.Join(path, "/"))
+		d, err := s.client().Dirs.MkdirAll(r.Context(), root, strings.Join(path, "/"))
 		if err != nil {
 			fail(w, err)
 			return
 		}
 		io.WriteString(w, d.Cap().String())
 	case "check":
-		cs, err := s.c.Resolve(r.Context(), target(r))
+		cs, err := s.client().Resolve(r.Context(), target(r))
 		if err != nil {
 			fail(w, err)
 			return
@@ -248,13 +262,13 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		verify := q.Get("verify") == "true"
-		res, err := s.c.Imm.Check(r.Context(), c, verify)
+		res, err := s.client().Imm.Check(r.Context(), c, verify)
 		if err != nil {
 			fail(w, err)
 			return
 		}
 		if q.Get("repair") == "true" && !res.Healthy {
-			rep, err := s.c.Imm.Repair(r.Context(), c, verify)
+			rep, err := s.client().Imm.Repair(r.Context(), c, verify)
 			if err != nil {
 				fail(w, err)
 				return

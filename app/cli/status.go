@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/webapi"
+)
+
+// nodeAPI finds the running node's web API: its URL and token.
+func nodeAPI(dir string) (string, string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "node.url"))
+	if err != nil {
+		return "", "", fmt.Errorf("no running node found in %s (no node.url): start it with 'lafs run %s'", dir, dir)
+	}
+	token, err := webapi.LoadToken(dir)
+	if err != nil {
+		return "", "", err
+	}
+	return strings.TrimSpace(string(b)), token, nil
+}
+
+// statusDoc is the web API's /status.
+type statusDoc struct {
+	Servers []struct {
+		ID, Nickname string
+		Connected    bool
+	}
+	Params struct{ K, Happy, N int }
+	Node   *fullnode.Status
+}
+
+func newStatusCmd(opts *options) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the running node: its reachability, introducers, and the nodes it is connected to",
+		Long: `Ask the running node (lafs run) for its status through its web API. --json prints the
+web API's /status document as it is: {"Servers": [...], "Params": {...}, "Node": {id,
+nickname, addresses, reachability, introducers: [...], peers: [...], connections: [...]}}.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, token, err := nodeAPI(opts.nodeDir)
+			if err != nil {
+				return err
+			}
+			req, _ := http.NewRequestWithContext(cmd.Context(), http.MethodGet, base+"status", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+			if err != nil {
+				return fmt.Errorf("the node in %s does not answer at %s (is 'lafs run' still running?): %w", opts.nodeDir, base, err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				_, err := out.Write(body)
+				return err
+			}
+			var s statusDoc
+			if err := json.Unmarshal(body, &s); err != nil {
+				return fmt.Errorf("status: %w", err)
+			}
+			printStatus(out, s)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status document as JSON")
+	return cmd
+}
+
+func printStatus(out io.Writer, s statusDoc) {
+	usable := 0
+	for _, srv := range s.Servers {
+		if srv.Connected {
+			usable++
+		}
+	}
+	if n := s.Node; n != nil {
+		role := "client"
+		if n.Storage {
+			role = "storage server"
+		}
+		where := n.Reachability
+		if len(n.Addresses) > 0 {
+			where += ": " + strings.Join(n.Addresses, ", ")
+		}
+		fmt.Fprintf(out, "Node %s %q (%s; %s)\n", n.ID, n.Nickname, role, where)
+		for _, i := range n.Introducers {
+			state := "not connected"
+			if i.Connected {
+				state = "connected"
+			}
+			if !i.LastHeard.IsZero() {
+				state += fmt.Sprintf(", last heard %s ago", time.Since(i.LastHeard).Round(time.Second))
+			}
+			if i.LastError != "" {
+				state += ", last error: " + i.LastError
+			}
+			fmt.Fprintf(out, "Introducer %s: %s\n", i.Petname, state)
+		}
+		connected := 0
+		for _, p := range n.Peers {
+			if p.Connected {
+				connected++
+			}
+		}
+		fmt.Fprintf(out, "Nodes: %d known, %d connected\n", len(n.Peers), connected)
+		for _, p := range n.Peers {
+			state := "not connected"
+			if p.Connected {
+				dir := "we dialed"
+				if p.Inbound {
+					dir = "it dialed us"
+				}
+				state = fmt.Sprintf("connected (%s, %s)", dir, p.Remote)
+				if p.RTT > 0 {
+					state += fmt.Sprintf(", rtt %s", p.RTT.Round(10*time.Microsecond))
+				}
+				if p.Available > 0 {
+					state += fmt.Sprintf(", %s free", sizeText(p.Available))
+				}
+			}
+			fmt.Fprintf(out, "  %.16s…  %-16s %-14s %s\n", p.ID, p.Nickname, p.Service, state)
+		}
+	}
+	fmt.Fprintf(out, "Storage servers usable: %d (encoding %d-of-%d, happy %d)\n", usable, s.Params.K, s.Params.N, s.Params.Happy)
+}
+
+func sizeText(n uint64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}

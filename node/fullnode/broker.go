@@ -1,0 +1,153 @@
+package fullnode
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/node/gbs"
+	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/storagenode"
+	"github.com/lafssync/lafssync/node/transport"
+)
+
+// Broker connects to every node it hears of and hands the storage servers
+// among them to the grid layer. A server with addresses is dialed (and
+// redialed with backoff); a server behind NAT is used over the connection
+// it opens to us. Either way storage calls travel over the one transport
+// connection between the two nodes.
+type Broker struct {
+	t    *transport.Node
+	ctx  context.Context
+	log  *slog.Logger
+	mu   sync.Mutex // guards byID
+	byID map[string]*peerEntry
+}
+
+type peerEntry struct {
+	known  introducer.Known
+	server storage.Server // nil unless it offers storage
+	cancel context.CancelFunc
+	first  time.Time
+}
+
+func newBroker(ctx context.Context, t *transport.Node, log *slog.Logger) *Broker {
+	return &Broker{t: t, ctx: ctx, log: log, byID: map[string]*peerEntry{}}
+}
+
+// Update takes the newest announcements: new nodes are connected to,
+// changed ones reconnected with their new addresses.
+func (b *Broker) Update(nodes map[string]introducer.Known) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, k := range nodes {
+		if id == b.t.ID() {
+			continue
+		}
+		old := b.byID[id]
+		if old != nil && old.known.Signed == k.Signed {
+			continue
+		}
+		e := &peerEntry{known: k, first: time.Now()}
+		if old != nil {
+			old.cancel()
+			e.first = old.first
+		}
+		if k.Ann.ServiceName == introducer.ServiceStorage {
+			info, err := storagenode.InfoOf(id, k.Ann.Storage())
+			if err == nil {
+				var c *gbs.Client
+				c, err = gbs.DialOver(k.Ann.NURLs[0], b.t.HTTPClient(id), gbs.ClientOptions{Info: info, Logger: b.log})
+				if err == nil {
+					e.server = c
+				}
+			}
+			if err != nil {
+				b.log.Warn("ignored a storage announcement", "server", id, "err", err)
+			}
+		}
+		var addrs []string
+		if k.Ann.Reachability != introducer.OutboundOnly {
+			addrs = k.Ann.Addresses
+		}
+		ctx, cancel := context.WithCancel(b.ctx)
+		e.cancel = cancel
+		b.byID[id] = e
+		go b.t.Keep(ctx, id, func() []string { return addrs }, transport.DefaultBackoff)
+		b.log.Debug("following a node", "node", id, "nickname", k.Ann.Nickname, "service", k.Ann.ServiceName, "addresses", len(addrs))
+	}
+}
+
+// Servers returns the storage servers connected now.
+func (b *Broker) Servers() []storage.Server {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []storage.Server
+	for id, e := range b.byID {
+		if e.server != nil && b.t.Connections(id) > 0 {
+			out = append(out, e.server)
+		}
+	}
+	return out
+}
+
+// PeerStatus is what the node shows about one node it knows.
+type PeerStatus struct {
+	ID           string        `json:"id"`
+	Nickname     string        `json:"nickname"`
+	Service      string        `json:"service"`
+	Reachability string        `json:"reachability,omitempty"`
+	Connected    bool          `json:"connected"`
+	Inbound      bool          `json:"inbound,omitempty"`
+	Remote       string        `json:"remote_address,omitempty"`
+	Since        time.Time     `json:"connected_since,omitzero"`
+	KnownSince   time.Time     `json:"known_since"`
+	RTT          time.Duration `json:"rtt_ns,omitempty"`
+	Available    uint64        `json:"available_space,omitempty"`
+	Error        string        `json:"error,omitempty"`
+}
+
+// Status describes every known node; it asks connected storage servers
+// for their free space (bounded by ctx).
+func (b *Broker) Status(ctx context.Context) []PeerStatus {
+	conns := map[string]transport.PeerState{}
+	for _, p := range b.t.Peers() {
+		conns[p.ID] = p
+	}
+	b.mu.Lock()
+	out := make([]PeerStatus, 0, len(b.byID))
+	servers := make([]storage.Server, 0, len(b.byID))
+	for id, e := range b.byID {
+		p, ok := conns[id]
+		out = append(out, PeerStatus{ID: id, Nickname: e.known.Ann.Nickname, Service: e.known.Ann.ServiceName,
+			Reachability: e.known.Ann.Reachability, Connected: ok, Inbound: p.Inbound, Remote: p.Remote, Since: p.Since, KnownSince: e.first})
+		servers = append(servers, e.server)
+	}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range out {
+		if !out[i].Connected {
+			continue
+		}
+		wg.Go(func() {
+			if rtt, err := b.t.Ping(out[i].ID); err == nil {
+				out[i].RTT = rtt
+			}
+			if servers[i] != nil {
+				if v, err := servers[i].Version(ctx); err != nil {
+					out[i].Error = err.Error()
+				} else {
+					out[i].Available = v.AvailableSpace
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

@@ -1,0 +1,336 @@
+// Package fullnode runs a node from its directory: the transport on
+// tub.port (our multiplexed protocol, and Tahoe's HTTPS storage protocol
+// for Tahoe clients on the same port), the storage server if enabled, an
+// introducer if this node is one, the introducer client that publishes
+// this node and hears of the others, the storage broker that connects to
+// them, and the loopback web API.
+package fullnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/node/client"
+	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/gbs"
+	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/storagenode"
+	"github.com/lafssync/lafssync/node/transport"
+	"github.com/lafssync/lafssync/node/webapi"
+)
+
+// IntroducerURLFile is where an introducer writes its address (as Tahoe
+// writes private/introducer.furl).
+const IntroducerURLFile = "introducer.url"
+
+// Node is a running node.
+type Node struct {
+	*storagenode.Node
+	T      *transport.Node
+	Intro  *introducer.Server // nil unless this node is an introducer
+	Sub    *introducer.Client // nil without introducers
+	Broker *Broker
+	static []storage.Server // from private/servers.yaml
+	log    *slog.Logger
+
+	mu     sync.Mutex // guards addr, webURL, cl
+	addr   string
+	webURL string
+	cl     *client.Client
+}
+
+// Open loads a node directory.
+func Open(dir string, log *slog.Logger) (*Node, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sn, err := storagenode.Open(dir, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Node{Node: sn, log: log}, nil
+}
+
+// Addr is where the transport listens, once running.
+func (n *Node) Addr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addr }
+
+// WebURL is the web API's base URL, once running ("" for an introducer).
+func (n *Node) WebURL() string { n.mu.Lock(); defer n.mu.Unlock(); return n.webURL }
+
+// IntroducerURL is this introducer's address.
+func (n *Node) IntroducerURL() string {
+	return introducer.URL{ID: n.T.ID(), Addrs: n.addresses()}.String()
+}
+
+// addresses are where others dial us: tub.location's tcp hints, with
+// the port we actually listen on when tub.port was 0.
+func (n *Node) addresses() []string {
+	_, port, _ := net.SplitHostPort(n.Addr())
+	var out []string
+	for _, hint := range strings.Split(n.Config.TubLocation, ",") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(hint), "tcp:")
+		if !ok {
+			continue
+		}
+		h, p, err := net.SplitHostPort(rest)
+		if err != nil {
+			continue
+		}
+		if p == "0" {
+			p = port
+		}
+		out = append(out, net.JoinHostPort(h, p))
+	}
+	return out
+}
+
+// announcement is this node's signed announcement.
+func (n *Node) announcement() (introducer.Signed, error) {
+	seq, err := nextSeqnum(n.Dir)
+	if err != nil {
+		return introducer.Signed{}, err
+	}
+	svc := introducer.ServicePeer
+	if n.Config.StorageEnabled {
+		svc = introducer.ServiceStorage
+	}
+	a := introducer.New(svc, n.Config.Nickname, seq)
+	if n.Config.StorageEnabled {
+		sa, err := n.Node.Announcement()
+		if err != nil {
+			return introducer.Signed{}, err
+		}
+		a.FURL, a.NURLs, a.PermutationSeed = sa.FURL, sa.NURLs, sa.PermutationSeed
+	}
+	a.Reachability = introducer.Public
+	if n.Config.OutboundOnly {
+		a.Reachability = introducer.OutboundOnly
+	} else {
+		a.Addresses = n.addresses()
+	}
+	return introducer.Sign(a, n.ID.NodeKey)
+}
+
+// nextSeqnum increments DIR/announcement-seqnum (Tahoe's file).
+func nextSeqnum(dir string) (int64, error) {
+	p := filepath.Join(dir, "announcement-seqnum")
+	var seq int64
+	if b, err := os.ReadFile(p); err == nil {
+		seq, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, err
+	}
+	seq++
+	return seq, os.WriteFile(p, []byte(strconv.FormatInt(seq, 10)+"\n"), 0o600)
+}
+
+// Servers are the storage servers usable now: connected announced ones
+// and those of the static list.
+func (n *Node) Servers() []storage.Server {
+	out := append([]storage.Server(nil), n.static...)
+	if n.Broker != nil {
+		out = append(out, n.Broker.Servers()...)
+	}
+	return out
+}
+
+// Client is the grid client over the servers usable now.
+func (n *Node) Client() *client.Client {
+	n.mu.Lock()
+	c := n.cl
+	n.mu.Unlock()
+	return c.WithServers(n.Servers())
+}
+
+// Status is the node's status document.
+type Status struct {
+	ID           string                        `json:"id"`
+	Nickname     string                        `json:"nickname"`
+	Addresses    []string                      `json:"addresses"`
+	Reachability string                        `json:"reachability"`
+	Storage      bool                          `json:"storage_server"`
+	Introducer   bool                          `json:"introducer"`
+	Introducers  []introducer.IntroducerStatus `json:"introducers"`
+	Peers        []PeerStatus                  `json:"peers"`
+	Connections  []transport.PeerState         `json:"connections"`
+}
+
+// Status reports the node's connections and what it knows.
+func (n *Node) Status(ctx context.Context) Status {
+	s := Status{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: n.addresses(), Reachability: introducer.Public,
+		Storage: n.Config.StorageEnabled, Introducer: n.Intro != nil, Connections: n.T.Peers(),
+		Introducers: []introducer.IntroducerStatus{}, Peers: []PeerStatus{}}
+	if n.Config.OutboundOnly {
+		s.Reachability, s.Addresses = introducer.OutboundOnly, nil
+	}
+	if n.Sub != nil {
+		s.Introducers = n.Sub.Status()
+	}
+	if n.Broker != nil {
+		s.Peers = n.Broker.Status(ctx)
+	}
+	return s
+}
+
+// Run runs the node until ctx ends. ready is called once it listens.
+func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	host, port, err := config.ParseTubPort(n.Config.TubPort)
+	if err != nil {
+		return fmt.Errorf("tub.port %q: %w", n.Config.TubPort, err)
+	}
+	tid, err := transport.NewIdentity(n.ID.NodeKey)
+	if err != nil {
+		return err
+	}
+	peerMux := http.NewServeMux()
+	var fallback http.Handler
+	if n.Config.StorageEnabled {
+		st, err := n.OpenStore()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		go n.Housekeeping(ctx, st)
+		g := gbs.NewServer(st, []byte(n.ID.Swissnum), n.log)
+		peerMux.Handle("/storage/", g)
+		fallback = g
+	}
+	if n.Config.Introducer {
+		n.Intro = introducer.NewServer(n.log.With("role", "introducer"))
+		peerMux.Handle("/introducer/", n.Intro.Handler())
+	}
+	n.T = transport.New(tid, peerMux, fallback, n.log)
+	if fallback != nil {
+		cert := n.Certificate()
+		n.T.FallbackCert = &cert
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("listen on %s (tub.port): %w", n.Config.TubPort, err)
+	}
+	n.mu.Lock()
+	n.addr = ln.Addr().String()
+	n.mu.Unlock()
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait(); n.T.Close() }()
+	wg.Go(func() { n.T.Serve(ctx, ln) })
+	n.log.Info("node listening", "address", n.Addr(), "id", n.T.ID(), "storage", n.Config.StorageEnabled,
+		"introducer", n.Config.Introducer, "reachability", map[bool]string{true: introducer.OutboundOnly, false: introducer.Public}[n.Config.OutboundOnly])
+
+	if n.Intro != nil {
+		if err := os.WriteFile(filepath.Join(n.Dir, "private", IntroducerURLFile), []byte(n.IntroducerURL()+"\n"), 0o600); err != nil {
+			return err
+		}
+		n.log.Info("introducer address written", "file", filepath.Join(n.Dir, "private", IntroducerURLFile))
+	}
+	if err := n.startClient(ctx, &wg); err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(n)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// startClient starts what an ordinary node runs beside its server: the
+// introducer client, the broker, and the web API.
+func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
+	static, err := storagenode.DialAll(n.Dir, n.log)
+	if err != nil {
+		return err
+	}
+	n.static = static
+	n.Broker = newBroker(ctx, n.T, n.log)
+	intros, err := config.LoadIntroducers(n.Dir)
+	if err != nil {
+		return err
+	}
+	if len(intros) > 0 {
+		own, err := n.announcement()
+		if err != nil {
+			return err
+		}
+		sub := &introducer.Client{T: n.T, Introducers: map[string]introducer.URL{}, CacheDir: filepath.Join(n.Dir, "private"),
+			Own: func() (introducer.Signed, bool) { return own, true }, Log: n.log}
+		for pet, s := range intros {
+			u, err := introducer.ParseURL(s)
+			if err != nil {
+				return fmt.Errorf("%s: introducer %q: %w", config.IntroducersPath(n.Dir), pet, err)
+			}
+			sub.Introducers[pet] = u
+		}
+		sub.OnChange = func() { n.Broker.Update(sub.Nodes()) }
+		n.Sub = sub
+		wg.Go(func() { sub.Run(ctx) })
+	}
+	if n.Config.Introducer && len(intros) == 0 {
+		return nil // a bare introducer has no grid client
+	}
+	cl, err := client.New(n.Dir, nil)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.cl = cl
+	n.mu.Unlock()
+	return n.serveWeb(ctx, wg)
+}
+
+// serveWeb serves the web API on web.port (default: a free loopback port)
+// and writes its URL to DIR/node.url.
+func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
+	token, err := webapi.LoadToken(n.Dir)
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:0"
+	if n.Config.WebPort != "" {
+		h, p, err := config.ParseTubPort(n.Config.WebPort)
+		if err != nil {
+			return fmt.Errorf("web.port %q: %w", n.Config.WebPort, err)
+		}
+		if h == "" {
+			h = "127.0.0.1"
+		}
+		addr = net.JoinHostPort(h, strconv.Itoa(p))
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("web API: listen on %s: %w", addr, err)
+	}
+	u := "http://" + ln.Addr().String() + "/"
+	if err := os.WriteFile(filepath.Join(n.Dir, "node.url"), []byte(u+"\n"), 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	n.mu.Lock()
+	n.webURL = u
+	n.mu.Unlock()
+	srv := &http.Server{Handler: webapi.NewDynamic(n.Client, func(ctx context.Context) any { return n.Status(ctx) }, token),
+		ReadHeaderTimeout: 30 * time.Second}
+	wg.Go(func() {
+		<-ctx.Done()
+		srv.Close()
+	})
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("web API stopped", "err", err)
+		}
+	})
+	n.log.Info("web API on loopback", "url", u, "token_file", webapi.TokenPath(n.Dir))
+	return nil
+}
