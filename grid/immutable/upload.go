@@ -103,8 +103,17 @@ func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc)
 
 // leaseSecrets derives the lease secrets a file's shares on srv carry.
 func (c *Client) leaseSecrets(si storage.SI, srv storage.Server) storage.LeaseSecrets {
-	seed := srv.Info().LeaseSeed
-	cr, cc := taghash.ClientRenewalSecret(c.LeaseSecret), taghash.ClientCancelSecret(c.LeaseSecret)
+	return LeaseSecrets(c.LeaseSecret, si, srv.Info())
+}
+
+// LeaseSecrets derives the lease renew and cancel secrets the shares of si
+// on server carry, from the client's lease secret (Tahoe's private/secret),
+// as Tahoe does for every share it uploads or renews, immutable or mutable:
+// client secret → per-file secret (storage index) → per-server secret
+// (the server's lease seed).
+func LeaseSecrets(clientSecret []byte, si storage.SI, server storage.ServerInfo) storage.LeaseSecrets {
+	seed := server.LeaseSeed
+	cr, cc := taghash.ClientRenewalSecret(clientSecret), taghash.ClientCancelSecret(clientSecret)
 	fr := taghash.FileRenewalSecret(cr[:], si[:])
 	fc := taghash.FileCancelSecret(cc[:], si[:])
 	return storage.LeaseSecrets{

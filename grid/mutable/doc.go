@@ -38,8 +38,13 @@
 // Key generation takes 100 ms or more: pass Options.Key (tests, vectors)
 // or Options.Pool (a KeyPool generating in the background).
 //
-// Not done here: repair of old-version shares, lease renewal (leases are
-// added by each write), MDMF writes that grow the file in place (those
+// Check maps the servers and reports the newest version's shares (with
+// verify, every block of every share is checked); Repair publishes the
+// newest contents again as the next version, as Tahoe's mutable repairer
+// does, which needs the write cap.
+//
+// Not done here: lease renewal (leases are added by each write; renewal
+// is grid/lease), MDMF writes that grow the file in place (those
 // fall back to rewriting the whole file), and Tahoe's early stop of the
 // servermap query (every server is asked; grids here are small).
 package mutable

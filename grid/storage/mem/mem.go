@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/lafssync/lafssync/grid/storage"
 )
@@ -29,6 +30,14 @@ type Server struct {
 	corrupt   []string
 	reads     int
 	readBytes int
+	now       func() time.Time
+	// leases maps each share to its leases: renew secret → expiry.
+	leases map[shareKey]map[storage.Secret]time.Time
+}
+
+type shareKey struct {
+	si    storage.SI
+	shnum int
 }
 
 type upload struct {
@@ -69,7 +78,36 @@ func New(name string) *Server {
 		immutable: map[storage.SI]map[int][]byte{},
 		incoming:  map[storage.SI]map[int]*upload{},
 		mutable:   map[storage.SI]*slot{},
+		now:       time.Now,
+		leases:    map[shareKey]map[storage.Secret]time.Time{},
 	}
+}
+
+// SetClock sets the clock lease expiries are computed from.
+func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
+
+// Leases returns the expiry of each lease on a share (one per distinct
+// renew secret), earliest first; nil if the share has none.
+func (s *Server) Leases(si storage.SI, shnum int) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Time
+	for _, exp := range s.leases[shareKey{si, shnum}] {
+		out = append(out, exp)
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
+}
+
+// lease adds or renews (by renew secret) a lease on a share, as Tahoe's
+// server does on allocation, on every mutable write and on add_lease.
+// s.mu must be held.
+func (s *Server) lease(si storage.SI, shnum int, ls storage.LeaseSecrets) {
+	k := shareKey{si, shnum}
+	if s.leases[k] == nil {
+		s.leases[k] = map[storage.Secret]time.Time{}
+	}
+	s.leases[k][ls.Renew] = s.now().Add(storage.LeaseDurationSeconds * time.Second)
 }
 
 // NewGrid returns n servers named s0…s(n-1) as storage.Servers.
@@ -121,6 +159,20 @@ func (s *Server) CorruptMutable(si storage.SI, shnum int, offset int) bool {
 func (s *Server) Delete(si storage.SI, shnum int) {
 	s.mu.Lock()
 	delete(s.immutable[si], shnum)
+	delete(s.leases, shareKey{si, shnum})
+	s.mu.Unlock()
+}
+
+// DeleteMutable removes a mutable share.
+func (s *Server) DeleteMutable(si storage.SI, shnum int) {
+	s.mu.Lock()
+	if sl := s.mutable[si]; sl != nil {
+		delete(sl.shares, shnum)
+		if len(sl.shares) == 0 {
+			delete(s.mutable, si)
+		}
+	}
+	delete(s.leases, shareKey{si, shnum})
 	s.mu.Unlock()
 }
 
@@ -130,6 +182,7 @@ func (s *Server) Wipe() {
 	s.immutable = map[storage.SI]map[int][]byte{}
 	s.incoming = map[storage.SI]map[int]*upload{}
 	s.mutable = map[storage.SI]*slot{}
+	s.leases = map[shareKey]map[storage.Secret]time.Time{}
 	s.used = 0
 	s.mu.Unlock()
 }
@@ -190,7 +243,7 @@ func (s *Server) Version(ctx context.Context) (storage.Version, error) {
 }
 
 // AllocateBuckets implements storage.Server.
-func (s *Server) AllocateBuckets(ctx context.Context, si storage.SI, _ storage.LeaseSecrets, secret storage.Secret, shares []int, size uint64) (storage.Allocation, error) {
+func (s *Server) AllocateBuckets(ctx context.Context, si storage.SI, ls storage.LeaseSecrets, secret storage.Secret, shares []int, size uint64) (storage.Allocation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var a storage.Allocation
@@ -199,6 +252,7 @@ func (s *Server) AllocateBuckets(ctx context.Context, si storage.SI, _ storage.L
 	}
 	for sh := range s.immutable[si] {
 		a.AlreadyHave = append(a.AlreadyHave, sh)
+		s.lease(si, sh, ls)
 	}
 	slices.Sort(a.AlreadyHave)
 	if s.readOnly {
@@ -222,6 +276,7 @@ func (s *Server) AllocateBuckets(ctx context.Context, si storage.SI, _ storage.L
 		}
 		s.incoming[si][sh] = &upload{secret: secret, data: make([]byte, size), left: size}
 		s.used += size
+		s.lease(si, sh, ls)
 		a.Allocated = append(a.Allocated, sh)
 	}
 	return a, nil
@@ -282,6 +337,7 @@ func (s *Server) AbortShare(ctx context.Context, si storage.SI, shnum int, secre
 	}
 	s.used -= uint64(len(up.data))
 	delete(s.incoming[si], shnum)
+	delete(s.leases, shareKey{si, shnum})
 	return nil
 }
 
@@ -325,8 +381,9 @@ func (s *Server) ReadShare(ctx context.Context, si storage.SI, shnum int, offset
 	return out, nil
 }
 
-// AddLease implements storage.Server. Leases are not tracked in memory.
-func (s *Server) AddLease(ctx context.Context, si storage.SI, _ storage.LeaseSecrets) error {
+// AddLease implements storage.Server: it renews the lease with the same
+// renew secret on every share of si, or adds one.
+func (s *Server) AddLease(ctx context.Context, si storage.SI, ls storage.LeaseSecrets) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx); err != nil {
@@ -334,6 +391,14 @@ func (s *Server) AddLease(ctx context.Context, si storage.SI, _ storage.LeaseSec
 	}
 	if len(s.immutable[si]) == 0 && s.mutable[si] == nil {
 		return fmt.Errorf("lease on %s: %w", si, storage.ErrNotFound)
+	}
+	for sh := range s.immutable[si] {
+		s.lease(si, sh, ls)
+	}
+	if sl := s.mutable[si]; sl != nil {
+		for sh := range sl.shares {
+			s.lease(si, sh, ls)
+		}
 	}
 	return nil
 }
@@ -386,7 +451,7 @@ func (s *Server) ReadMutableShare(ctx context.Context, si storage.SI, shnum int,
 }
 
 // ReadTestWrite implements storage.Server.
-func (s *Server) ReadTestWrite(ctx context.Context, si storage.SI, we storage.Secret, _ storage.LeaseSecrets, tw map[int]storage.TestWrite, reads []storage.ReadVector) (storage.RTWResult, error) {
+func (s *Server) ReadTestWrite(ctx context.Context, si storage.SI, we storage.Secret, ls storage.LeaseSecrets, tw map[int]storage.TestWrite, reads []storage.ReadVector) (storage.RTWResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res := storage.RTWResult{Reads: map[int][][]byte{}}
@@ -450,10 +515,12 @@ func (s *Server) ReadTestWrite(ctx context.Context, si storage.SI, we storage.Se
 			}
 			if n == 0 {
 				delete(sl.shares, sh)
+				delete(s.leases, shareKey{si, sh})
 				continue
 			}
 		}
 		sl.shares[sh] = d
+		s.lease(si, sh, ls)
 	}
 	res.OK = true
 	return res, nil
