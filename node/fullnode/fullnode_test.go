@@ -1,0 +1,211 @@
+package fullnode
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/storagenode"
+	"github.com/lafssync/lafssync/node/webapi"
+)
+
+// run starts the node in dir and returns it once it listens.
+func run(t *testing.T, dir string) *Node {
+	t.Helper()
+	n, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	up := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx, func(*Node) { close(up) }) }()
+	select {
+	case <-up:
+	case err := <-done:
+		t.Fatalf("node %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node %s: %v", dir, err)
+		}
+	})
+	return n
+}
+
+func create(t *testing.T, dir string, o storagenode.CreateOptions) {
+	t.Helper()
+	if _, err := storagenode.Create(dir, o); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// api calls the node's web API.
+func api(t *testing.T, n *Node, method, path string, body []byte) (int, []byte) {
+	t.Helper()
+	token, err := webapi.LoadToken(n.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(method, strings.TrimSuffix(n.WebURL(), "/")+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func shareCount(t *testing.T, dir string) int {
+	t.Helper()
+	k := 0
+	filepath.WalkDir(filepath.Join(dir, "storage", "shares"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.Contains(p, "incoming") {
+			k++
+		}
+		return nil
+	})
+	return k
+}
+
+// An introducer, storage servers that learn of each other through it, one
+// of them behind "NAT" (outbound only: announced without an address), and
+// a client that stores on all of them — on the NATted one over the
+// connection that server opened.
+func TestGridThroughIntroducer(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true, Nickname: "intro"})
+	intro := run(t, filepath.Join(root, "intro"))
+	iu := intro.IntroducerURL()
+	if b, _ := os.ReadFile(filepath.Join(root, "intro", "private", IntroducerURLFile)); strings.TrimSpace(string(b)) != iu {
+		t.Fatalf("introducer.url holds %q, want %q", b, iu)
+	}
+	intros := map[string]string{"default": iu}
+	var servers []*Node
+	for i := 0; i < 4; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("s%d", i))
+		create(t, dir, storagenode.CreateOptions{Storage: true, Nickname: fmt.Sprintf("s%d", i), Introducers: intros, OutboundOnly: i == 0})
+		servers = append(servers, run(t, dir))
+	}
+	natted := servers[0]
+	cdir := filepath.Join(root, "client")
+	create(t, cdir, storagenode.CreateOptions{Nickname: "client", Introducers: intros})
+	c, err := config.Load(cdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SharesNeeded, c.SharesHappy, c.SharesTotal = 2, 4, 4 // a share on every server
+	if err := config.Save(cdir, c); err != nil {
+		t.Fatal(err)
+	}
+	client := run(t, cdir)
+	waitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(client.Servers()) == 4 })
+
+	st := client.Status(context.Background())
+	var natState *PeerStatus
+	for i := range st.Peers {
+		if st.Peers[i].ID == natted.T.ID() {
+			natState = &st.Peers[i]
+		}
+	}
+	if natState == nil || !natState.Connected || !natState.Inbound || natState.Reachability != introducer.OutboundOnly {
+		t.Fatalf("client's view of the NATted server: %+v", natState)
+	}
+	if len(st.Introducers) != 1 || !st.Introducers[0].Connected {
+		t.Fatalf("introducers: %+v", st.Introducers)
+	}
+
+	data := make([]byte, 3<<20)
+	rand.Read(data)
+	code, capb := api(t, client, http.MethodPut, "/uri", data)
+	if code != http.StatusOK && code != http.StatusCreated {
+		t.Fatalf("PUT /uri: %d %s", code, capb)
+	}
+	if k := shareCount(t, natted.Dir); k != 1 {
+		t.Fatalf("the NATted server holds %d shares, want 1", k)
+	}
+	// Read back with two servers' shares gone: the NATted server's share
+	// is needed, and it travels over the connection that server opened.
+	for _, s := range servers[2:] {
+		os.RemoveAll(filepath.Join(s.Dir, "storage", "shares"))
+	}
+	code, got := api(t, client, http.MethodGet, "/uri/"+string(capb), nil)
+	if code != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("GET with the NATted server's share: %d, %d bytes", code, len(got))
+	}
+	// The status document carries the node's view.
+	code, body := api(t, client, http.MethodGet, "/status", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), `"reachability":"outbound-only"`) || !strings.Contains(string(body), natted.T.ID()) {
+		t.Fatalf("status: %d %s", code, body)
+	}
+}
+
+// Announcements are cached: a client restarted while the introducer is
+// down still finds the servers.
+func TestCachedAnnouncementsWhenIntroducerDown(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true})
+	introNode, err := Open(filepath.Join(root, "intro"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ictx, stopIntro := context.WithCancel(context.Background())
+	up, idone := make(chan struct{}), make(chan struct{})
+	go func() { introNode.Run(ictx, func(*Node) { close(up) }); close(idone) }()
+	<-up
+	intros := map[string]string{"default": introNode.IntroducerURL()}
+	sdir := filepath.Join(root, "s")
+	create(t, sdir, storagenode.CreateOptions{Storage: true, Introducers: intros})
+	server := run(t, sdir)
+	cdir := filepath.Join(root, "c")
+	create(t, cdir, storagenode.CreateOptions{Introducers: intros})
+
+	first, err := Open(cdir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, stopClient := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	firstUp := make(chan struct{})
+	wg.Go(func() { first.Run(cctx, func(*Node) { close(firstUp) }) })
+	<-firstUp
+	waitFor(t, "the first client to see the server", 20*time.Second, func() bool { return len(first.Servers()) == 1 })
+	stopClient()
+	wg.Wait()
+	stopIntro()
+	<-idone
+
+	second := run(t, cdir)
+	waitFor(t, "the restarted client to reach the server from its cache", 20*time.Second, func() bool { return len(second.Servers()) == 1 })
+	if got := second.Servers()[0].Info().ID; got != server.T.ID() {
+		t.Fatalf("server from cache is %s, want %s", got, server.T.ID())
+	}
+	if st := second.Status(context.Background()); st.Introducers[0].Connected {
+		t.Fatal("introducer reported connected while it is down")
+	}
+}
