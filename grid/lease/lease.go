@@ -199,6 +199,9 @@ const DefaultFirstDelay = time.Minute
 // Renewer renews leases periodically.
 type Renewer struct {
 	Servers []storage.Server
+	// ServersNow, if set, is asked for the servers at every run instead
+	// (a running node's servers come and go).
+	ServersNow func() []storage.Server
 	Lister  walk.Lister
 	// Roots returns the root caps to renew from (read at every run, so
 	// new aliases are picked up).
@@ -249,7 +252,11 @@ func (r *Renewer) once(ctx context.Context, bound time.Duration, log *slog.Logge
 	}
 	rctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	rep, err := Renew(rctx, r.Servers, r.Lister, roots, r.LeaseSecret, r.Options)
+	servers := r.Servers
+	if r.ServersNow != nil {
+		servers = r.ServersNow()
+	}
+	rep, err := Renew(rctx, servers, r.Lister, roots, r.LeaseSecret, r.Options)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return // stopping

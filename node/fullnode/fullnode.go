@@ -20,7 +20,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/grid/dirnode"
+	"github.com/lafssync/lafssync/grid/lease"
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/grid/walk"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/gbs"
@@ -287,7 +291,25 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 	n.mu.Lock()
 	n.cl = cl
 	n.mu.Unlock()
+	renewer := &lease.Renewer{ServersNow: n.Servers, Lister: nodeLister{n}, LeaseSecret: cl.Imm.LeaseSecret,
+		Roots: func() ([]string, error) {
+			aliases, err := config.LoadAliases(n.Dir)
+			roots := make([]string, 0, len(aliases))
+			for _, c := range aliases {
+				roots = append(roots, c)
+			}
+			return roots, err
+		}, Logger: n.log.With("task", "lease renewal")}
+	wg.Go(func() { renewer.Run(ctx) })
 	return n.serveWeb(ctx, wg)
+}
+
+// nodeLister lists directories over the servers usable at the time.
+type nodeLister struct{ n *Node }
+
+func (l nodeLister) List(ctx context.Context, dir cap.Cap) (dirnode.Entries, error) {
+	c := l.n.Client()
+	return walk.Grid{Dirs: c.Dirs, Imm: c.Imm}.List(ctx, dir)
 }
 
 // serveWeb serves the web API on web.port (default: a free loopback port)
