@@ -10,7 +10,7 @@ pkgs=(
   libxinerama-dev libxi-dev libxxf86vm-dev         # fyne / go-gl / glfw headers
   xvfb x11-apps imagemagick xdotool                # a real window under Xvfb and its screenshot
   dbus libglib2.0-bin                              # private session bus; gdbus reads/clicks the tray menu
-  iproute2                                         # network namespaces for NAT tests
+  iproute2 iptables                                # network namespaces and a masquerading router for NAT tests
   time                                             # /usr/bin/time: peak RSS in make bench
 )
 

@@ -46,6 +46,7 @@ type Node struct {
 	Sub    *introducer.Client // nil without introducers
 	Broker *Broker
 	static []storage.Server // from private/servers.yaml
+	local  storage.Server   // this node's own storage server, if enabled
 	log    *slog.Logger
 
 	mu     sync.Mutex // guards addr, webURL, cl
@@ -143,6 +144,9 @@ func nextSeqnum(dir string) (int64, error) {
 // and those of the static list.
 func (n *Node) Servers() []storage.Server {
 	out := append([]storage.Server(nil), n.static...)
+	if n.local != nil {
+		out = append(out, n.local)
+	}
 	if n.Broker != nil {
 		out = append(out, n.Broker.Servers()...)
 	}
@@ -207,6 +211,7 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 			return err
 		}
 		defer st.Close()
+		n.local = st
 		go n.Housekeeping(ctx, st)
 		g := gbs.NewServer(st, []byte(n.ID.Swissnum), n.log)
 		peerMux.Handle("/storage/", g)

@@ -18,6 +18,9 @@ import (
 var lafsBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(httpHelperEnv) != "" {
+		httpHelper()
+	}
 	dir, err := os.MkdirTemp("", "lafs-bin")
 	if err != nil {
 		panic(err)
