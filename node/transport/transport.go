@@ -158,9 +158,12 @@ func (n *Node) Changed() <-chan struct{} {
 // ID is this node's ID.
 func (n *Node) ID() string { return n.id.ID() }
 
-func yamuxConfig() *yamux.Config {
+// yamuxConfig configures a session with peer; yamux's own complaints
+// (malformed frames, protocol errors) become warnings naming the peer.
+func (n *Node) yamuxConfig(peer string) *yamux.Config {
 	c := yamux.DefaultConfig()
-	c.LogOutput = io.Discard
+	c.LogOutput = nil
+	c.Logger = log.New(logWriter{n.log, peer}, "", 0)
 	c.EnableKeepAlive = true
 	c.KeepAliveInterval = 15 * time.Second
 	c.ConnectionWriteTimeout = 30 * time.Second
@@ -232,7 +235,7 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 		tc.Close()
 		return
 	}
-	sess, err := yamux.Server(tc, yamuxConfig())
+	sess, err := yamux.Server(tc, n.yamuxConfig(peer))
 	if err != nil {
 		tc.Close()
 		return
@@ -272,6 +275,9 @@ func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 	}
 	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 15 * time.Second}, Config: cfg}
 	raw, err := d.DialContext(ctx, "tcp", addr)
+	if errors.Is(err, ErrWrongPeer) {
+		n.log.Warn("refused a peer connection: it presented another key", "address", addr, "expected", peerID)
+	}
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", addr, err)
 	}
@@ -280,7 +286,7 @@ func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 		tc.Close()
 		return fmt.Errorf("dial %s: peer does not speak %s", addr, ALPN)
 	}
-	sess, err := yamux.Client(tc, yamuxConfig())
+	sess, err := yamux.Client(tc, n.yamuxConfig(peerID))
 	if err != nil {
 		tc.Close()
 		return err
@@ -341,7 +347,9 @@ func (n *Node) serveStreams(ctx context.Context, c *conn) {
 	peerCtx := context.WithValue(ctx, ctxKey{}, c.peer)
 	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
 		BaseContext: func(net.Listener) context.Context { return peerCtx }}
-	srv.Serve(&limitListener{Listener: c.sess, sem: make(chan struct{}, n.MaxStreams)})
+	srv.Serve(&limitListener{Listener: c.sess, sem: make(chan struct{}, n.MaxStreams), full: sync.OnceFunc(func() {
+		n.log.Warn("peer reached the stream limit; its further streams wait", "peer", c.peer, "limit", n.MaxStreams)
+	})})
 	c.sess.Close()
 	n.mu.Lock()
 	delete(n.all, c)
@@ -420,11 +428,17 @@ func (n *Node) Close() {
 // waits, it does not exhaust the node).
 type limitListener struct {
 	net.Listener
-	sem chan struct{}
+	sem  chan struct{}
+	full func() // called when the limit is first reached
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	l.sem <- struct{}{}
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		l.full()
+		l.sem <- struct{}{}
+	}
 	c, err := l.Listener.Accept()
 	if err != nil {
 		<-l.sem
@@ -471,3 +485,14 @@ func (o *oneConn) Accept() (net.Conn, error) {
 
 func (o *oneConn) Close() error   { o.finish(); return nil }
 func (o *oneConn) Addr() net.Addr { return o.c.LocalAddr() }
+
+// logWriter turns yamux's log lines into warnings about a peer.
+type logWriter struct {
+	log  *slog.Logger
+	peer string
+}
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Warn("peer connection error", "peer", w.peer, "detail", strings.TrimSpace(string(p)))
+	return len(p), nil
+}

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,8 +182,37 @@ func TestInFlightCallSurvivesDuplicateClose(t *testing.T) {
 	waitSettled(t, a, b)
 }
 
+// logs captures a node's log lines.
+type logs struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logs) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+
+func (l *logs) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Contains(l.b.String(), s)
+}
+
+func (l *logs) waitFor(t *testing.T, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !l.has(s); {
+		if time.Now().After(deadline) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Fatalf("no log line with %q in:\n%s", s, l.b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (l *logs) into(n *Node) { n.log = slog.New(slog.NewTextHandler(l, nil)) }
+
 func TestWrongPeerKeyRefused(t *testing.T) {
-	a, b, c := start(t, "A"), start(t, "B"), start(t, "C")
+	var la logs
+	a, b, c := start(t, "A", la.into), start(t, "B"), start(t, "C")
 	err := a.Dial(context.Background(), b.addr, c.ID()) // B's address, C's identity
 	if err == nil || !errors.Is(err, ErrWrongPeer) {
 		t.Fatalf("dialing B while expecting C: %v", err)
@@ -192,12 +223,22 @@ func TestWrongPeerKeyRefused(t *testing.T) {
 	if err := a.Dial(context.Background(), b.addr, "v0-nonsense"); err == nil {
 		t.Error("malformed peer ID accepted")
 	}
+	la.waitFor(t, "presented another key")
+	// A keeps serving: B and C still reach it.
+	if err := b.Dial(context.Background(), a.addr, a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, a, b)
+	if got := call(t, b, a); got != "A sees "+b.ID() {
+		t.Errorf("after refusing a wrong key: %q", got)
+	}
 }
 
 // Garbage after the handshake kills only that connection; the node keeps
 // serving others. Plain HTTPS on the same port reaches the fallback.
 func TestMalformedFramesAndPlainHTTPS(t *testing.T) {
-	a, b := start(t, "A"), start(t, "B")
+	var lb logs
+	a, b := start(t, "A"), start(t, "B", lb.into)
 	_, k, _ := ed25519.GenerateKey(rand.Reader)
 	evil, _ := NewIdentity(k)
 	tc, err := tls.Dial("tcp", b.addr, &tls.Config{Certificates: []tls.Certificate{evil.cert}, NextProtos: []string{ALPN}, InsecureSkipVerify: true})
@@ -211,6 +252,7 @@ func TestMalformedFramesAndPlainHTTPS(t *testing.T) {
 		t.Error("connection sending garbage was not closed")
 	}
 	tc.Close()
+	lb.waitFor(t, "peer connection error")
 	if err := a.Dial(context.Background(), b.addr, b.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +274,8 @@ func TestMalformedFramesAndPlainHTTPS(t *testing.T) {
 // A flood of streams is served at most MaxStreams at a time and the node
 // keeps answering.
 func TestStreamFloodBounded(t *testing.T) {
-	a, b := start(t, "A"), start(t, "B")
+	var lb logs
+	a, b := start(t, "A"), start(t, "B", lb.into)
 	if err := a.Dial(context.Background(), b.addr, b.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -261,6 +304,7 @@ func TestStreamFloodBounded(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("node stopped answering under a stream flood")
 	}
+	lb.waitFor(t, "stream limit")
 	for _, s := range streams[10:] {
 		s.Close()
 	}
