@@ -21,7 +21,7 @@ import (
 )
 
 // run starts the node in dir and returns it once it listens.
-func run(t *testing.T, dir string) *Node {
+func run(t testing.TB, dir string) *Node {
 	t.Helper()
 	n, err := Open(dir, nil)
 	if err != nil {
@@ -45,14 +45,14 @@ func run(t *testing.T, dir string) *Node {
 	return n
 }
 
-func create(t *testing.T, dir string, o storagenode.CreateOptions) {
+func create(t testing.TB, dir string, o storagenode.CreateOptions) {
 	t.Helper()
 	if _, err := storagenode.Create(dir, o); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

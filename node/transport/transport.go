@@ -129,6 +129,7 @@ type Node struct {
 	all     map[*conn]struct{}
 	closed  bool
 	changed chan struct{} // closed and replaced whenever a connection comes or goes
+	pools   map[string]*http.Transport
 	wg      sync.WaitGroup
 }
 
@@ -165,6 +166,9 @@ func (n *Node) yamuxConfig(peer string) *yamux.Config {
 	c.LogOutput = nil
 	c.Logger = log.New(logWriter{n.log, peer}, "", 0)
 	c.EnableKeepAlive = true
+	// A 512 KiB share write fits in the window: no stall waiting for
+	// window updates (MaxStreams bounds what a peer can make us buffer).
+	c.MaxStreamWindowSize = 1 << 20
 	c.KeepAliveInterval = 15 * time.Second
 	c.ConnectionWriteTimeout = 30 * time.Second
 	return c
@@ -337,6 +341,7 @@ func (n *Node) retire(c *conn) {
 	c.sess.GoAway()
 	deadline := time.Now().Add(30 * time.Second)
 	for c.sess.NumStreams() > 0 && time.Now().Before(deadline) && !c.sess.IsClosed() {
+		n.closeIdle(c.peer) // streams back from a call must not stay pooled
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.sess.Close()
@@ -345,7 +350,7 @@ func (n *Node) retire(c *conn) {
 // serveStreams answers the peer's requests on c until it closes.
 func (n *Node) serveStreams(ctx context.Context, c *conn) {
 	peerCtx := context.WithValue(ctx, ctxKey{}, c.peer)
-	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
+	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
 		BaseContext: func(net.Listener) context.Context { return peerCtx }}
 	srv.Serve(&limitListener{Listener: c.sess, sem: make(chan struct{}, n.MaxStreams), full: sync.OnceFunc(func() {
 		n.log.Warn("peer reached the stream limit; its further streams wait", "peer", c.peer, "limit", n.MaxStreams)
@@ -390,27 +395,50 @@ func (n *Node) Current(peer string) (initiator string, ok bool) {
 var ErrNoConnection = errors.New("no connection to peer")
 
 // HTTPClient returns a client whose requests go to peer over the current
-// connection, whichever side dialed it.
+// connection, whichever side dialed it. Clients of one peer share a pool
+// of idle streams (HTTP keep-alive on yamux streams); a connection being
+// retired has its idle streams closed, so nothing pins it.
 func (n *Node) HTTPClient(peer string) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DisableKeepAlives: true, // a stream per request: nothing pins a retired connection
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			for attempt := 0; attempt < 3; attempt++ {
-				n.mu.Lock()
-				c := n.current[peer]
-				n.mu.Unlock()
-				if c == nil {
-					return nil, fmt.Errorf("%s: %w", peer, ErrNoConnection)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	tr := n.pools[peer]
+	if tr == nil {
+		tr = &http.Transport{
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     60 * time.Second,
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				for attempt := 0; attempt < 3; attempt++ {
+					n.mu.Lock()
+					c := n.current[peer]
+					n.mu.Unlock()
+					if c == nil {
+						return nil, fmt.Errorf("%s: %w", peer, ErrNoConnection)
+					}
+					s, err := c.sess.Open()
+					if err == nil {
+						return s, nil
+					}
+					time.Sleep(20 * time.Millisecond) // retired meanwhile: take the one that won
 				}
-				s, err := c.sess.Open()
-				if err == nil {
-					return s, nil
-				}
-				time.Sleep(20 * time.Millisecond) // retired meanwhile: take the one that won
-			}
-			return nil, fmt.Errorf("%s: %w", peer, ErrNoConnection)
-		},
-	}}
+				return nil, fmt.Errorf("%s: %w", peer, ErrNoConnection)
+			},
+		}
+		if n.pools == nil {
+			n.pools = map[string]*http.Transport{}
+		}
+		n.pools[peer] = tr
+	}
+	return &http.Client{Transport: tr}
+}
+
+// closeIdle closes the idle streams pooled for peer.
+func (n *Node) closeIdle(peer string) {
+	n.mu.Lock()
+	tr := n.pools[peer]
+	n.mu.Unlock()
+	if tr != nil {
+		tr.CloseIdleConnections()
+	}
 }
 
 // Close closes every connection and waits for the node's goroutines.
