@@ -9,7 +9,9 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
-LAFSSYNC_BENCH_1GIB=1 go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./... | tee "$out"
+LAFSSYNC_BENCH_1GIB=1 go test -run '^$' -bench . -skip 'BenchmarkFullNode|BenchmarkIdleNode' -benchmem -benchtime "$benchtime" ./... | tee "$out"
+go test -run '^$' -bench 'BenchmarkFullNode' -benchtime 4x ./node/fullnode | tee -a "$out"
+go test -run '^$' -bench 'BenchmarkIdleNode20Peers' -benchtime 1x ./app/cmd/lafs | tee -a "$out"
 
 mbps() { awk -v pat="$1" '$1 ~ pat { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s") { print $i; exit } }' "$out"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.0f%%", 100 * a / b }'; }
@@ -37,6 +39,13 @@ for op in Upload Download; do
     [ -n "$g" ] && printf 'GBS %-8s 64 MiB, 10 loopback servers (%s backends): %7s MB/s = %5s of the in-memory grid (%s MB/s)   (goal >= 60%%)\n' "$op" "$be" "$g" "$(ratio "$g" "$mem")" "$mem"
   done
 done
+
+metric() { awk -v pat="$1" -v unit="$2" '$1 ~ pat { for (i = 2; i <= NF; i++) if ($i == unit) { print $(i-1); exit } }' "$out"; }
+printf 'full node stack 256 MiB, 10 loopback nodes: upload %s MB/s = %s%% of plain GBS (%s MB/s), download %s MB/s = %s%% of plain GBS (%s MB/s)   (goal >= 90%%)\n' \
+  "$(metric '^BenchmarkFullNode' node-up-MB/s)" "$(metric '^BenchmarkFullNode' up-%)" "$(metric '^BenchmarkFullNode' gbs-up-MB/s)" \
+  "$(metric '^BenchmarkFullNode' node-down-MB/s)" "$(metric '^BenchmarkFullNode' down-%)" "$(metric '^BenchmarkFullNode' gbs-down-MB/s)"
+printf 'idle node with 20 peers: %s%% of a core (busiest of its 20 storage peers: %s%%)   (goal < 1%%)\n' \
+  "$(metric '^BenchmarkIdleNode20Peers' client-cpu-%)" "$(metric '^BenchmarkIdleNode20Peers' max-server-cpu-%)"
 
 echo
 echo "== peak RSS of a 1 GiB CHK encode + decode streamed through files (goal < 100 MB)"

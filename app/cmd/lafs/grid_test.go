@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 // lafs runs a CLI command to completion (prefix: e.g. ip netns exec NS).
-func lafs(t *testing.T, prefix []string, args ...string) string {
+func lafs(t testing.TB, prefix []string, args ...string) string {
 	t.Helper()
 	argv := append(append(append([]string{}, prefix...), lafsBin), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -51,7 +51,7 @@ func lafs(t *testing.T, prefix []string, args ...string) string {
 
 // runNode starts `lafs run DIR` and waits until it prints the line that
 // starts with want.
-func runNode(t *testing.T, prefix []string, dir, want string) *exec.Cmd {
+func runNode(t testing.TB, prefix []string, dir, want string) *exec.Cmd {
 	t.Helper()
 	argv := append(append(append([]string{}, prefix...), lafsBin), "run", dir)
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -106,7 +106,7 @@ type nodeStatus struct {
 	}
 }
 
-func status(t *testing.T, prefix []string, dir string) nodeStatus {
+func status(t testing.TB, prefix []string, dir string) nodeStatus {
 	t.Helper()
 	var s nodeStatus
 	if err := json.Unmarshal([]byte(lafs(t, prefix, "-d", dir, "status", "--json")), &s); err != nil {
@@ -125,7 +125,7 @@ func (s nodeStatus) connected() int {
 	return k
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
