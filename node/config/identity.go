@@ -59,13 +59,18 @@ func CreateIdentity(dir string, newTLS func() ([]byte, error)) (*Identity, error
 	if err != nil {
 		return nil, err
 	}
-	id := &Identity{NodeKey: priv, TLS: tlsPEM, Swissnum: base32.Encode(random(32)), Secret: random(32), Convergence: random(32)}
+	// A client directory that predates its node keys (the embedded grid's
+	// client before it became a full node) keeps its client secrets: the
+	// convergence secret decides the caps of future uploads.
+	cs, err := LoadClientSecrets(dir)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identity{NodeKey: priv, TLS: tlsPEM, Swissnum: base32.Encode(random(32)), Secret: cs.Lease, Convergence: cs.Convergence}
 	files := map[string][]byte{
 		"node.privkey":     []byte("priv-v0-" + base32.Encode(priv.Seed()) + "\n"),
 		"node.pem":         tlsPEM,
 		"storage.swissnum": []byte(id.Swissnum + "\n"),
-		"secret":           []byte(base32.Encode(id.Secret) + "\n"),
-		"convergence":      []byte(base32.Encode(id.Convergence) + "\n"),
 	}
 	for name, b := range files {
 		p := privPath(dir, name)

@@ -209,3 +209,35 @@ func TestCachedAnnouncementsWhenIntroducerDown(t *testing.T) {
 		t.Fatal("introducer reported connected while it is down")
 	}
 }
+
+// The embedded grid keeps its introducer's address across restarts, and a
+// node joined to it finds its servers.
+func TestLocalGridRestartsWithSameAddress(t *testing.T) {
+	root := t.TempDir()
+	urls := make([]string, 2)
+	for round := range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		up := make(chan string, 1)
+		go func() { done <- RunLocalGrid(ctx, filepath.Join(root, "grid"), 3, nil, func(u string) { up <- u }) }()
+		select {
+		case urls[round] = <-up:
+		case err := <-done:
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if round == 0 {
+			if err := Join(filepath.Join(root, "me"), LocalPetname, urls[0]); err != nil {
+				t.Fatal(err)
+			}
+			me := run(t, filepath.Join(root, "me"))
+			waitFor(t, "three local servers", 20*time.Second, func() bool { return len(me.Servers()) == 3 })
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	if urls[0] != urls[1] {
+		t.Fatalf("the introducer moved: %s then %s", urls[0], urls[1])
+	}
+}

@@ -521,6 +521,13 @@ type logWriter struct {
 }
 
 func (w logWriter) Write(p []byte) (int, error) {
-	w.log.Warn("peer connection error", "peer", w.peer, "detail", strings.TrimSpace(string(p)))
+	line := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	for _, benign := range []string{"use of closed network connection", "connection reset by peer", "broken pipe", "EOF", "session shutdown", "i/o timeout"} {
+		if strings.Contains(line, benign) {
+			level = slog.LevelDebug // a connection closing, not a misbehaving peer
+		}
+	}
+	w.log.Log(context.Background(), level, "peer connection error", "peer", w.peer, "detail", line)
 	return len(p), nil
 }

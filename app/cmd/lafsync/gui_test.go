@@ -54,10 +54,10 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		out, err := exec.Command("xdotool", "search", "--name", "^LAFS Sync$").Output()
 		return err == nil && len(bytes.TrimSpace(out)) > 0
 	})
-	// The embedded default grid comes up with the app: its servers.yaml
-	// lists ten storage servers.
-	waitFor(t, 30*time.Second, "the local grid's servers.yaml", func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, "node", "private", "servers.yaml"))
+	// The embedded default grid comes up with the app: the node hears of
+	// ten storage servers from the local introducer (and caches them).
+	waitFor(t, 60*time.Second, "ten storage announcements from the local introducer", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "node", "private", "introducer_local_cache.yaml"))
 		return err == nil && strings.Count(string(b), "anonymous-storage-NURLs") == 10
 	})
 	time.Sleep(time.Second) // let it paint

@@ -14,7 +14,7 @@ import (
 
 	"github.com/lafssync/lafssync/app/cli"
 	"github.com/lafssync/lafssync/app/ui"
-	"github.com/lafssync/lafssync/node/storagenode"
+	"github.com/lafssync/lafssync/node/fullnode"
 )
 
 func main() {
@@ -33,14 +33,14 @@ func main() {
 		w.SetCloseIntercept(a.Quit)
 	}
 	log.Info("started", "app", ui.Describe(info))
-	// The embedded default: a local grid of storage servers on this machine.
+	// The embedded default: a local grid (introducer and storage servers)
+	// on this machine, and this computer's node as its client.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	root := filepath.Join(info.NodeDir, "local-grid")
 	go func() {
-		err := storagenode.RunLocalGrid(ctx, root, info.NodeDir, storagenode.LocalGridSize, log, func(dirs []string) {
-			w.SetGridStatus(fmt.Sprintf("Local grid: %d storage servers running on this machine.", len(dirs)))
-			log.Info("local grid up", "storage_servers", len(dirs), "directory", root)
+		err := fullnode.RunEmbedded(ctx, info.NodeDir, log, func(n *fullnode.Node) {
+			w.SetGridStatus(fmt.Sprintf("Local grid: %d storage servers running on this machine.", fullnode.LocalGridSize))
+			log.Info("local grid up", "storage_servers", fullnode.LocalGridSize, "directory", filepath.Join(info.NodeDir, "local-grid"), "web_api", n.WebURL())
 		})
 		if err != nil {
 			log.Error("local grid stopped", "err", err)
