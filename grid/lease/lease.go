@@ -202,7 +202,7 @@ type Renewer struct {
 	// ServersNow, if set, is asked for the servers at every run instead
 	// (a running node's servers come and go).
 	ServersNow func() []storage.Server
-	Lister  walk.Lister
+	Lister     walk.Lister
 	// Roots returns the root caps to renew from (read at every run, so
 	// new aliases are picked up).
 	Roots       func() ([]string, error)
