@@ -58,7 +58,7 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	// ten storage servers from the local introducer (and caches them).
 	waitFor(t, 60*time.Second, "ten storage announcements from the local introducer", func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, "node", "private", "introducer_local_cache.yaml"))
-		return err == nil && strings.Count(string(b), "anonymous-storage-NURLs") == 10
+		return err == nil && strings.Count(string(b), "service-name: storage") == 10
 	})
 	time.Sleep(time.Second) // let it paint
 
