@@ -33,8 +33,9 @@ const (
 		"and lets you share read-only access with friends."
 	State = "Not syncing yet. This build contains the grid core (capabilities, " +
 		"erasure coding, immutable and mutable files, all Tahoe-compatible) and " +
-		"storage servers speaking Tahoe's HTTP storage protocol. " +
-		"The client node and the folder sync come next."
+		"a full node: storage server, introducer, and connections to every server, " +
+		"those behind NAT included. The folder sync comes next; until then, use " +
+		"the lafs command line."
 	// GridStarting is the local grid's status until it is up.
 	GridStarting = "Local grid: starting…"
 )

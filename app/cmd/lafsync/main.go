@@ -39,7 +39,7 @@ func main() {
 	defer cancel()
 	go func() {
 		err := fullnode.RunEmbedded(ctx, info.NodeDir, log, func(n *fullnode.Node) {
-			w.SetGridStatus(fmt.Sprintf("Local grid: %d storage servers running on this machine.", fullnode.LocalGridSize))
+			w.SetGridStatus(fmt.Sprintf("Local grid: an introducer and %d storage servers running on this machine.", fullnode.LocalGridSize))
 			log.Info("local grid up", "storage_servers", fullnode.LocalGridSize, "directory", filepath.Join(info.NodeDir, "local-grid"), "web_api", n.WebURL())
 		})
 		if err != nil {
