@@ -94,6 +94,13 @@ func (b *Broker) Servers() []storage.Server {
 	return out
 }
 
+func (b *Broker) isStorage(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.byID[id]
+	return e != nil && e.server != nil
+}
+
 // PeerStatus is what the node shows about one node it knows.
 type PeerStatus struct {
 	ID           string        `json:"id"`

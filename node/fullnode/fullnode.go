@@ -162,6 +162,15 @@ func (n *Node) Servers() []storage.Server {
 	return out
 }
 
+// storagePeer is the transport to a connected storage server (nil if
+// there is none).
+func (n *Node) storagePeer(id string) http.RoundTripper {
+	if n.Broker == nil || !n.Broker.isStorage(id) || n.T.Connections(id) == 0 {
+		return nil
+	}
+	return n.T.HTTPClient(id).Transport
+}
+
 // Client is the grid client over the servers usable now.
 func (n *Node) Client() *client.Client {
 	n.mu.Lock()
@@ -356,8 +365,9 @@ func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
 	n.mu.Lock()
 	n.webURL = u
 	n.mu.Unlock()
-	srv := &http.Server{Handler: webapi.NewDynamic(n.Client, func(ctx context.Context) any { return n.Status(ctx) }, token),
-		ReadHeaderTimeout: 30 * time.Second}
+	api := webapi.NewDynamic(n.Client, func(ctx context.Context) any { return n.Status(ctx) }, token)
+	api.SetPeerProxy(n.storagePeer)
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
 	wg.Go(func() {
 		<-ctx.Done()
 		srv.Close()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/storagenode"
@@ -123,10 +124,10 @@ func TestGridThroughIntroducer(t *testing.T) {
 	if err := config.Save(cdir, c); err != nil {
 		t.Fatal(err)
 	}
-	client := run(t, cdir)
-	waitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(client.Servers()) == 4 })
+	me := run(t, cdir)
+	waitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(me.Servers()) == 4 })
 
-	st := client.Status(context.Background())
+	st := me.Status(context.Background())
 	var natState *PeerStatus
 	for i := range st.Peers {
 		if st.Peers[i].ID == natted.T.ID() {
@@ -142,7 +143,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 
 	data := make([]byte, 3<<20)
 	rand.Read(data)
-	code, capb := api(t, client, http.MethodPut, "/uri", data)
+	code, capb := api(t, me, http.MethodPut, "/uri", data)
 	if code != http.StatusOK && code != http.StatusCreated {
 		t.Fatalf("PUT /uri: %d %s", code, capb)
 	}
@@ -154,12 +155,37 @@ func TestGridThroughIntroducer(t *testing.T) {
 	for _, s := range servers[2:] {
 		os.RemoveAll(filepath.Join(s.Dir, "storage", "shares"))
 	}
-	code, got := api(t, client, http.MethodGet, "/uri/"+string(capb), nil)
+	code, got := api(t, me, http.MethodGet, "/uri/"+string(capb), nil)
 	if code != http.StatusOK || !bytes.Equal(got, data) {
 		t.Fatalf("GET with the NATted server's share: %d, %d bytes", code, len(got))
 	}
+	// The CLI's view of the grid while the node runs reaches the NATted
+	// server too, through the node's storage proxy.
+	cl, err := client.Open(cdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cl.Imm.Servers) != 4 {
+		t.Fatalf("the CLI sees %d servers, want 4", len(cl.Imm.Servers))
+	}
+	up, err := cl.Imm.Upload(context.Background(), bytes.NewReader(data[:1<<20]))
+	if err != nil {
+		t.Fatalf("upload through the storage proxy: %v", err)
+	}
+	if k := shareCount(t, natted.Dir); k != 2 {
+		t.Fatalf("after an upload through the proxy the NATted server holds %d shares, want 2", k)
+	}
+	var back bytes.Buffer
+	if _, err := cl.Imm.Download(context.Background(), up.Cap, &back); err != nil || !bytes.Equal(back.Bytes(), data[:1<<20]) {
+		t.Fatalf("download through the storage proxy: %v", err)
+	}
+	// The proxy needs the token.
+	req, _ := http.NewRequest(http.MethodGet, me.WebURL()+"storage-proxy/"+natted.T.ID()+"/storage/v1/version", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("storage proxy without the token: %v %v", resp.StatusCode, err)
+	}
 	// The status document carries the node's view.
-	code, body := api(t, client, http.MethodGet, "/status", nil)
+	code, body := api(t, me, http.MethodGet, "/status", nil)
 	if code != http.StatusOK || !strings.Contains(string(body), `"reachability":"outbound-only"`) || !strings.Contains(string(body), natted.T.ID()) {
 		t.Fatalf("status: %d %s", code, body)
 	}

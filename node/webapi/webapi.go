@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,9 +54,19 @@ func LoadToken(dir string) (string, error) {
 const maxUpload = 256 << 20
 
 // Server is the web API over a client.
+// The storage proxy (client.ProxyPath, client.ProxyHeader) forwards
+// /storage-proxy/SERVER-ID/… to that storage server over the node's own
+// connection to it: the CLI reaches servers it could not dial itself
+// (behind NAT) through the running node.
+const (
+	ProxyPath   = client.ProxyPath
+	ProxyHeader = client.ProxyHeader
+)
+
 type Server struct {
 	client     func() *client.Client
 	nodeStatus func(context.Context) any
+	peer       func(id string) http.RoundTripper
 	token      string
 	mux        *http.ServeMux
 }
@@ -76,12 +87,49 @@ func NewDynamic(get func() *client.Client, nodeStatus func(context.Context) any,
 	s.mux.HandleFunc("GET /uri/{rest...}", s.get)
 	s.mux.HandleFunc("PUT /uri/{rest...}", s.put)
 	s.mux.HandleFunc("POST /uri/{rest...}", s.post)
+	s.mux.HandleFunc(ProxyPath+"{id}/{rest...}", s.proxy)
 	return s
+}
+
+// SetPeerProxy enables the storage proxy: peer returns how to reach a
+// connected storage server, or nil.
+func (s *Server) SetPeerProxy(peer func(id string) http.RoundTripper) { s.peer = peer }
+
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
+	var rt http.RoundTripper
+	if s.peer != nil {
+		rt = s.peer(r.PathValue("id"))
+	}
+	if rt == nil {
+		http.Error(w, fmt.Sprintf("this node has no connection to storage server %.16s…", r.PathValue("id")), http.StatusBadGateway)
+		return
+	}
+	out := r.Clone(r.Context())
+	out.URL = &url.URL{Scheme: "http", Host: "peer", Path: "/" + r.PathValue("rest"), RawQuery: r.URL.RawQuery}
+	out.RequestURI, out.Host = "", ""
+	out.Header.Del(ProxyHeader)
+	if r.ContentLength == 0 {
+		out.Body = nil
+	}
+	resp, err := rt.RoundTrip(out)
+	if err != nil {
+		http.Error(w, "storage server: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
 }
 
 // ServeHTTP checks the token, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if strings.HasPrefix(r.URL.Path, ProxyPath) {
+		got = r.Header.Get(ProxyHeader)
+	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 || s.token == "" {
 		http.Error(w, "missing or wrong API token (see private/api_auth_token in the node directory)", http.StatusUnauthorized)
 		return

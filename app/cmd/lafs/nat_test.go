@@ -181,6 +181,21 @@ func TestNATTopology(t *testing.T) {
 	if got := webCall(t, pub, client, http.MethodGet, "/uri/"+capText, nil); !bytes.Equal(got, data) {
 		t.Fatalf("read back %d bytes through the home server's connection, want the %d uploaded", len(got), len(data))
 	}
+	// The CLI, run beside the node, reaches the home server through the
+	// node's storage proxy: it reads the file, and uploads another.
+	out := filepath.Join(root, "via-cli")
+	lafs(t, inPub, "-d", client, "get", capText, out)
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Fatalf("lafs get through the node read %d bytes, want %d", len(got), len(data))
+	}
+	src := filepath.Join(root, "second")
+	os.WriteFile(src, data[:100000], 0o600)
+	if c := strings.TrimSpace(lafs(t, inPub, "-d", client, "put", src)); !strings.HasPrefix(c, "URI:CHK:") {
+		t.Fatalf("lafs put printed %q", c)
+	}
+	if k := countShares(t, nat); k != 2 {
+		t.Fatalf("after lafs put the home server holds %d shares, want 2", k)
+	}
 }
 
 func countShares(t *testing.T, dir string) int {
