@@ -11,38 +11,9 @@ import (
 
 	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
-
-// pattern is size deterministic bytes, seekable, without holding them.
-type pattern struct {
-	size, off int64
-}
-
-func (p *pattern) Read(b []byte) (int, error) {
-	if p.off >= p.size {
-		return 0, io.EOF
-	}
-	n := int(min(int64(len(b)), p.size-p.off))
-	for i := range n {
-		x := p.off + int64(i)
-		b[i] = byte(x ^ x>>9 ^ x>>17)
-	}
-	p.off += int64(n)
-	return n, nil
-}
-
-func (p *pattern) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		p.off = off
-	case io.SeekCurrent:
-		p.off += off
-	case io.SeekEnd:
-		p.off = p.size + off
-	}
-	return p.off, nil
-}
 
 // benchGrid is ten storage nodes and a client node found through an
 // introducer, all on loopback with disk stores, and the same ten servers
@@ -69,7 +40,7 @@ func benchGrid(b *testing.B) (viaNode, direct []storage.Server) {
 	}
 	create(b, filepath.Join(root, "client"), storagenode.CreateOptions{Introducers: intros})
 	client := run(b, filepath.Join(root, "client"))
-	waitFor(b, "ten servers", 30*time.Second, func() bool { return len(client.Servers()) == 10 })
+	testkit.WaitFor(b, "ten servers", 30*time.Second, func() bool { return len(client.Servers()) == 10 })
 	return client.Servers(), direct
 }
 
@@ -96,7 +67,7 @@ func BenchmarkFullNode(b *testing.B) {
 			rand.Read(conv) // a fresh storage index every time
 			c := &immutable.Client{Servers: modes[m], Params: immutable.DefaultParams(), Convergence: conv, LeaseSecret: []byte("l")}
 			t0 := time.Now()
-			res, err := c.Upload(ctx, &pattern{size: size})
+			res, err := c.Upload(ctx, testkit.NewPattern(size))
 			if err != nil {
 				b.Fatal(err)
 			}

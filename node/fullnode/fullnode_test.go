@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
@@ -53,17 +54,6 @@ func create(t testing.TB, dir string, o storagenode.CreateOptions) {
 	}
 }
 
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // api calls the node's web API.
 func api(t *testing.T, n *Node, method, path string, body []byte) (int, []byte) {
 	t.Helper()
@@ -80,18 +70,6 @@ func api(t *testing.T, n *Node, method, path string, body []byte) (int, []byte) 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
-}
-
-func shareCount(t *testing.T, dir string) int {
-	t.Helper()
-	k := 0
-	filepath.WalkDir(filepath.Join(dir, "storage", "shares"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.Contains(p, "incoming") {
-			k++
-		}
-		return nil
-	})
-	return k
 }
 
 // An introducer, storage servers that learn of each other through it, one
@@ -125,7 +103,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 		t.Fatal(err)
 	}
 	me := run(t, cdir)
-	waitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(me.Servers()) == 4 })
+	testkit.WaitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(me.Servers()) == 4 })
 
 	st := me.Status(context.Background())
 	var natState *PeerStatus
@@ -147,7 +125,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 	if code != http.StatusOK && code != http.StatusCreated {
 		t.Fatalf("PUT /uri: %d %s", code, capb)
 	}
-	if k := shareCount(t, natted.Dir); k != 1 {
+	if k := testkit.CountShares(natted.Dir); k != 1 {
 		t.Fatalf("the NATted server holds %d shares, want 1", k)
 	}
 	// Read back with two servers' shares gone: the NATted server's share
@@ -172,7 +150,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("upload through the storage proxy: %v", err)
 	}
-	if k := shareCount(t, natted.Dir); k != 2 {
+	if k := testkit.CountShares(natted.Dir); k != 2 {
 		t.Fatalf("after an upload through the proxy the NATted server holds %d shares, want 2", k)
 	}
 	var back bytes.Buffer
@@ -220,14 +198,14 @@ func TestCachedAnnouncementsWhenIntroducerDown(t *testing.T) {
 	firstUp := make(chan struct{})
 	wg.Go(func() { first.Run(cctx, func(*Node) { close(firstUp) }) })
 	<-firstUp
-	waitFor(t, "the first client to see the server", 20*time.Second, func() bool { return len(first.Servers()) == 1 })
+	testkit.WaitFor(t, "the first client to see the server", 20*time.Second, func() bool { return len(first.Servers()) == 1 })
 	stopClient()
 	wg.Wait()
 	stopIntro()
 	<-idone
 
 	second := run(t, cdir)
-	waitFor(t, "the restarted client to reach the server from its cache", 20*time.Second, func() bool { return len(second.Servers()) == 1 })
+	testkit.WaitFor(t, "the restarted client to reach the server from its cache", 20*time.Second, func() bool { return len(second.Servers()) == 1 })
 	if got := second.Servers()[0].Info().ID; got != server.T.ID() {
 		t.Fatalf("server from cache is %s, want %s", got, server.T.ID())
 	}
@@ -256,7 +234,7 @@ func TestLocalGridRestartsWithSameAddress(t *testing.T) {
 				t.Fatal(err)
 			}
 			me := run(t, filepath.Join(root, "me"))
-			waitFor(t, "three local servers", 20*time.Second, func() bool { return len(me.Servers()) == 3 })
+			testkit.WaitFor(t, "three local servers", 20*time.Second, func() bool { return len(me.Servers()) == 3 })
 		}
 		cancel()
 		if err := <-done; err != nil {

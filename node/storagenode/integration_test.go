@@ -18,6 +18,7 @@ import (
 	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/grid/placement"
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
@@ -152,33 +153,6 @@ func peakRSS(t *testing.T, pid int) int64 {
 }
 
 // pattern is a seekable deterministic input of any size.
-type pattern struct{ size, off int64 }
-
-func (p *pattern) Read(b []byte) (int, error) {
-	if p.off >= p.size {
-		return 0, io.EOF
-	}
-	n := int(min(int64(len(b)), p.size-p.off))
-	for i := range b[:n] {
-		x := p.off + int64(i)
-		b[i] = byte(x ^ x>>9 ^ x>>17)
-	}
-	p.off += int64(n)
-	return n, nil
-}
-
-func (p *pattern) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		p.off = off
-	case io.SeekCurrent:
-		p.off += off
-	case io.SeekEnd:
-		p.off = p.size + off
-	}
-	return p.off, nil
-}
-
 // killAfter hashes the download and kills three servers once `after`
 // bytes have arrived.
 type killAfter struct {
@@ -219,7 +193,7 @@ func TestTenServerProcesses(t *testing.T) {
 	c := &immutable.Client{Servers: servers, Params: immutable.DefaultParams(), Convergence: []byte("c"), LeaseSecret: []byte("l")}
 	ctx := context.Background()
 	t0 := time.Now()
-	up, err := c.Upload(ctx, &pattern{size: size})
+	up, err := c.Upload(ctx, testkit.NewPattern(size))
 	if err != nil {
 		t.Fatalf("upload: %v", err)
 	}
@@ -239,7 +213,7 @@ func TestTenServerProcesses(t *testing.T) {
 		t.Errorf("a storage server's peak RSS reached %d MB receiving its shares", peak>>20)
 	}
 	want := sha256.New()
-	io.Copy(want, &pattern{size: size})
+	io.Copy(want, testkit.NewPattern(size))
 
 	got := sha256.New()
 	// Kill the three servers the download reads from first: the first

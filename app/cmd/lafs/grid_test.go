@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lafssync/lafssync/internal/testkit"
 )
 
 var lafsBin string
@@ -125,17 +127,6 @@ func (s nodeStatus) connected() int {
 	return k
 }
 
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // writePattern writes size deterministic bytes to path and returns their
 // SHA-256.
 func writePattern(t *testing.T, path string, size int64) [32]byte {
@@ -206,7 +197,7 @@ func TestIntroducerGridProcesses(t *testing.T) {
 	client := filepath.Join(root, "client")
 	lafs(t, nil, "create-node", "--nickname", "client", "--introducer", iu, client)
 	runNode(t, nil, client, "web API: ")
-	waitFor(t, "the client node to connect to ten servers", 60*time.Second, func() bool { return status(t, nil, client).connected() == 10 })
+	testkit.WaitFor(t, "the client node to connect to ten servers", 60*time.Second, func() bool { return status(t, nil, client).connected() == 10 })
 
 	src := filepath.Join(root, "file")
 	want := writePattern(t, src, size)

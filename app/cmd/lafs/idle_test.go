@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lafssync/lafssync/internal/testkit"
 )
 
 // cpuTicks is a process's user+system CPU time in clock ticks.
@@ -50,7 +52,7 @@ func BenchmarkIdleNode20Peers(b *testing.B) {
 	client := filepath.Join(root, "client")
 	lafs(b, nil, "create-node", "--introducer", strings.TrimSpace(string(iu)), client)
 	pid := runNode(b, nil, client, "web API: ").Process.Pid
-	waitFor(b, "the node to connect to 20 servers", 60*time.Second, func() bool { return status(b, nil, client).connected() == 20 })
+	testkit.WaitFor(b, "the node to connect to 20 servers", 60*time.Second, func() bool { return status(b, nil, client).connected() == 20 })
 	time.Sleep(2 * time.Second) // let start-up work finish
 	for b.Loop() {
 		c0 := cpuTicks(b, pid)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/webapi"
 )
@@ -147,7 +148,7 @@ func TestNATTopology(t *testing.T) {
 	if out, err := probe.CombinedOutput(); err == nil {
 		t.Fatalf("the public side reached the home server directly: %s", out)
 	}
-	waitFor(t, "the public client to see the home server connected", 60*time.Second, func() bool {
+	testkit.WaitFor(t, "the public client to see the home server connected", 60*time.Second, func() bool {
 		return status(t, inPub, client).connected() == 2
 	})
 	var homePeer *struct {
@@ -171,7 +172,7 @@ func TestNATTopology(t *testing.T) {
 	if !strings.HasPrefix(capText, "URI:CHK:") {
 		t.Fatalf("PUT /uri answered %q", capText)
 	}
-	if k := countShares(t, nat); k != 1 {
+	if k := testkit.CountShares(nat); k != 1 {
 		t.Fatalf("the home server holds %d shares, want 1", k)
 	}
 	// Without the client's own share, the file can come only from home.
@@ -193,19 +194,7 @@ func TestNATTopology(t *testing.T) {
 	if c := strings.TrimSpace(lafs(t, inPub, "-d", client, "put", src)); !strings.HasPrefix(c, "URI:CHK:") {
 		t.Fatalf("lafs put printed %q", c)
 	}
-	if k := countShares(t, nat); k != 2 {
+	if k := testkit.CountShares(nat); k != 2 {
 		t.Fatalf("after lafs put the home server holds %d shares, want 2", k)
 	}
-}
-
-func countShares(t *testing.T, dir string) int {
-	t.Helper()
-	k := 0
-	filepath.WalkDir(filepath.Join(dir, "storage", "shares"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.Contains(p, "incoming") {
-			k++
-		}
-		return nil
-	})
-	return k
 }

@@ -1,0 +1,72 @@
+// Package testkit holds what several packages' tests share: a large
+// deterministic input that costs no memory, bounded waiting, and counting
+// a storage node's shares on disk. Tests only.
+package testkit
+
+import (
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Pattern is Size deterministic bytes, readable and seekable without
+// holding them (a stand-in for a large file).
+type Pattern struct {
+	Size, off int64
+}
+
+// NewPattern returns a Pattern of size bytes.
+func NewPattern(size int64) *Pattern { return &Pattern{Size: size} }
+
+func (p *Pattern) Read(b []byte) (int, error) {
+	if p.off >= p.Size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(b)), p.Size-p.off))
+	for i := range b[:n] {
+		x := p.off + int64(i)
+		b[i] = byte(x ^ x>>9 ^ x>>17)
+	}
+	p.off += int64(n)
+	return n, nil
+}
+
+// Seek implements io.Seeker.
+func (p *Pattern) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		p.off = off
+	case io.SeekCurrent:
+		p.off += off
+	case io.SeekEnd:
+		p.off = p.Size + off
+	}
+	return p.off, nil
+}
+
+// WaitFor polls cond until it holds, failing the test after d.
+func WaitFor(tb testing.TB, what string, d time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// CountShares counts the complete shares in a storage node's directory.
+func CountShares(nodeDir string) int {
+	k := 0
+	filepath.WalkDir(filepath.Join(nodeDir, "storage", "shares"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.Contains(p, "incoming") {
+			k++
+		}
+		return nil
+	})
+	return k
+}
