@@ -38,7 +38,7 @@ Stop with Ctrl-C.`,
 			if len(args) == 1 {
 				v, err := strconv.Atoi(args[0])
 				if err != nil || v < 1 || v > 256 {
-					return fmt.Errorf("N = %q: want a number of storage nodes from 1 to 256", args[0])
+					return fmt.Errorf("number of storage nodes %q: want 1 to 256", args[0])
 				}
 				n = v
 			}
