@@ -31,6 +31,10 @@ type Config struct {
 
 	SharesNeeded, SharesHappy, SharesTotal int
 
+	// IntroducerFURL is [client] introducer.furl: Tahoe's older way to name
+	// one introducer (petname "default"); ours holds a lafs:// address.
+	IntroducerFURL string
+
 	// Introducer makes the node run an introducer ([introducer] enabled,
 	// written by create-introducer).
 	Introducer bool
@@ -100,6 +104,10 @@ func Load(dir string) (Config, error) {
 	c.TubPort = get("node", "tub.port")
 	c.TubLocation = get("node", "tub.location")
 	c.WebPort = get("node", "web.port")
+	c.IntroducerFURL = get("client", "introducer.furl")
+	if c.IntroducerFURL == "None" {
+		c.IntroducerFURL = "" // Tahoe writes None for "no introducer"
+	}
 	switch v := get("node", "reachability"); v {
 	case "", "public":
 	case "outbound-only":

@@ -127,3 +127,41 @@ func TestIdentityAndServersYAML(t *testing.T) {
 		t.Error("bad FURL accepted")
 	}
 }
+
+func TestIntroducers(t *testing.T) {
+	dir := t.TempDir()
+	if err := SaveIntroducers(dir, map[string]string{"a": "lafs://x@h:1", "b": "lafs://y@h:2"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadIntroducers(dir)
+	if err != nil || len(got) != 2 || got["a"] != "lafs://x@h:1" || got["b"] != "lafs://y@h:2" {
+		t.Fatalf("LoadIntroducers = %v, %v", got, err)
+	}
+	// tahoe.cfg's [client] introducer.furl is petname "default".
+	os.WriteFile(filepath.Join(dir, File), []byte("[client]\nintroducer.furl = lafs://z@h:3\n"), 0o600)
+	got, err = LoadIntroducers(dir)
+	if err != nil || len(got) != 3 || got["default"] != "lafs://z@h:3" {
+		t.Fatalf("with tahoe.cfg: %v, %v", got, err)
+	}
+	SaveIntroducers(dir, map[string]string{"default": "lafs://w@h:4"})
+	if _, err := LoadIntroducers(dir); err == nil || !strings.Contains(err.Error(), "keep one") {
+		t.Fatalf("default in both places: %v", err)
+	}
+	os.WriteFile(IntroducersPath(dir), []byte("introducers:\n  x: {}\n"), 0o600)
+	if _, err := LoadIntroducers(dir); err == nil || !strings.Contains(err.Error(), "has no furl") {
+		t.Fatalf("entry without furl: %v", err)
+	}
+}
+
+func TestReachability(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, File), []byte("[node]\nreachability = outbound-only\n[introducer]\nenabled = true\n"), 0o600)
+	c, err := Load(dir)
+	if err != nil || !c.OutboundOnly || !c.Introducer {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+	os.WriteFile(filepath.Join(dir, File), []byte("[node]\nreachability = sometimes\n"), 0o600)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "outbound-only") {
+		t.Fatalf("bad reachability: %v", err)
+	}
+}

@@ -20,12 +20,18 @@ type IntroducersFile struct {
 // IntroducersPath is where a node lists its introducers.
 func IntroducersPath(dir string) string { return filepath.Join(dir, "private", "introducers.yaml") }
 
-// LoadIntroducers returns the node's introducer addresses by petname
-// (none when the file does not exist).
+// LoadIntroducers returns the node's introducer addresses by petname:
+// those of private/introducers.yaml, and tahoe.cfg's [client]
+// introducer.furl as petname "default" (Tahoe's rule; naming "default" in
+// both places is an error).
 func LoadIntroducers(dir string) (map[string]string, error) {
+	out := map[string]string{}
+	if c, err := Load(dir); err == nil && c.IntroducerFURL != "" {
+		out["default"] = c.IntroducerFURL
+	}
 	b, err := os.ReadFile(IntroducersPath(dir))
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]string{}, nil
+		return out, nil
 	}
 	if err != nil {
 		return nil, err
@@ -34,7 +40,9 @@ func LoadIntroducers(dir string) (map[string]string, error) {
 	if err := yaml.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("%s: %w", IntroducersPath(dir), err)
 	}
-	out := map[string]string{}
+	if _, ok := f.Introducers["default"]; ok && out["default"] != "" {
+		return nil, fmt.Errorf("introducer \"default\" is named both in %s ([client] introducer.furl) and in %s: keep one", filepath.Join(dir, File), IntroducersPath(dir))
+	}
 	for pet, e := range f.Introducers {
 		if e.FURL == "" {
 			return nil, fmt.Errorf("%s: introducer %q has no furl", IntroducersPath(dir), pet)
