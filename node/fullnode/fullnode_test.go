@@ -245,3 +245,37 @@ func TestLocalGridRestartsWithSameAddress(t *testing.T) {
 		t.Fatalf("the introducer moved: %s then %s", urls[0], urls[1])
 	}
 }
+
+// A restarted introducer (same keys, same port) is found again: nodes
+// republish to it, and a server that appears afterwards reaches a client
+// that has been running all along.
+func TestIntroducerRestart(t *testing.T) {
+	root := t.TempDir()
+	idir := filepath.Join(root, "intro")
+	create(t, idir, storagenode.CreateOptions{Introducer: true})
+	first, err := Open(idir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	up, done := make(chan struct{}), make(chan struct{})
+	go func() { first.Run(ctx, func(*Node) { close(up) }); close(done) }()
+	<-up
+	intros := map[string]string{"default": first.IntroducerURL()}
+	for _, name := range []string{"c", "s1", "s2"} {
+		create(t, filepath.Join(root, name), storagenode.CreateOptions{Storage: name != "c", Introducers: intros})
+	}
+	c := run(t, filepath.Join(root, "c"))
+	run(t, filepath.Join(root, "s1"))
+	testkit.WaitFor(t, "the first server", 20*time.Second, func() bool { return len(c.Servers()) == 1 })
+	stop()
+	<-done
+
+	run(t, idir) // same directory: same key and port
+	run(t, filepath.Join(root, "s2"))
+	testkit.WaitFor(t, "the server announced after the restart", 60*time.Second, func() bool { return len(c.Servers()) == 2 })
+	testkit.WaitFor(t, "the client reconnected to the introducer", 20*time.Second, func() bool {
+		st := c.Status(context.Background())
+		return len(st.Introducers) == 1 && st.Introducers[0].Connected
+	})
+}

@@ -169,11 +169,12 @@ func (c *Client) follow(ctx context.Context, pet string, u URL) {
 	hc := c.T.HTTPClient(u.ID)
 	hc.Timeout = MaxWait + 30*time.Second
 	var gen int64 = -1
+	epoch := ""
 	attempt := 0
 	published := false
 	for ctx.Err() == nil {
 		if c.T.Connections(u.ID) == 0 {
-			published = false
+			published, gen = false, -1
 			select {
 			case <-ctx.Done():
 				return
@@ -198,7 +199,14 @@ func (c *Client) follow(ctx context.Context, pet string, u URL) {
 			if err != nil {
 				return err
 			}
-			gen = list.Generation
+			if list.Epoch != epoch && gen >= 0 {
+				// The introducer restarted: its generations count
+				// afresh, so ask for everything now.
+				epoch, gen = list.Epoch, -1
+				c.receive(pet, list.Announcements)
+				return nil
+			}
+			epoch, gen = list.Epoch, list.Generation
 			c.receive(pet, list.Announcements)
 			return nil
 		}()
@@ -211,7 +219,7 @@ func (c *Client) follow(ctx context.Context, pet string, u URL) {
 			return
 		}
 		c.Log.Warn("introducer", "introducer", pet, "err", err)
-		published = false
+		published, gen = false, -1
 		t := time.NewTimer(c.Backoff.Wait(attempt))
 		attempt++
 		select {

@@ -1,6 +1,8 @@
 package introducer
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +31,7 @@ const MaxWait = 60 * time.Second
 // publish, replay or withdraw for another node.
 type Server struct {
 	log     *slog.Logger
+	epoch   string     // this run of the introducer: generations restart with it
 	mu      sync.Mutex // guards anns, gen, changed
 	anns    map[string]entry
 	gen     int64
@@ -45,7 +48,9 @@ func NewServer(log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{log: log, anns: map[string]entry{}, changed: make(chan struct{})}
+	e := make([]byte, 8)
+	rand.Read(e)
+	return &Server{log: log, epoch: hex.EncodeToString(e), anns: map[string]entry{}, changed: make(chan struct{})}
 }
 
 // Handler serves the introducer API.
@@ -111,6 +116,9 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 
 // List is what a subscriber receives.
 type List struct {
+	// Epoch names this run of the introducer; after a restart it differs
+	// and generations count from zero again.
+	Epoch string `json:"epoch"`
 	// Generation grows with every change; poll with since=Generation to
 	// wait for the next one.
 	Generation    int64    `json:"generation"`
@@ -134,7 +142,7 @@ func (s *Server) announcements(w http.ResponseWriter, r *http.Request) {
 		t.Stop()
 		s.mu.Lock()
 	}
-	out := List{Generation: s.gen, Announcements: make([]Signed, 0, len(s.anns))}
+	out := List{Epoch: s.epoch, Generation: s.gen, Announcements: make([]Signed, 0, len(s.anns))}
 	for _, e := range s.anns {
 		out.Announcements = append(out.Announcements, e.signed)
 	}
