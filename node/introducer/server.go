@@ -22,6 +22,10 @@ const (
 	AnnouncementsPath = "/introducer/v1/announcements"
 )
 
+// MaxNodes bounds how many nodes an introducer keeps announcements for
+// (keys cost nothing to make; memory does).
+const MaxNodes = 10000
+
 // MaxWait bounds how long a subscriber's poll is held open.
 const MaxWait = 60 * time.Second
 
@@ -97,7 +101,8 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	old, ok := s.anns[key]
 	dup := ok && old.signed == signed // a republish after a reconnect
 	stale := ok && !dup && ann.Seqnum <= old.seqnum
-	if !dup && !stale {
+	full := !ok && len(s.anns) >= MaxNodes
+	if !dup && !stale && !full {
 		s.anns[key] = entry{signed: signed, seqnum: ann.Seqnum}
 		s.gen++
 		close(s.changed)
@@ -106,6 +111,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if stale {
 		s.refuse(w, r, http.StatusConflict, fmt.Sprintf("seqnum %d is not newer than %d", ann.Seqnum, old.seqnum))
+		return
+	}
+	if full {
+		s.refuse(w, r, http.StatusInsufficientStorage, fmt.Sprintf("this introducer already knows %d nodes", MaxNodes))
 		return
 	}
 	if !dup {
