@@ -220,7 +220,10 @@ func TestPublishSubscribeAndCache(t *testing.T) {
 
 	// The cache holds what was heard; a client started while the
 	// introducer is unreachable begins with it.
-	waitFor(t, "the cache file", func() bool { k, _ := ReadCache(CacheFile(cacheDir, "default")); return len(k) == 2 })
+	waitFor(t, "the cache file with the newer announcement", func() bool {
+		k, _ := ReadCache(CacheFile(cacheDir, "default"))
+		return len(k) == 2 && (k[0].Ann.Nickname == "two-b" || k[1].Ann.Nickname == "two-b")
+	})
 	offline := &Client{T: startPeer(t, nil, nil).Node, CacheDir: cacheDir}
 	if k, err := offline.LoadCache("default"); err != nil || k != 2 || offline.Nodes()[s2.ID()].Ann.Nickname != "two-b" {
 		t.Fatalf("LoadCache = %d, %v, %+v", k, err, offline.Nodes())
