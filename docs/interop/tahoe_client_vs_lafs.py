@@ -52,12 +52,17 @@ async def main(nurl):
     print("mutable read: ok")
     print("ALL OK")
 
+exit_code = 1
 def run():
     d = ensureDeferred(main(sys.argv[1]))
+    def ok(_):
+        global exit_code
+        exit_code = 0
+        reactor.stop()
     def fail(f):
         print("FAILED:", f.getTraceback())
         reactor.stop()
-        sys.exit_code = 1
-    d.addCallbacks(lambda _: reactor.stop(), fail)
+    d.addCallbacks(ok, fail)
 reactor.callWhenRunning(run)
 reactor.run()
+sys.exit(exit_code)  # nonzero unless every step passed
