@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -227,6 +228,36 @@ func TestPublishSubscribeAndCache(t *testing.T) {
 	offline := &Client{T: startPeer(t, nil, nil).Node, CacheDir: cacheDir}
 	if k, err := offline.LoadCache("default"); err != nil || k != 2 || offline.Nodes()[s2.ID()].Ann.Nickname != "two-b" {
 		t.Fatalf("LoadCache = %d, %v, %+v", k, err, offline.Nodes())
+	}
+}
+
+// An introducer that knows its maximum of nodes refuses new ones (and
+// still takes updates from those it knows).
+func TestIntroducerFull(t *testing.T) {
+	srv := NewServer(nil)
+	srv.MaxNodes = 2
+	intro := startPeer(t, srv.Handler(), nil)
+	var peers []*peer
+	for i := 0; i < 3; i++ {
+		p := startPeer(t, nil, nil)
+		if err := p.Dial(context.Background(), intro.addr, intro.ID()); err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, p)
+	}
+	for i, p := range peers {
+		s, _ := Sign(New(ServiceStorage, fmt.Sprint(i), 1), p.key)
+		want := http.StatusNoContent
+		if i == 2 {
+			want = http.StatusInsufficientStorage
+		}
+		if code := post(t, p, intro, s); code != want {
+			t.Fatalf("node %d: %d, want %d", i, code, want)
+		}
+	}
+	s, _ := Sign(New(ServiceStorage, "0-again", 2), peers[0].key)
+	if code := post(t, peers[0], intro, s); code != http.StatusNoContent || srv.Count() != 2 {
+		t.Fatalf("update from a known node when full: %d, %d nodes", code, srv.Count())
 	}
 }
 

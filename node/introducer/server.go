@@ -34,12 +34,14 @@ const MaxWait = 60 * time.Second
 // node's announcement only over that node's own connection, so nobody can
 // publish, replay or withdraw for another node.
 type Server struct {
-	log     *slog.Logger
-	epoch   string     // this run of the introducer: generations restart with it
-	mu      sync.Mutex // guards anns, gen, changed
-	anns    map[string]entry
-	gen     int64
-	changed chan struct{}
+	// MaxNodes bounds the nodes it keeps (default the package's MaxNodes).
+	MaxNodes int
+	log      *slog.Logger
+	epoch    string     // this run of the introducer: generations restart with it
+	mu       sync.Mutex // guards anns, gen, changed
+	anns     map[string]entry
+	gen      int64
+	changed  chan struct{}
 }
 
 type entry struct {
@@ -54,7 +56,7 @@ func NewServer(log *slog.Logger) *Server {
 	}
 	e := make([]byte, 8)
 	rand.Read(e)
-	return &Server{log: log, epoch: hex.EncodeToString(e), anns: map[string]entry{}, changed: make(chan struct{})}
+	return &Server{MaxNodes: MaxNodes, log: log, epoch: hex.EncodeToString(e), anns: map[string]entry{}, changed: make(chan struct{})}
 }
 
 // Handler serves the introducer API.
@@ -101,7 +103,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	old, ok := s.anns[key]
 	dup := ok && old.signed == signed // a republish after a reconnect
 	stale := ok && !dup && ann.Seqnum <= old.seqnum
-	full := !ok && len(s.anns) >= MaxNodes
+	full := !ok && len(s.anns) >= s.MaxNodes
 	if !dup && !stale && !full {
 		s.anns[key] = entry{signed: signed, seqnum: ann.Seqnum}
 		s.gen++
@@ -114,7 +116,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if full {
-		s.refuse(w, r, http.StatusInsufficientStorage, fmt.Sprintf("this introducer already knows %d nodes", MaxNodes))
+		s.refuse(w, r, http.StatusInsufficientStorage, fmt.Sprintf("this introducer already knows %d nodes", s.MaxNodes))
 		return
 	}
 	if !dup {
