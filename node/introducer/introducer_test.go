@@ -183,10 +183,10 @@ func TestPublishSubscribeAndCache(t *testing.T) {
 	if got := c.Nodes()[s1.ID()].Ann.Nickname; got != "one" {
 		t.Fatalf("node one's nickname = %q", got)
 	}
-	st := c.Status()
-	if len(st) != 1 || !st[0].Connected || st[0].LastHeard.IsZero() {
-		t.Fatalf("introducer status %+v", st)
-	}
+	waitFor(t, "the introducer's status to say it was heard", func() bool {
+		st := c.Status()
+		return len(st) == 1 && st[0].Connected && !st[0].LastHeard.IsZero() && st[0].LastError == ""
+	})
 
 	// A forged announcement: s2 publishes one signed by s1's key over its
 	// own connection. Refused, logged, and the introducer goes on.
