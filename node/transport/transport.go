@@ -239,7 +239,7 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 		tc.Close()
 		return
 	}
-	sess, err := yamux.Server(tc, n.yamuxConfig(peer))
+	sess, err := yamux.Server(&coalescer{Conn: tc}, n.yamuxConfig(peer))
 	if err != nil {
 		tc.Close()
 		return
@@ -290,7 +290,7 @@ func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 		tc.Close()
 		return fmt.Errorf("dial %s: peer does not speak %s", addr, ALPN)
 	}
-	sess, err := yamux.Client(tc, n.yamuxConfig(peerID))
+	sess, err := yamux.Client(&coalescer{Conn: tc}, n.yamuxConfig(peerID))
 	if err != nil {
 		tc.Close()
 		return err
