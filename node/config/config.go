@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/ini.v1"
 )
@@ -30,6 +31,10 @@ type Config struct {
 	ReservedSpace  uint64
 
 	SharesNeeded, SharesHappy, SharesTotal int
+
+	// KeepAlive is [node] timeout.keepalive (Tahoe's key, in seconds): how
+	// often idle connections are pinged. Zero means the default.
+	KeepAlive time.Duration
 
 	// IntroducerFURL is [client] introducer.furl: Tahoe's older way to name
 	// one introducer (petname "default"); ours holds a lafs:// address.
@@ -104,6 +109,13 @@ func Load(dir string) (Config, error) {
 	c.TubPort = get("node", "tub.port")
 	c.TubLocation = get("node", "tub.location")
 	c.WebPort = get("node", "web.port")
+	if v := get("node", "timeout.keepalive"); v != "" {
+		secs, err := strconv.Atoi(v)
+		if err != nil || secs < 1 || secs > 86400 {
+			return c, &Error{path, "node", "timeout.keepalive", v, "want a number of seconds from 1 to 86400"}
+		}
+		c.KeepAlive = time.Duration(secs) * time.Second
+	}
 	c.IntroducerFURL = get("client", "introducer.furl")
 	if c.IntroducerFURL == "None" {
 		c.IntroducerFURL = "" // Tahoe writes None for "no introducer"

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSize(t *testing.T) {
@@ -159,6 +160,14 @@ func TestReachability(t *testing.T) {
 	c, err := Load(dir)
 	if err != nil || !c.OutboundOnly || !c.Introducer {
 		t.Fatalf("Load = %+v, %v", c, err)
+	}
+	os.WriteFile(filepath.Join(dir, File), []byte("[node]\ntimeout.keepalive = 240\n"), 0o600)
+	if c, err := Load(dir); err != nil || c.KeepAlive != 240*time.Second {
+		t.Fatalf("timeout.keepalive: %v, %v", c.KeepAlive, err)
+	}
+	os.WriteFile(filepath.Join(dir, File), []byte("[node]\ntimeout.keepalive = soon\n"), 0o600)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "seconds") {
+		t.Fatalf("bad timeout.keepalive: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, File), []byte("[node]\nreachability = sometimes\n"), 0o600)
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "outbound-only") {

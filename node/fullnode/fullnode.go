@@ -240,6 +240,7 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 		peerMux.Handle("/introducer/", n.Intro.Handler())
 	}
 	n.T = transport.New(tid, peerMux, fallback, n.log)
+	n.T.KeepAlive = n.Config.KeepAlive
 	if fallback != nil {
 		cert := n.Certificate()
 		n.T.FallbackCert = &cert

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -123,4 +124,81 @@ func TestFallbackCertificate(t *testing.T) {
 	if got := call(t, a, b); got != "B sees "+a.ID() {
 		t.Fatalf("A→B answered %q", got)
 	}
+}
+
+// freezer forwards TCP between a client and addr until frozen; then it
+// stops forwarding without closing anything (a peer that vanished).
+type freezer struct {
+	ln     net.Listener
+	frozen chan struct{}
+}
+
+func newFreezer(t *testing.T, addr string) *freezer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{ln: ln, frozen: make(chan struct{})}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				return
+			}
+			t.Cleanup(func() { c.Close(); up.Close() })
+			go f.pipe(c, up)
+			go f.pipe(up, c)
+		}
+	}()
+	return f
+}
+
+func (f *freezer) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		select {
+		case <-f.frozen:
+			return // swallow: nothing more arrives, nothing is closed
+		default:
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// A peer that stops answering without closing the connection is noticed by
+// the keepalive and its connection closed.
+func TestKeepaliveDetectsDeadPeer(t *testing.T) {
+	var la logs
+	fast := func(n *Node) { n.KeepAlive = 100 * time.Millisecond }
+	a, b := start(t, "A", fast, la.into), start(t, "B", fast)
+	f := newFreezer(t, b.addr)
+	if err := a.Dial(context.Background(), f.ln.Addr().String(), b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, a, b)
+	time.Sleep(350 * time.Millisecond) // pings answered: still connected
+	if a.Connections(b.ID()) != 1 {
+		t.Fatal("a live connection was closed by the keepalive")
+	}
+	close(f.frozen)
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Connections(b.ID()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a silent peer's connection is still open after 5 s with a 100 ms keepalive")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	la.waitFor(t, "stopped answering")
 }

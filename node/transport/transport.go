@@ -119,6 +119,11 @@ type Node struct {
 	log      *slog.Logger
 	// MaxStreams bounds concurrent incoming streams per connection.
 	MaxStreams int
+	// KeepAlive is how often an idle connection is pinged (default 15 s:
+	// well inside common NAT mapping timeouts); a peer that has not
+	// answered within two more intervals is taken for dead and its
+	// connection closed, which makes Keep redial.
+	KeepAlive time.Duration
 	// FallbackCert, if set, is the certificate plain-HTTPS clients (those
 	// that do not offer our ALPN, such as Tahoe's storage client) get, so
 	// that their pinned key can differ from the node's transport key.
@@ -165,11 +170,11 @@ func (n *Node) yamuxConfig(peer string) *yamux.Config {
 	c := yamux.DefaultConfig()
 	c.LogOutput = nil
 	c.Logger = log.New(logWriter{n.log, peer}, "", 0)
-	c.EnableKeepAlive = true
+	c.EnableKeepAlive = false // ours (keepalive) answers faster than yamux's
 	// A 512 KiB share write fits in the window: no stall waiting for
 	// window updates (MaxStreams bounds what a peer can make us buffer).
 	c.MaxStreamWindowSize = 1 << 20
-	c.KeepAliveInterval = 15 * time.Second
+	// Long enough for a full window on a slow uplink.
 	c.ConnectionWriteTimeout = 30 * time.Second
 	return c
 }
@@ -330,8 +335,42 @@ func (n *Node) add(ctx context.Context, c *conn) {
 	n.mu.Unlock()
 	n.log.Debug("peer connection up", "peer", c.peer, "dialed_by", c.initiator)
 	n.wg.Go(func() { n.serveStreams(ctx, c) })
+	n.wg.Go(func() { n.keepalive(c) })
 	if drop != nil {
 		n.wg.Go(func() { n.retire(drop) })
+	}
+}
+
+// keepalive pings c every KeepAlive and closes it when a ping goes
+// unanswered for two intervals (the peer vanished without closing: a
+// dropped NAT mapping, a sleeping laptop, a pulled cable).
+func (n *Node) keepalive(c *conn) {
+	every := n.KeepAlive
+	if every <= 0 {
+		every = 15 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.sess.CloseChan():
+			return
+		case <-t.C:
+		}
+		answered := make(chan error, 1)
+		go func() { _, err := c.sess.Ping(); answered <- err }()
+		select {
+		case err := <-answered:
+			if err == nil {
+				continue
+			}
+		case <-time.After(2 * every):
+		case <-c.sess.CloseChan():
+			return
+		}
+		n.log.Warn("peer stopped answering; closing its connection", "peer", c.peer, "after", 3*every)
+		c.sess.Close()
+		return
 	}
 }
 
