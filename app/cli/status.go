@@ -90,7 +90,12 @@ func printStatus(out io.Writer, s statusDoc) {
 	}
 	if n := s.Node; n != nil {
 		role := "client"
-		if n.Storage {
+		switch {
+		case n.Introducer && n.Storage:
+			role = "introducer and storage server"
+		case n.Introducer:
+			role = "introducer"
+		case n.Storage:
 			role = "storage server"
 		}
 		where := n.Reachability
@@ -98,6 +103,12 @@ func printStatus(out io.Writer, s statusDoc) {
 			where += ": " + strings.Join(n.Addresses, ", ")
 		}
 		fmt.Fprintf(out, "Node %s %q (%s; %s)\n", n.ID, n.Nickname, role, where)
+		if n.Introducer {
+			fmt.Fprintf(out, "Announced here: %d nodes\n", len(n.Announced))
+			for _, a := range n.Announced {
+				fmt.Fprintf(out, "  %.16s…  %-16s %-14s seqnum %d %s\n", a.ID, a.Nickname, a.Service, a.Seqnum, a.Reachability)
+			}
+		}
 		for _, i := range n.Introducers {
 			state := "not connected"
 			if i.Connected {
@@ -117,7 +128,9 @@ func printStatus(out io.Writer, s statusDoc) {
 				connected++
 			}
 		}
-		fmt.Fprintf(out, "Nodes: %d known, %d connected\n", len(n.Peers), connected)
+		if !n.Introducer || len(n.Peers) > 0 {
+			fmt.Fprintf(out, "Nodes: %d known, %d connected\n", len(n.Peers), connected)
+		}
 		for _, p := range n.Peers {
 			state := "not connected"
 			if p.Connected {
@@ -136,7 +149,9 @@ func printStatus(out io.Writer, s statusDoc) {
 			fmt.Fprintf(out, "  %.16s…  %-16s %-14s %s\n", p.ID, p.Nickname, p.Service, state)
 		}
 	}
-	fmt.Fprintf(out, "Storage servers usable: %d (encoding %d-of-%d, happy %d)\n", usable, s.Params.K, s.Params.N, s.Params.Happy)
+	if s.Params.K > 0 {
+		fmt.Fprintf(out, "Storage servers usable: %d (encoding %d-of-%d, happy %d)\n", usable, s.Params.K, s.Params.N, s.Params.Happy)
+	}
 }
 
 func sizeText(n uint64) string {

@@ -171,11 +171,15 @@ func (n *Node) storagePeer(id string) http.RoundTripper {
 	return n.T.HTTPClient(id).Transport
 }
 
-// Client is the grid client over the servers usable now.
+// Client is the grid client over the servers usable now (nil on a bare
+// introducer).
 func (n *Node) Client() *client.Client {
 	n.mu.Lock()
 	c := n.cl
 	n.mu.Unlock()
+	if c == nil {
+		return nil // an introducer only
+	}
 	return c.WithServers(n.Servers())
 }
 
@@ -188,6 +192,8 @@ type Status struct {
 	Storage      bool                          `json:"storage_server"`
 	Introducer   bool                          `json:"introducer"`
 	Introducers  []introducer.IntroducerStatus `json:"introducers"`
+	// Announced lists the nodes that announced to this node's introducer.
+	Announced []introducer.NodeSummary `json:"announced,omitempty"`
 	Peers        []PeerStatus                  `json:"peers"`
 	Connections  []transport.PeerState         `json:"connections"`
 }
@@ -202,6 +208,9 @@ func (n *Node) Status(ctx context.Context) Status {
 	}
 	if n.Sub != nil {
 		s.Introducers = n.Sub.Status()
+	}
+	if n.Intro != nil {
+		s.Announced = n.Intro.Nodes()
 	}
 	if n.Broker != nil {
 		s.Peers = n.Broker.Status(ctx)
@@ -306,7 +315,7 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 		wg.Go(func() { sub.Run(ctx) })
 	}
 	if n.Config.Introducer && len(intros) == 0 {
-		return nil // a bare introducer has no grid client
+		return n.serveWeb(ctx, wg) // a bare introducer: status only, no grid client
 	}
 	cl, err := client.New(n.Dir, nil)
 	if err != nil {

@@ -162,7 +162,14 @@ func TestGridThroughIntroducer(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("storage proxy without the token: %v %v", resp.StatusCode, err)
 	}
-	// The status document carries the node's view.
+	// The introducer shows who announced, and has no grid client.
+	if a := intro.Status(context.Background()).Announced; len(a) != 5 {
+		t.Fatalf("the introducer lists %d announced nodes, want 4 servers and the client", len(a))
+	}
+	if code, body := api(t, intro, http.MethodPut, "/uri", []byte("x")); code != http.StatusServiceUnavailable {
+		t.Fatalf("PUT /uri on a bare introducer: %d %s", code, body)
+	}
+		// The status document carries the node's view.
 	code, body := api(t, me, http.MethodGet, "/status", nil)
 	if code != http.StatusOK || !strings.Contains(string(body), `"reachability":"outbound-only"`) || !strings.Contains(string(body), natted.T.ID()) {
 		t.Fatalf("status: %d %s", code, body)

@@ -67,6 +67,31 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// NodeSummary is what an introducer shows about one announced node.
+type NodeSummary struct {
+	ID           string `json:"id"`
+	Nickname     string `json:"nickname"`
+	Service      string `json:"service"`
+	Reachability string `json:"reachability,omitempty"`
+	Seqnum       int64  `json:"seqnum"`
+}
+
+// Nodes summarizes the announcements held, by node ID.
+func (s *Server) Nodes() []NodeSummary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]NodeSummary, 0, len(s.anns))
+	for id, e := range s.anns {
+		a, _, err := Verify(e.signed)
+		if err != nil {
+			continue // verified when published; cannot happen
+		}
+		out = append(out, NodeSummary{ID: id, Nickname: a.Nickname, Service: a.ServiceName, Reachability: a.Reachability, Seqnum: a.Seqnum})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Count is how many nodes have announced.
 func (s *Server) Count() int {
 	s.mu.Lock()

@@ -134,6 +134,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or wrong API token (see private/api_auth_token in the node directory)", http.StatusUnauthorized)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/uri") && s.client() == nil {
+		http.Error(w, "this node is an introducer only: it has no grid client (use a client node's web API)", http.StatusServiceUnavailable)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -168,10 +172,16 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		Node    any `json:",omitempty"`
 	}
 	c := s.client()
-	out.Params.K, out.Params.Happy, out.Params.N = c.Imm.Params.K, c.Imm.Params.Happy, c.Imm.Params.N
 	if s.nodeStatus != nil {
 		out.Node = s.nodeStatus(r.Context())
 	}
+	if c == nil { // an introducer: no grid client
+		out.Servers = []server{}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+		return
+	}
+	out.Params.K, out.Params.Happy, out.Params.N = c.Imm.Params.K, c.Imm.Params.Happy, c.Imm.Params.N
 	for _, srv := range c.Imm.Servers {
 		st := server{ID: srv.Info().ID, Nickname: srv.Info().Nickname}
 		if v, err := srv.Version(r.Context()); err != nil {
