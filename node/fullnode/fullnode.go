@@ -193,9 +193,9 @@ type Status struct {
 	Introducer   bool                          `json:"introducer"`
 	Introducers  []introducer.IntroducerStatus `json:"introducers"`
 	// Announced lists the nodes that announced to this node's introducer.
-	Announced []introducer.NodeSummary `json:"announced,omitempty"`
-	Peers        []PeerStatus                  `json:"peers"`
-	Connections  []transport.PeerState         `json:"connections"`
+	Announced   []introducer.NodeSummary `json:"announced,omitempty"`
+	Peers       []PeerStatus             `json:"peers"`
+	Connections []transport.PeerState    `json:"connections"`
 }
 
 // Status reports the node's connections and what it knows.

@@ -169,7 +169,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 	if code, body := api(t, intro, http.MethodPut, "/uri", []byte("x")); code != http.StatusServiceUnavailable {
 		t.Fatalf("PUT /uri on a bare introducer: %d %s", code, body)
 	}
-		// The status document carries the node's view.
+	// The status document carries the node's view.
 	code, body := api(t, me, http.MethodGet, "/status", nil)
 	if code != http.StatusOK || !strings.Contains(string(body), `"reachability":"outbound-only"`) || !strings.Contains(string(body), natted.T.ID()) {
 		t.Fatalf("status: %d %s", code, body)
