@@ -133,6 +133,15 @@ func printStatus(out io.Writer, s statusDoc) {
 		}
 		for _, p := range n.Peers {
 			state := "not connected"
+			switch {
+			case !p.Connected && p.LastSeen.IsZero():
+				state += ", never seen"
+				if p.Reachability == "outbound-only" {
+					state += " (it is behind NAT: waiting for it to call)"
+				}
+			case !p.Connected:
+				state += fmt.Sprintf(", last seen %s ago", time.Since(p.LastSeen).Round(time.Second))
+			}
 			if p.Connected {
 				dir := "we dialed"
 				if p.Inbound {

@@ -28,14 +28,41 @@ type Broker struct {
 }
 
 type peerEntry struct {
-	known  introducer.Known
-	server storage.Server // nil unless it offers storage
-	cancel context.CancelFunc
-	first  time.Time
+	known    introducer.Known
+	server   storage.Server // nil unless it offers storage
+	cancel   context.CancelFunc
+	first    time.Time
+	lastSeen time.Time // when it was last connected
+	up       bool
 }
 
 func newBroker(ctx context.Context, t *transport.Node, log *slog.Logger) *Broker {
-	return &Broker{t: t, ctx: ctx, log: log, byID: map[string]*peerEntry{}}
+	b := &Broker{t: t, ctx: ctx, log: log, byID: map[string]*peerEntry{}}
+	go b.watch()
+	return b
+}
+
+// watch keeps each known node's last-seen time: the moment it was last
+// connected, updated whenever connections come or go.
+func (b *Broker) watch() {
+	for {
+		changed := b.t.Changed()
+		now := time.Now()
+		b.mu.Lock()
+		for id, e := range b.byID {
+			up := b.t.Connections(id) > 0
+			if up || e.up {
+				e.lastSeen = now
+			}
+			e.up = up
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-changed:
+		}
+	}
 }
 
 // Update takes the newest announcements: new nodes are connected to,
@@ -54,7 +81,7 @@ func (b *Broker) Update(nodes map[string]introducer.Known) {
 		e := &peerEntry{known: k, first: time.Now()}
 		if old != nil {
 			old.cancel()
-			e.first = old.first
+			e.first, e.lastSeen, e.up = old.first, old.lastSeen, old.up
 		}
 		if k.Ann.ServiceName == introducer.ServiceStorage {
 			info, err := storagenode.InfoOf(id, k.Ann.Storage())
@@ -112,6 +139,7 @@ type PeerStatus struct {
 	Remote       string        `json:"remote_address,omitempty"`
 	Since        time.Time     `json:"connected_since,omitzero"`
 	KnownSince   time.Time     `json:"known_since"`
+	LastSeen     time.Time     `json:"last_seen,omitzero"`
 	RTT          time.Duration `json:"rtt_ns,omitempty"`
 	Available    uint64        `json:"available_space,omitempty"`
 	Error        string        `json:"error,omitempty"`
@@ -130,7 +158,10 @@ func (b *Broker) Status(ctx context.Context) []PeerStatus {
 	for id, e := range b.byID {
 		p, ok := conns[id]
 		out = append(out, PeerStatus{ID: id, Nickname: e.known.Ann.Nickname, Service: e.known.Ann.ServiceName,
-			Reachability: e.known.Ann.Reachability, Connected: ok, Inbound: p.Inbound, Remote: p.Remote, Since: p.Since, KnownSince: e.first})
+			Reachability: e.known.Ann.Reachability, Connected: ok, Inbound: p.Inbound, Remote: p.Remote, Since: p.Since, KnownSince: e.first, LastSeen: e.lastSeen})
+		if ok {
+			out[len(out)-1].LastSeen = time.Now()
+		}
 		servers = append(servers, e.server)
 	}
 	b.mu.Unlock()

@@ -286,3 +286,35 @@ func TestIntroducerRestart(t *testing.T) {
 		return len(st.Introducers) == 1 && st.Introducers[0].Connected
 	})
 }
+
+// The broker remembers when a node that went away was last seen.
+func TestLastSeen(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true})
+	intro := run(t, filepath.Join(root, "intro"))
+	intros := map[string]string{"default": intro.IntroducerURL()}
+	create(t, filepath.Join(root, "s"), storagenode.CreateOptions{Storage: true, Introducers: intros})
+	create(t, filepath.Join(root, "c"), storagenode.CreateOptions{Introducers: intros})
+	c := run(t, filepath.Join(root, "c"))
+	s, err := Open(filepath.Join(root, "s"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx, nil); close(done) }()
+	testkit.WaitFor(t, "the server", 20*time.Second, func() bool { return len(c.Servers()) == 1 })
+	stop()
+	<-done
+	stopped := time.Now()
+	testkit.WaitFor(t, "the server to be seen gone", 20*time.Second, func() bool { return len(c.Servers()) == 0 })
+	var p *PeerStatus
+	for _, x := range c.Status(context.Background()).Peers {
+		if x.Service == introducer.ServiceStorage {
+			p = &x
+		}
+	}
+	if p == nil || p.Connected || p.LastSeen.IsZero() || p.LastSeen.Before(stopped.Add(-5*time.Second)) || p.LastSeen.After(time.Now()) {
+		t.Fatalf("status of the stopped server: %+v (stopped at %v)", p, stopped)
+	}
+}
