@@ -15,10 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/lafssync/lafssync/grid/base32"
@@ -49,9 +51,56 @@ func LoadToken(dir string) (string, error) {
 	return tok, os.WriteFile(p, []byte(tok+"\n"), 0o600)
 }
 
-// maxUpload bounds a PUT body held for upload (uploads need a seekable
-// input; larger files go through the CLI, which streams from disk).
-const maxUpload = 256 << 20
+// inMemory is the largest PUT body kept in memory; larger ones are
+// spooled to NODEDIR/tmp (an upload reads its input twice: once for the
+// convergent key, once to encode), as Tahoe does.
+const inMemory = 1 << 20
+
+// spoolError is a failure to keep the body on this machine (a full disk),
+// not a bad request.
+type spoolError struct{ err error }
+
+func (e *spoolError) Error() string {
+	return "cannot keep the upload on this machine: " + e.err.Error()
+}
+func (e *spoolError) Unwrap() error { return e.err }
+
+// spool makes body seekable: in memory when small, else in a temporary
+// file that done removes.
+func spool(body io.Reader, tmpDir string) (rs io.ReadSeeker, done func(), err error) {
+	head, err := io.ReadAll(io.LimitReader(body, inMemory+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(head) <= inMemory {
+		return bytes.NewReader(head), func() {}, nil
+	}
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return nil, nil, &spoolError{err}
+	}
+	f, err := os.CreateTemp(tmpDir, "upload-*")
+	if err != nil {
+		return nil, nil, &spoolError{err}
+	}
+	done = func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := f.Write(head); err != nil {
+		done()
+		return nil, nil, &spoolError{err}
+	}
+	if _, err := f.ReadFrom(body); err != nil {
+		done()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, nil, &spoolError{err} // writing the file failed
+		}
+		return nil, nil, err // reading the request failed
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		done()
+		return nil, nil, &spoolError{err}
+	}
+	return f, done, nil
+}
 
 // Server is the web API over a client.
 // The storage proxy (client.ProxyPath, client.ProxyHeader) forwards
@@ -235,27 +284,54 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode([]any{"filenode", cap.Describe(c)})
 		return
 	}
-	var buf bytes.Buffer
-	if err := s.client().Download(r.Context(), c, &buf); err != nil {
-		fail(w, err)
-		return
-	}
+	// Stream: the file is never held whole. An error before the first
+	// byte is an error status; after it, the connection is cut, so the
+	// client sees a short body (Content-Length says how long it should
+	// be), never a silently truncated file.
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Write(buf.Bytes())
+	if size := cap.Describe(c).Size; size != nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(*size, 10))
+	}
+	out := &startedWriter{w: w}
+	if err := s.client().Download(r.Context(), c, out); err != nil {
+		if !out.started {
+			w.Header().Del("Content-Length")
+			w.Header().Del("Content-Type")
+			fail(w, err)
+			return
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if !out.started {
+		w.WriteHeader(http.StatusOK) // an empty file
+	}
+}
+
+// startedWriter notes whether the response has begun.
+type startedWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (s *startedWriter) Write(p []byte) (int, error) {
+	s.started = true
+	return s.w.Write(p)
 }
 
 // put uploads the body; under /uri/DIRCAP/path it also links it there.
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxUpload+1))
+	body, done, err := spool(r.Body, filepath.Join(s.client().Dir, "tmp"))
+	var de *spoolError
+	if errors.As(err, &de) {
+		http.Error(w, err.Error(), http.StatusInsufficientStorage)
+		return
+	}
 	if err != nil {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	if len(body) > maxUpload {
-		http.Error(w, fmt.Sprintf("body over %d bytes: use the lafs CLI for large files", maxUpload), http.StatusRequestEntityTooLarge)
-		return
-	}
-	up, err := s.client().Imm.Upload(r.Context(), bytes.NewReader(body))
+	defer done()
+	up, err := s.client().Imm.Upload(r.Context(), body)
 	if err != nil {
 		fail(w, err)
 		return

@@ -113,4 +113,57 @@ func TestWebAPI(t *testing.T) {
 	if code, _ := do("POST", "/uri", "", token); code != 400 {
 		t.Errorf("POST /uri without t: %d", code)
 	}
+
+	// A large file: the upload is spooled to NODEDIR/tmp (and removed),
+	// the download streams with its length announced.
+	big := strings.Repeat("0123456789abcdef", 3<<16) // 3 MiB
+	code, bigCap := do("PUT", "/uri", big, token)
+	if code != 201 {
+		t.Fatalf("PUT 3 MiB: %d %s", code, bigCap)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(left) != 0 {
+		t.Errorf("spooled uploads left behind: %v", left)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/uri/"+url.PathEscape(bigCap), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.ContentLength != int64(len(big)) || string(got) != big {
+		t.Fatalf("GET 3 MiB: length header %d, read %d bytes, %v", resp.ContentLength, len(got), err)
+	}
+	// Every share damaged late in its data: the first segments stream,
+	// then the download fails, and the client must see a cut connection,
+	// not a short file that looks complete.
+	damaged := 0
+	filepath.WalkDir(filepath.Join(dir, "grid"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(p, "shares") || strings.Contains(p, "incoming") {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		if len(b) < 1<<20 { // the 3 MiB file's shares are about 1 MiB
+			return nil
+		}
+		for i := len(b) * 7 / 10; i < len(b)*7/10+4096; i++ {
+			b[i] ^= 0xff
+		}
+		os.WriteFile(p, b, 0o600)
+		damaged++
+		return nil
+	})
+	if damaged != 10 {
+		t.Fatalf("damaged %d shares, want 10", damaged)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err == nil || len(got) == 0 || len(got) >= len(big) {
+		t.Fatalf("GET of a file that breaks midway: status %d, %d bytes, err %v (want 200, a partial body and a read error)", resp.StatusCode, len(got), err)
+	}
 }
