@@ -318,7 +318,7 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 		n.log.Warn("this node knows no introducer and no storage servers: it will find nobody",
 			"fix", "lafs create-node --introducer ADDRESS (in a new directory), or add one to "+config.IntroducersPath(n.Dir))
 	}
-		if n.Config.Introducer && len(intros) == 0 {
+	if n.Config.Introducer && len(intros) == 0 {
 		return n.serveWeb(ctx, wg) // a bare introducer: status only, no grid client
 	}
 	cl, err := client.New(n.Dir, nil)
