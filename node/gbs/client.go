@@ -209,7 +209,7 @@ func (c *Client) do(ctx context.Context, rq request, ok ...int) (*http.Response,
 			}
 			continue
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+		body, err := readBody(resp, maxResponseBody)
 		resp.Body.Close()
 		if err != nil {
 			lastErr = fmt.Errorf("%s %s: read response: %w", rq.method, c.nurl.Redacted(), err)
@@ -230,6 +230,19 @@ func (c *Client) do(ctx context.Context, rq request, ok ...int) (*http.Response,
 		return resp, body, &StatusError{Code: resp.StatusCode, Body: string(body)}
 	}
 	return nil, nil, lastErr
+}
+
+// readBody reads a response body of at most limit bytes (limit+1 tells
+// the caller it was over). With a Content-Length, as share reads have, the
+// buffer is allocated once at its size: no growing and copying of
+// megabyte-sized reads.
+func readBody(resp *http.Response, limit int) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= int64(limit) {
+		b := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, b)
+		return b, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 }
 
 func (c *Client) cborBody(v any) []byte {
