@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/node/tlsbatch"
 )
 
 // ClientOptions tune a Client.
@@ -75,13 +76,26 @@ func Dial(nurlText string, opts ClientOptions) (*Client, error) {
 		},
 		NextProtos: []string{"http/1.1"},
 	}
+	dialer := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		TLSClientConfig:       tlsConf,
 		MaxIdleConnsPerHost:   10,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   15 * time.Second,
 		ResponseHeaderTimeout: opts.Timeout,
-		DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		// Share uploads go out in few socket writes (tlsbatch).
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			raw, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tlsbatch.Client(raw, tlsConf)
+			hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			if err := tc.HandshakeContext(hctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return tc, nil
+		},
 	}
 	return &Client{
 		nurl: n,

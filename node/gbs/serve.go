@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/lafssync/lafssync/node/tlsbatch"
 )
 
 // Serve answers GBS requests on ln with TLS until ctx ends, then shuts
@@ -25,7 +27,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cert tls.Certif
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	go func() { errc <- srv.Serve(batchedTLSListener{ln, srv.TLSConfig}) }()
 	select {
 	case err := <-errc:
 		return err
@@ -38,4 +40,19 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cert tls.Certif
 		}
 		return err
 	}
+}
+
+// batchedTLSListener serves TLS whose large writes (share reads) leave in
+// few socket writes (see tlsbatch). The handshake happens on first use.
+type batchedTLSListener struct {
+	net.Listener
+	config *tls.Config
+}
+
+func (l batchedTLSListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return tlsbatch.Server(c, l.config), nil
 }

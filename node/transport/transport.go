@@ -40,6 +40,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/node/tlsbatch"
 )
 
 // ALPN names our multiplexed protocol.
@@ -210,7 +211,7 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 			return plain, nil
 		}
 	}
-	tc := tls.Server(raw, ours)
+	tc := tlsbatch.Server(raw, ours)
 	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err := tc.HandshakeContext(hctx)
 	cancel()
@@ -282,15 +283,21 @@ func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 			return nil
 		},
 	}
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 15 * time.Second}, Config: cfg}
-	raw, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", addr, err)
+	}
+	tc := tlsbatch.Client(raw, cfg) // large frames leave in few socket writes
+	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = tc.HandshakeContext(hctx)
+	cancel()
 	if errors.Is(err, ErrWrongPeer) {
 		n.log.Warn("refused a peer connection: it presented another key", "address", addr, "expected", peerID)
 	}
 	if err != nil {
+		raw.Close()
 		return fmt.Errorf("dial %s: %w", addr, err)
 	}
-	tc := raw.(*tls.Conn)
 	if tc.ConnectionState().NegotiatedProtocol != ALPN {
 		tc.Close()
 		return fmt.Errorf("dial %s: peer does not speak %s", addr, ALPN)
