@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,26 +10,13 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/cap"
-	"github.com/lafssync/lafssync/node/storagenode"
 )
 
 // startLocalGridFor runs the embedded local grid for the client node dir
 // until the test ends, and returns a runner of lafs commands against it.
 func startLocalGridFor(t *testing.T, dir string) func(args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- storagenode.RunLocalGrid(ctx, filepath.Join(dir, "local-grid"), dir, storagenode.LocalGridSize, nil, func([]string) { close(ready) })
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("local grid did not start")
-	}
+	startLocalGrid(t, dir)
 	return func(args ...string) (int, string, string) { return run(append([]string{"-d", dir}, args...)...) }
 }
 

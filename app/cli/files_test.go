@@ -2,14 +2,10 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/lafssync/lafssync/node/storagenode"
 )
 
 // The file commands against the embedded local grid, as a user runs them
@@ -19,19 +15,7 @@ func TestFileCommandsOnLocalGrid(t *testing.T) {
 	if code, _, errs := run("-d", dir, "ls", "x:"); code == 0 || !strings.Contains(errs, "no storage servers known") {
 		t.Errorf("without a grid: %d %q", code, errs)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- storagenode.RunLocalGrid(ctx, filepath.Join(dir, "local-grid"), dir, storagenode.LocalGridSize, nil, func([]string) { close(ready) })
-	}()
-	defer func() { cancel(); <-done }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("local grid did not start")
-	}
+	startLocalGrid(t, dir)
 	must := func(args ...string) string {
 		t.Helper()
 		code, out, errs := run(append([]string{"-d", dir}, args...)...)
