@@ -12,22 +12,24 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
-	"github.com/lafssync/lafssync/node/storagenode"
+	"github.com/lafssync/lafssync/node/fullnode"
 )
 
-// startLocalGrid runs the embedded local grid for the node directory dir
-// until the test ends.
+// startLocalGrid runs what `make run` runs for the node directory dir —
+// the local grid (introducer and ten storage nodes) and the node in dir as
+// its client — until the test ends, and waits until the node is connected
+// to all ten servers. The commands then work through the running node.
 func startLocalGrid(t *testing.T, dir string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- storagenode.RunLocalGrid(ctx, filepath.Join(dir, "local-grid"), dir, storagenode.LocalGridSize, nil, func([]string) { close(ready) })
-	}()
+	ready, done := make(chan *fullnode.Node, 1), make(chan error, 1)
+	go func() { done <- fullnode.RunEmbedded(ctx, dir, nil, func(n *fullnode.Node) { ready <- n }) }()
 	t.Cleanup(func() { cancel(); <-done })
 	select {
-	case <-ready:
+	case n := <-ready:
+		testkit.WaitFor(t, "the node to connect to the ten local servers", 30*time.Second, func() bool { return len(n.Servers()) == fullnode.LocalGridSize })
 	case err := <-done:
 		t.Fatal(err)
 	case <-time.After(30 * time.Second):

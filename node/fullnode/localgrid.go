@@ -128,6 +128,9 @@ func Join(dir, petname, url string) error {
 // API), all in this process. ready is called with the client node once
 // everything listens.
 func RunEmbedded(ctx context.Context, nodeDir string, log *slog.Logger, ready func(*Node)) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
