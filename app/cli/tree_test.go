@@ -26,12 +26,19 @@ func startLocalGrid(t *testing.T, dir string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan *fullnode.Node, 1), make(chan error, 1)
 	go func() { done <- fullnode.RunEmbedded(ctx, dir, nil, func(n *fullnode.Node) { ready <- n }) }()
-	t.Cleanup(func() { cancel(); <-done })
+	ended := false
+	t.Cleanup(func() {
+		cancel()
+		if !ended {
+			<-done
+		}
+	})
 	select {
 	case n := <-ready:
 		testkit.WaitFor(t, "the node to connect to the ten local servers", 30*time.Second, func() bool { return len(n.Servers()) == fullnode.LocalGridSize })
 	case err := <-done:
-		t.Fatal(err)
+		ended = true
+		t.Fatalf("the local grid stopped: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("local grid did not start")
 	}

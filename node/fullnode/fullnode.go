@@ -45,6 +45,10 @@ type Node struct {
 	Intro  *introducer.Server // nil unless this node is an introducer
 	Sub    *introducer.Client // nil without introducers
 	Broker *Broker
+	// MovePortIfTaken lets Run pick another port when tub.port is taken
+	// (the embedded grid's loopback nodes).
+	MovePortIfTaken bool
+
 	static []storage.Server // from private/servers.yaml
 	local  storage.Server   // this node's own storage server, if enabled
 	log    *slog.Logger
@@ -72,6 +76,33 @@ func (n *Node) Addr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addr }
 
 // WebURL is the web API's base URL, once running ("" for an introducer).
 func (n *Node) WebURL() string { n.mu.Lock(); defer n.mu.Unlock(); return n.webURL }
+
+// movePort listens on a free port instead of the configured one, which
+// something else took, and keeps the new port in tahoe.cfg. Only for the
+// embedded grid's own loopback nodes: nobody outside has their address.
+func (n *Node) movePort(host string, old int, cause error) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return nil, cause
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	from, to := ":"+strconv.Itoa(old), ":"+strconv.Itoa(port)
+	n.Config.TubPort = strings.Replace(n.Config.TubPort, "tcp"+from, "tcp"+to, 1)
+	var hints []string
+	for _, h := range strings.Split(n.Config.TubLocation, ",") {
+		if strings.HasSuffix(h, from) {
+			h = strings.TrimSuffix(h, from) + to
+		}
+		hints = append(hints, h)
+	}
+	n.Config.TubLocation = strings.Join(hints, ",")
+	if err := config.Save(n.Dir, n.Config); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	n.log.Info("configured port was taken; moved to a free one", "was", old, "now", port)
+	return ln, nil
+}
 
 // IntroducerURL is this introducer's address.
 func (n *Node) IntroducerURL() string {
@@ -255,6 +286,9 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 		n.T.FallbackCert = &cert
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil && n.MovePortIfTaken {
+		ln, err = n.movePort(host, port, err)
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s (tub.port): %w", n.Config.TubPort, err)
 	}

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -316,5 +318,54 @@ func TestLastSeen(t *testing.T) {
 	}
 	if p == nil || p.Connected || p.LastSeen.IsZero() || p.LastSeen.Before(stopped.Add(-5*time.Second)) || p.LastSeen.After(time.Now()) {
 		t.Fatalf("status of the stopped server: %+v (stopped at %v)", p, stopped)
+	}
+}
+
+// An embedded-grid node whose port was taken moves to a free one and
+// keeps it; any other node says which setting to fix.
+func TestTakenPort(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "n")
+	create(t, dir, storagenode.CreateOptions{Storage: true})
+	c, err := config.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := config.ParseTubPort(c.TubPort)
+	squatter, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Skipf("cannot take the node's port for the test: %v", err)
+	}
+	defer squatter.Close()
+
+	strict, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := strict.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "tub.port") {
+		t.Fatalf("run on a taken port: %v", err)
+	}
+
+	n, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.MovePortIfTaken = true
+	ctx, cancel := context.WithCancel(context.Background())
+	up, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- n.Run(ctx, func(*Node) { close(up) }) }()
+	select {
+	case <-up:
+	case err := <-done:
+		t.Fatalf("run with MovePortIfTaken: %v", err)
+	}
+	cancel()
+	<-done
+	after, _ := config.Load(dir)
+	_, moved, _ := config.ParseTubPort(after.TubPort)
+	if moved == port || moved == 0 || !strings.HasSuffix(after.TubLocation, ":"+strconv.Itoa(moved)) {
+		t.Fatalf("after moving: tub.port %q, tub.location %q (was port %d)", after.TubPort, after.TubLocation, port)
+	}
+	if _, got, _ := net.SplitHostPort(n.Addr()); got != strconv.Itoa(moved) {
+		t.Fatalf("listened on %s, tahoe.cfg says %d", n.Addr(), moved)
 	}
 }

@@ -39,6 +39,7 @@ func RunLocalGrid(ctx context.Context, root string, n int, log *slog.Logger, rea
 	if err != nil {
 		return err
 	}
+	intro.MovePortIfTaken = true
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -80,6 +81,7 @@ func RunLocalGrid(ctx context.Context, root string, n int, log *slog.Logger, rea
 			cancel()
 			break
 		}
+		node.MovePortIfTaken = true
 		up.Add(1)
 		once := sync.OnceFunc(up.Done)
 		start(node, func(*Node) { once() })
@@ -150,6 +152,7 @@ func RunEmbedded(ctx context.Context, nodeDir string, log *slog.Logger, ready fu
 			cancel()
 			return
 		}
+		n.MovePortIfTaken = true
 		wg.Go(func() {
 			if err := n.Run(ctx, ready); err != nil && ctx.Err() == nil {
 				clientErr <- err
