@@ -45,6 +45,12 @@ type Node struct {
 	Intro  *introducer.Server // nil unless this node is an introducer
 	Sub    *introducer.Client // nil without introducers
 	Broker *Broker
+	// RenewFirst and RenewEvery schedule lease renewal (zero: the
+	// package defaults, a minute after start and then weekly); OnRenewal,
+	// if set, gets each run's report.
+	RenewFirst, RenewEvery time.Duration
+	OnRenewal              func(lease.Report)
+
 	// MovePortIfTaken lets Run pick another port when tub.port is taken
 	// (the embedded grid's loopback nodes).
 	MovePortIfTaken bool
@@ -370,7 +376,8 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 				roots = append(roots, c)
 			}
 			return roots, err
-		}, Logger: n.log.With("task", "lease renewal")}
+		}, Logger: n.log.With("task", "lease renewal"),
+		FirstDelay: n.RenewFirst, Interval: n.RenewEvery, OnReport: n.OnRenewal}
 	wg.Go(func() { renewer.Run(ctx) })
 	return n.serveWeb(ctx, wg)
 }

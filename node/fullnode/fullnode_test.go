@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lafssync/lafssync/grid/lease"
 	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
@@ -367,5 +368,97 @@ func TestTakenPort(t *testing.T) {
 	}
 	if _, got, _ := net.SplitHostPort(n.Addr()); got != strconv.Itoa(moved) {
 		t.Fatalf("listened on %s, tahoe.cfg says %d", n.Addr(), moved)
+	}
+}
+
+// A running client node renews the leases of what its aliases reach, by
+// itself, on every server holding a share.
+func TestRunningNodeRenewsLeases(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true})
+	intro := run(t, filepath.Join(root, "intro"))
+	intros := map[string]string{"default": intro.IntroducerURL()}
+	var servers []string
+	for i := 0; i < 3; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("s%d", i))
+		create(t, dir, storagenode.CreateOptions{Storage: true, Introducers: intros})
+		run(t, dir)
+		servers = append(servers, dir)
+	}
+	cdir := filepath.Join(root, "c")
+	create(t, cdir, storagenode.CreateOptions{Introducers: intros})
+	c, _ := config.Load(cdir)
+	c.SharesNeeded, c.SharesHappy, c.SharesTotal = 1, 3, 3
+	config.Save(cdir, c)
+
+	n, err := Open(cdir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := make(chan lease.Report, 1)
+	n.RenewFirst, n.RenewEvery = time.Second, time.Second
+	n.OnRenewal = func(r lease.Report) {
+		select {
+		case reports <- r:
+		default: // the test is not listening
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	up, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- n.Run(ctx, func(*Node) { close(up) }) }()
+	defer func() { cancel(); <-done }()
+	<-up
+	testkit.WaitFor(t, "three servers", 20*time.Second, func() bool { return len(n.Servers()) == 3 })
+
+	// A directory (the alias) holding a file, made before the first run.
+	cl := n.Client()
+	d, err := cl.Dirs.Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	up2, err := cl.Imm.Upload(context.Background(), bytes.NewReader(bytes.Repeat([]byte("lease me "), 10000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetCap(context.Background(), "f", up2.Cap, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := config.SaveAliases(cdir, map[string]string{"home": d.Cap().String()}); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, s := range servers {
+		filepath.WalkDir(filepath.Join(s, "storage", "shares"), func(p string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				before[p], _ = os.ReadFile(p)
+			}
+			return nil
+		})
+	}
+	if len(before) != 6 { // a directory and a file, one share on each of three servers
+		t.Fatalf("%d share files, want 6", len(before))
+	}
+	// Lease times are whole seconds: wait for a run that starts a second
+	// after the uploads and reaches both objects.
+	uploaded := time.Now()
+	var rep lease.Report
+	deadline := time.After(30 * time.Second)
+	for rep.StorageIndexes != 2 {
+		select {
+		case r := <-reports:
+			if time.Since(uploaded) > 2500*time.Millisecond { // so the run began >= 1.5 s after
+				rep = r
+			}
+		case <-deadline:
+			t.Fatalf("no lease renewal reached the alias's two objects (last report %+v)", rep)
+		}
+	}
+	if rep.Renewed != 6 || rep.Failed != 0 {
+		t.Fatalf("renewal report: %+v", rep)
+	}
+	for p, b := range before {
+		if after, _ := os.ReadFile(p); bytes.Equal(after, b) {
+			t.Errorf("share %s kept its old lease", p)
+		}
 	}
 }
