@@ -34,6 +34,7 @@ type statusDoc struct {
 	Servers []struct {
 		ID, Nickname string
 		Connected    bool
+		Available    uint64
 	}
 	Params struct{ K, Happy, N int }
 	Node   *fullnode.Status
@@ -83,10 +84,12 @@ nickname, addresses, reachability, introducers: [...], peers: [...], connections
 
 func printStatus(out io.Writer, s statusDoc) {
 	usable := 0
+	available := map[string]uint64{}
 	for _, srv := range s.Servers {
 		if srv.Connected {
 			usable++
 		}
+		available[srv.ID] = srv.Available
 	}
 	if n := s.Node; n != nil {
 		role := "client"
@@ -151,8 +154,8 @@ func printStatus(out io.Writer, s statusDoc) {
 				if p.RTT > 0 {
 					state += fmt.Sprintf(", rtt %s", p.RTT.Round(10*time.Microsecond))
 				}
-				if p.Available > 0 {
-					state += fmt.Sprintf(", %s free", sizeText(p.Available))
+				if free := available[p.ID]; free > 0 {
+					state += fmt.Sprintf(", %s free", sizeText(free))
 				}
 			}
 			fmt.Fprintf(out, "  %.16s…  %-16s %-14s %s\n", p.ID, p.Nickname, p.Service, state)

@@ -141,49 +141,37 @@ type PeerStatus struct {
 	KnownSince   time.Time     `json:"known_since"`
 	LastSeen     time.Time     `json:"last_seen,omitzero"`
 	RTT          time.Duration `json:"rtt_ns,omitempty"`
-	Available    uint64        `json:"available_space,omitempty"`
-	Error        string        `json:"error,omitempty"`
 }
 
-// Status describes every known node; it asks connected storage servers
-// for their free space (bounded by ctx).
-func (b *Broker) Status(ctx context.Context) []PeerStatus {
+// Status describes every known node. Free space is not asked here: the
+// web API's status asks each usable server once, for all of its page.
+func (b *Broker) Status() []PeerStatus {
 	conns := map[string]transport.PeerState{}
 	for _, p := range b.t.Peers() {
 		conns[p.ID] = p
 	}
 	b.mu.Lock()
 	out := make([]PeerStatus, 0, len(b.byID))
-	servers := make([]storage.Server, 0, len(b.byID))
 	for id, e := range b.byID {
 		p, ok := conns[id]
-		out = append(out, PeerStatus{ID: id, Nickname: e.known.Ann.Nickname, Service: e.known.Ann.ServiceName,
-			Reachability: e.known.Ann.Reachability, Connected: ok, Inbound: p.Inbound, Remote: p.Remote, Since: p.Since, KnownSince: e.first, LastSeen: e.lastSeen})
+		st := PeerStatus{ID: id, Nickname: e.known.Ann.Nickname, Service: e.known.Ann.ServiceName,
+			Reachability: e.known.Ann.Reachability, Connected: ok, Inbound: p.Inbound, Remote: p.Remote, Since: p.Since,
+			KnownSince: e.first, LastSeen: e.lastSeen}
 		if ok {
-			out[len(out)-1].LastSeen = time.Now()
+			st.LastSeen = time.Now()
 		}
-		servers = append(servers, e.server)
+		out = append(out, st)
 	}
 	b.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
 	var wg sync.WaitGroup
 	for i := range out {
-		if !out[i].Connected {
-			continue
-		}
-		wg.Go(func() {
-			if rtt, err := b.t.Ping(out[i].ID); err == nil {
-				out[i].RTT = rtt
-			}
-			if servers[i] != nil {
-				if v, err := servers[i].Version(ctx); err != nil {
-					out[i].Error = err.Error()
-				} else {
-					out[i].Available = v.AvailableSpace
+		if out[i].Connected {
+			wg.Go(func() {
+				if rtt, err := b.t.Ping(out[i].ID); err == nil {
+					out[i].RTT = rtt
 				}
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -236,7 +236,7 @@ type Status struct {
 }
 
 // Status reports the node's connections and what it knows.
-func (n *Node) Status(ctx context.Context) Status {
+func (n *Node) Status() Status {
 	s := Status{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: n.addresses(), Reachability: introducer.Public,
 		Storage: n.Config.StorageEnabled, Introducer: n.Intro != nil, Connections: n.T.Peers(),
 		Introducers: []introducer.IntroducerStatus{}, Peers: []PeerStatus{}}
@@ -250,7 +250,7 @@ func (n *Node) Status(ctx context.Context) Status {
 		s.Announced = n.Intro.Nodes()
 	}
 	if n.Broker != nil {
-		s.Peers = n.Broker.Status(ctx)
+		s.Peers = n.Broker.Status()
 	}
 	return s
 }
@@ -420,7 +420,7 @@ func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
 	n.mu.Lock()
 	n.webURL = u
 	n.mu.Unlock()
-	api := webapi.NewDynamic(n.Client, func(ctx context.Context) any { return n.Status(ctx) }, token)
+	api := webapi.NewDynamic(n.Client, func(context.Context) any { return n.Status() }, token)
 	api.SetPeerProxy(n.storagePeer)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
 	wg.Go(func() {

@@ -108,7 +108,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 	me := run(t, cdir)
 	testkit.WaitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(me.Servers()) == 4 })
 
-	st := me.Status(context.Background())
+	st := me.Status()
 	var natState *PeerStatus
 	for i := range st.Peers {
 		if st.Peers[i].ID == natted.T.ID() {
@@ -166,7 +166,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 		t.Fatalf("storage proxy without the token: %v %v", resp.StatusCode, err)
 	}
 	// The introducer shows who announced, and has no grid client.
-	if a := intro.Status(context.Background()).Announced; len(a) != 5 {
+	if a := intro.Status().Announced; len(a) != 5 {
 		t.Fatalf("the introducer lists %d announced nodes, want 4 servers and the client", len(a))
 	}
 	if code, body := api(t, intro, http.MethodPut, "/uri", []byte("x")); code != http.StatusServiceUnavailable {
@@ -219,7 +219,7 @@ func TestCachedAnnouncementsWhenIntroducerDown(t *testing.T) {
 	if got := second.Servers()[0].Info().ID; got != server.T.ID() {
 		t.Fatalf("server from cache is %s, want %s", got, server.T.ID())
 	}
-	if st := second.Status(context.Background()); st.Introducers[0].Connected {
+	if st := second.Status(); st.Introducers[0].Connected {
 		t.Fatal("introducer reported connected while it is down")
 	}
 }
@@ -285,7 +285,7 @@ func TestIntroducerRestart(t *testing.T) {
 	run(t, filepath.Join(root, "s2"))
 	testkit.WaitFor(t, "the server announced after the restart", 60*time.Second, func() bool { return len(c.Servers()) == 2 })
 	testkit.WaitFor(t, "the client reconnected to the introducer", 20*time.Second, func() bool {
-		st := c.Status(context.Background())
+		st := c.Status()
 		return len(st.Introducers) == 1 && st.Introducers[0].Connected
 	})
 }
@@ -312,7 +312,7 @@ func TestLastSeen(t *testing.T) {
 	stopped := time.Now()
 	testkit.WaitFor(t, "the server to be seen gone", 20*time.Second, func() bool { return len(c.Servers()) == 0 })
 	var p *PeerStatus
-	for _, x := range c.Status(context.Background()).Peers {
+	for _, x := range c.Status().Peers {
 		if x.Service == introducer.ServiceStorage {
 			p = &x
 		}

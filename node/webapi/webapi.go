@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/lafssync/lafssync/grid/base32"
 	"github.com/lafssync/lafssync/grid/cap"
@@ -183,11 +185,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or wrong API token (see private/api_auth_token in the node directory)", http.StatusUnauthorized)
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, "/uri") && s.client() == nil {
+	// One view of the grid per request: a running node's servers come
+	// and go, and building the view is not free.
+	c := s.client()
+	if strings.HasPrefix(r.URL.Path, "/uri") && c == nil {
 		http.Error(w, "this node is an introducer only: it has no grid client (use a client node's web API)", http.StatusServiceUnavailable)
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, c)))
+}
+
+type clientKey struct{}
+
+// clientOf is the grid view ServeHTTP took for r.
+func clientOf(r *http.Request) *client.Client {
+	c, _ := r.Context().Value(clientKey{}).(*client.Client)
+	return c
 }
 
 func fail(w http.ResponseWriter, err error) {
@@ -220,7 +233,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		Params  struct{ K, Happy, N int }
 		Node    any `json:",omitempty"`
 	}
-	c := s.client()
+	c := clientOf(r)
 	if s.nodeStatus != nil {
 		out.Node = s.nodeStatus(r.Context())
 	}
@@ -231,21 +244,30 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.Params.K, out.Params.Happy, out.Params.N = c.Imm.Params.K, c.Imm.Params.Happy, c.Imm.Params.N
-	for _, srv := range c.Imm.Servers {
-		st := server{ID: srv.Info().ID, Nickname: srv.Info().Nickname}
-		if v, err := srv.Version(r.Context()); err != nil {
-			st.Error = err.Error()
-		} else {
-			st.Connected, st.Available = true, v.AvailableSpace
-		}
-		out.Servers = append(out.Servers, st)
+	// Ask every server at once, each answer bounded: one slow server must
+	// not hold up the page.
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	out.Servers = make([]server, len(c.Imm.Servers))
+	var wg sync.WaitGroup
+	for i, srv := range c.Imm.Servers {
+		wg.Go(func() {
+			st := server{ID: srv.Info().ID, Nickname: srv.Info().Nickname}
+			if v, err := srv.Version(ctx); err != nil {
+				st.Error = err.Error()
+			} else {
+				st.Connected, st.Available = true, v.AvailableSpace
+			}
+			out.Servers[i] = st
+		})
 	}
+	wg.Wait()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.client().Resolve(r.Context(), target(r))
+	cs, err := clientOf(r).Resolve(r.Context(), target(r))
 	if err != nil {
 		fail(w, err)
 		return
@@ -256,7 +278,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.IsDir() {
-		d, err := s.client().Dirs.Open(cs)
+		d, err := clientOf(r).Dirs.Open(cs)
 		if err != nil {
 			fail(w, err)
 			return
@@ -293,7 +315,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.FormatInt(*size, 10))
 	}
 	out := &startedWriter{w: w}
-	if err := s.client().Download(r.Context(), c, out); err != nil {
+	if err := clientOf(r).Download(r.Context(), c, out); err != nil {
 		if !out.started {
 			w.Header().Del("Content-Length")
 			w.Header().Del("Content-Type")
@@ -320,7 +342,7 @@ func (s *startedWriter) Write(p []byte) (int, error) {
 
 // put uploads the body; under /uri/DIRCAP/path it also links it there.
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
-	body, done, err := spool(r.Body, filepath.Join(s.client().Dir, "tmp"))
+	body, done, err := spool(r.Body, filepath.Join(clientOf(r).Dir, "tmp"))
 	var de *spoolError
 	if errors.As(err, &de) {
 		http.Error(w, err.Error(), http.StatusInsufficientStorage)
@@ -331,13 +353,13 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	up, err := s.client().Imm.Upload(r.Context(), body)
+	up, err := clientOf(r).Imm.Upload(r.Context(), body)
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	if t := target(r); t != "" {
-		d, name, err := s.client().ParentDir(r.Context(), t)
+		d, name, err := clientOf(r).ParentDir(r.Context(), t)
 		if err != nil {
 			fail(w, err)
 			return
@@ -356,7 +378,7 @@ func (s *Server) postRoot(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST /uri supports t=mkdir", http.StatusBadRequest)
 		return
 	}
-	d, err := s.client().Dirs.Create(r.Context())
+	d, err := clientOf(r).Dirs.Create(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
@@ -368,24 +390,24 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch q.Get("t") {
 	case "mkdir":
-		c, path, err := s.client().SplitTarget(target(r))
+		c, path, err := clientOf(r).SplitTarget(target(r))
 		if err != nil {
 			fail(w, err)
 			return
 		}
-		root, err := s.client().Dirs.Open(c)
+		root, err := clientOf(r).Dirs.Open(c)
 		if err != nil {
 			fail(w, err)
 			return
 		}
-		d, err := s.client().Dirs.MkdirAll(r.Context(), root, strings.Join(path, "/"))
+		d, err := clientOf(r).Dirs.MkdirAll(r.Context(), root, strings.Join(path, "/"))
 		if err != nil {
 			fail(w, err)
 			return
 		}
 		io.WriteString(w, d.Cap().String())
 	case "check":
-		cs, err := s.client().Resolve(r.Context(), target(r))
+		cs, err := clientOf(r).Resolve(r.Context(), target(r))
 		if err != nil {
 			fail(w, err)
 			return
@@ -396,13 +418,13 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		verify := q.Get("verify") == "true"
-		res, err := s.client().Imm.Check(r.Context(), c, verify)
+		res, err := clientOf(r).Imm.Check(r.Context(), c, verify)
 		if err != nil {
 			fail(w, err)
 			return
 		}
 		if q.Get("repair") == "true" && !res.Healthy {
-			rep, err := s.client().Imm.Repair(r.Context(), c, verify)
+			rep, err := clientOf(r).Imm.Repair(r.Context(), c, verify)
 			if err != nil {
 				fail(w, err)
 				return
