@@ -194,3 +194,19 @@ const MaxMutableShareSize = 69105 * 1000 * 1000 * 1000 * 1000
 
 // LeaseDuration is how long a new or renewed lease lasts (Tahoe: 31 days).
 const LeaseDurationSeconds = 31 * 24 * 60 * 60
+
+// Unique joins lists of servers, keeping the first of any that share an ID
+// (a server both announced and listed statically counts once).
+func Unique(lists ...[]Server) []Server {
+	seen := map[string]bool{}
+	var out []Server
+	for _, l := range lists {
+		for _, s := range l {
+			if id := s.Info().ID; !seen[id] {
+				seen[id] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

@@ -53,16 +53,7 @@ func Open(dir string) (*Client, error) {
 			return nil, err
 		}
 	}
-	seen := map[string]bool{}
-	for _, s := range cached {
-		seen[s.Info().ID] = true
-	}
-	for _, s := range servers { // listed and announced: count once
-		if !seen[s.Info().ID] {
-			cached = append(cached, s)
-		}
-	}
-	servers = cached
+	servers = storage.Unique(cached, servers)
 	if len(servers) == 0 {
 		return nil, fmt.Errorf("no storage servers known in %s: start the local grid with 'lafs daemon' (or 'make run'), join a grid with 'lafs create-node --introducer' and 'lafs run', or list servers in %s", dir, config.ServersPath(dir))
 	}

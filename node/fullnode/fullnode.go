@@ -180,23 +180,14 @@ func nextSeqnum(dir string) (int64, error) {
 // Servers are the storage servers usable now: connected announced ones
 // and those of the static list.
 func (n *Node) Servers() []storage.Server {
-	var out []storage.Server
+	var local, announced []storage.Server
 	if n.local != nil {
-		out = append(out, n.local)
+		local = []storage.Server{n.local}
 	}
 	if n.Broker != nil {
-		out = append(out, n.Broker.Servers()...)
+		announced = n.Broker.Servers()
 	}
-	seen := map[string]bool{}
-	for _, s := range out {
-		seen[s.Info().ID] = true
-	}
-	for _, s := range n.static { // a server both listed and announced counts once
-		if !seen[s.Info().ID] {
-			out = append(out, s)
-		}
-	}
-	return out
+	return storage.Unique(local, announced, n.static)
 }
 
 // storagePeer is the transport to a connected storage server (nil if
