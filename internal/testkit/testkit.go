@@ -4,8 +4,11 @@
 package testkit
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,4 +72,24 @@ func CountShares(nodeDir string) int {
 		return nil
 	})
 	return k
+}
+
+// RunWithLafs is a TestMain body for tests that run the lafs binary as
+// separate processes: it builds lafs into a temporary directory, sets
+// *bin to its path, runs the tests, cleans up and exits.
+func RunWithLafs(m *testing.M, bin *string) {
+	dir, err := os.MkdirTemp("", "lafs-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*bin = filepath.Join(dir, "lafs")
+	if out, err := exec.Command("go", "build", "-o", *bin, "github.com/lafssync/lafssync/app/cmd/lafs").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build lafs: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

@@ -25,20 +25,7 @@ import (
 
 var lafsBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lafs-bin")
-	if err != nil {
-		panic(err)
-	}
-	lafsBin = filepath.Join(dir, "lafs")
-	if out, err := exec.Command("go", "build", "-o", lafsBin, "../../app/cmd/lafs").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build lafs: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.RunWithLafs(m, &lafsBin) }
 
 // proc is one `lafs run` storage server process.
 type proc struct {

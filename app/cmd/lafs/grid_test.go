@@ -23,18 +23,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(httpHelperEnv) != "" {
 		httpHelper()
 	}
-	dir, err := os.MkdirTemp("", "lafs-bin")
-	if err != nil {
-		panic(err)
-	}
-	lafsBin = filepath.Join(dir, "lafs")
-	if out, err := exec.Command("go", "build", "-o", lafsBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build lafs: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testkit.RunWithLafs(m, &lafsBin)
 }
 
 // lafs runs a CLI command to completion (prefix: e.g. ip netns exec NS).
