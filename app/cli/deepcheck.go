@@ -7,9 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/deepcheck"
-	"github.com/lafssync/lafssync/node/client"
 )
 
 func init() { moreCommands = append(moreCommands, newDeepCheckCmd) }
@@ -28,15 +26,7 @@ mutable ones; a mutable object reached only through a read-only cap cannot be re
 is still unhealthy, or a directory could not be read.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := client.Open(opts.nodeDir)
-			if err != nil {
-				return err
-			}
-			s, err := e.Resolve(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			root, err := cap.Parse(s)
+			e, root, err := openCap(cmd, opts, args[0])
 			if err != nil {
 				return err
 			}

@@ -82,15 +82,7 @@ to standard output. A progress bar is drawn on standard error if that is a termi
 the file is not being written to the same terminal (not with --quiet).`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := client.Open(opts.nodeDir)
-			if err != nil {
-				return err
-			}
-			s, err := e.Resolve(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			c, err := cap.Parse(s)
+			e, c, err := openCap(cmd, opts, args[0])
 			if err != nil {
 				return err
 			}
@@ -125,6 +117,17 @@ the file is not being written to the same terminal (not with --quiet).`,
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "draw no progress bar")
 	return cmd
+}
+
+// openCap opens the node's client and resolves target (CAP or
+// alias:path) to the cap it names.
+func openCap(cmd *cobra.Command, opts *options, target string) (*client.Client, cap.Cap, error) {
+	e, err := client.Open(opts.nodeDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := e.ResolveCap(cmd.Context(), target)
+	return e, c, err
 }
 
 func dirOf(p string) string {
@@ -357,15 +360,7 @@ that failed verification or could not be listed ({"Server", "Share", "Reason"});
 will change meaning.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := client.Open(opts.nodeDir)
-			if err != nil {
-				return err
-			}
-			s, err := e.Resolve(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			c, err := cap.Parse(s)
+			e, c, err := openCap(cmd, opts, args[0])
 			if err != nil {
 				return err
 			}

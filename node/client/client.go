@@ -282,6 +282,15 @@ func (e *Client) Resolve(ctx context.Context, s string) (string, error) {
 	return c, nil
 }
 
+// ResolveCap walks alias:path (or CAP/path) to the cap it names, parsed.
+func (e *Client) ResolveCap(ctx context.Context, s string) (cap.Cap, error) {
+	cs, err := e.Resolve(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return cap.Parse(cs)
+}
+
 // ParentDir resolves alias:dir/name to the directory and the last name.
 func (e *Client) ParentDir(ctx context.Context, s string) (*dirnode.Directory, string, error) {
 	c, path, err := e.SplitTarget(s)

@@ -267,18 +267,13 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	cs, err := clientOf(r).Resolve(r.Context(), target(r))
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	c, err := cap.Parse(cs)
+	c, err := clientOf(r).ResolveCap(r.Context(), target(r))
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	if c.IsDir() {
-		d, err := clientOf(r).Dirs.Open(cs)
+		d, err := clientOf(r).Dirs.Open(c.String())
 		if err != nil {
 			fail(w, err)
 			return
@@ -407,12 +402,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 		}
 		io.WriteString(w, d.Cap().String())
 	case "check":
-		cs, err := clientOf(r).Resolve(r.Context(), target(r))
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		c, err := cap.Parse(cs)
+		c, err := clientOf(r).ResolveCap(r.Context(), target(r))
 		if err != nil {
 			fail(w, err)
 			return
