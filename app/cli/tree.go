@@ -32,15 +32,11 @@ An existing file at TO is replaced; an existing directory is not. Missing parent
 directories of TO are made.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := client.Open(opts.nodeDir)
+			e, from, err := openTarget(opts, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			from, err := parseTarget(e, args[0])
-			if err != nil {
-				return err
-			}
 			var child *dirnode.Entry
 			if len(from.path) == 0 {
 				c, err := cap.Parse(from.root)
@@ -82,15 +78,11 @@ if the second step fails the child is in both places (remove one with 'lafs rm')
 in neither. Within one directory the rename is a single write.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := client.Open(opts.nodeDir)
+			e, from, err := openTarget(opts, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			from, err := parseTarget(e, args[0])
-			if err != nil {
-				return err
-			}
 			if len(from.path) == 0 {
 				return fmt.Errorf("mv: %s names no link to move: give alias:path (to link a cap somewhere, use 'lafs ln')", from.shownDir(0))
 			}
@@ -152,15 +144,11 @@ func newRmCmd(opts *options) *cobra.Command {
 not deleted: anyone holding its cap can still read it, and other links to it stay.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := client.Open(opts.nodeDir)
+			e, t, err := openTarget(opts, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			t, err := parseTarget(e, args[0])
-			if err != nil {
-				return err
-			}
 			if len(t.path) == 0 {
 				return fmt.Errorf("rm: %s is a whole directory, not a link in one: give alias:path/NAME", t.shownDir(0))
 			}
@@ -186,6 +174,16 @@ type target struct {
 	root  string // the root directory's cap (a secret: never shown)
 	shown string // the root as shown in messages: "alias:" or a redacted cap and "/"
 	path  []string
+}
+
+// openTarget opens the node's client and parses s against its aliases.
+func openTarget(opts *options, s string) (*client.Client, *target, error) {
+	e, err := client.Open(opts.nodeDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := parseTarget(e, s)
+	return e, t, err
 }
 
 func parseTarget(e *client.Client, s string) (*target, error) {
