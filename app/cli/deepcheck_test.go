@@ -53,14 +53,7 @@ func siOf(t *testing.T, capStr string) string {
 func TestDeepCheckAndRenewLeasesOnLocalGrid(t *testing.T) {
 	dir := t.TempDir()
 	lafs := startLocalGridFor(t, dir)
-	must := func(args ...string) string {
-		t.Helper()
-		code, out, errs := lafs(args...)
-		if code != 0 {
-			t.Fatalf("lafs %v: exit %d: %s%s", args, code, out, errs)
-		}
-		return out
-	}
+	must := mustIn(t, dir)
 	must("create-alias", "home")
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)

@@ -16,14 +16,7 @@ func TestFileCommandsOnLocalGrid(t *testing.T) {
 		t.Errorf("without a grid: %d %q", code, errs)
 	}
 	startLocalGrid(t, dir)
-	must := func(args ...string) string {
-		t.Helper()
-		code, out, errs := run(append([]string{"-d", dir}, args...)...)
-		if code != 0 {
-			t.Fatalf("lafs %v: exit %d: %s", args, code, errs)
-		}
-		return out
-	}
+	must := mustIn(t, dir)
 	must("create-alias", "home")
 	if out := must("list-aliases"); out != "home:\n" {
 		t.Errorf("list-aliases: %q", out)

@@ -44,6 +44,19 @@ func startLocalGrid(t *testing.T, dir string) {
 	}
 }
 
+// mustIn returns a runner of lafs commands against the node in dir that
+// fails the test when one fails, and returns its standard output.
+func mustIn(t *testing.T, dir string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		code, out, errs := run(append([]string{"-d", dir}, args...)...)
+		if code != 0 {
+			t.Fatalf("lafs %v: exit %d: %s%s", args, code, out, errs)
+		}
+		return out
+	}
+}
+
 // lsEntry is one element of ls --json.
 type lsEntry struct {
 	Name     string         `json:"name"`
@@ -55,14 +68,7 @@ type lsEntry struct {
 func TestLinkCommandsOnLocalGrid(t *testing.T) {
 	dir := t.TempDir()
 	startLocalGrid(t, dir)
-	must := func(args ...string) string {
-		t.Helper()
-		code, out, errs := run(append([]string{"-d", dir}, args...)...)
-		if code != 0 {
-			t.Fatalf("lafs %v: exit %d: %s", args, code, errs)
-		}
-		return out
-	}
+	must := mustIn(t, dir)
 	fails := func(want string, args ...string) {
 		t.Helper()
 		code, _, errs := run(append([]string{"-d", dir}, args...)...)
