@@ -158,6 +158,9 @@ func (d *Directory) modify(ctx context.Context, fn func(es Entries, afterConflic
 			work[n] = e
 		}
 		err := fn(work, attempt > 0)
+		if err == nil {
+			err = checkAdded(es, work)
+		}
 		if err != nil && !fresh {
 			// Decided on a cached view (e.g. "no such entry"): check
 			// against the current directory before answering.
@@ -168,7 +171,9 @@ func (d *Directory) modify(ctx context.Context, fn func(es Entries, afterConflic
 			for n, e := range es {
 				work[n] = e
 			}
-			err = fn(work, attempt > 0)
+			if err = fn(work, attempt > 0); err == nil {
+				err = checkAdded(es, work)
+			}
 		}
 		if err != nil {
 			return err
@@ -228,39 +233,17 @@ func linkMetadata(old *Entry, user map[string]any) map[string]any {
 // part (the syncer's own fields live here); the "tahoe" timestamps are
 // maintained. With overwrite false an existing name is ErrExists.
 func (d *Directory) Set(ctx context.Context, name, readCap, writeCap string, metadata map[string]any, overwrite bool) error {
-	if err := CheckName(name); err != nil {
-		return err
+	replace := ReplaceNothing
+	if overwrite {
+		replace = ReplaceAny
 	}
-	n := Normalize(name)
-	readCap = stripROPrefix(readCap, false) // as stored, so reads agree
-	return d.modify(ctx, func(es Entries, afterConflict bool) error {
-		old := es[n]
-		if old != nil && !overwrite {
-			// A write that reported a conflict may still have landed (a
-			// torn race). Finding exactly our link on a retry is not proof
-			// it will stay (the other side of the race may win), so the
-			// version is confirmed by writing it again.
-			if afterConflict && old.ReadCap == readCap && old.WriteCap == writeCap {
-				return nil
-			}
-			return fmt.Errorf("%q: %w", name, ErrExists)
-		}
-		es[n] = &Entry{ReadCap: readCap, WriteCap: writeCap, Metadata: linkMetadata(old, metadata)}
-		return nil
-	})
+	_, err := d.link(ctx, name, readCap, writeCap, metadata, replace)
+	return err
 }
 
 // SetCap links name to a child cap, filling the read-cap column from it.
 func (d *Directory) SetCap(ctx context.Context, name string, child cap.Cap, metadata map[string]any, overwrite bool) error {
-	rc, wc := "", ""
-	if child.IsReadOnly() {
-		rc = child.String()
-	} else {
-		wc = child.String()
-		if r := child.ReadOnly(); r != nil {
-			rc = r.String()
-		}
-	}
+	rc, wc := childCaps(child)
 	return d.Set(ctx, name, rc, wc, metadata, overwrite)
 }
 

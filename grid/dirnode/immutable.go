@@ -14,6 +14,9 @@ import (
 // be immutable too (Tahoe's deep-immutable rule), so no write caps appear.
 func CreateImmutable(ctx context.Context, ic *immutable.Client, entries Entries) (cap.Cap, error) {
 	for name, e := range entries {
+		if err := CheckName(name); err != nil {
+			return nil, err
+		}
 		if e.WriteCap != "" {
 			return nil, fmt.Errorf("%q: an immutable directory cannot hold a write cap", name)
 		}

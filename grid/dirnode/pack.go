@@ -52,17 +52,6 @@ func malformed(format string, args ...any) error {
 // Normalize is the form names are stored and compared in (Unicode NFC).
 func Normalize(name string) string { return norm.NFC.String(name) }
 
-// CheckName rejects names a directory cannot hold.
-func CheckName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty name")
-	case !utf8.ValidString(name):
-		return fmt.Errorf("name %q is not valid UTF-8", name)
-	}
-	return nil
-}
-
 func netstring(b *bytes.Buffer, s []byte) {
 	b.WriteString(strconv.Itoa(len(s)))
 	b.WriteByte(':')
