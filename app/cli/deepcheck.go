@@ -10,8 +10,6 @@ import (
 	"github.com/lafssync/lafssync/grid/deepcheck"
 )
 
-func init() { moreCommands = append(moreCommands, newDeepCheckCmd) }
-
 func newDeepCheckCmd(opts *options) *cobra.Command {
 	var verify, repair, asJSON, verbose bool
 	cmd := &cobra.Command{

@@ -58,7 +58,7 @@ func TestFileCommandsOnLocalGrid(t *testing.T) {
 		want string
 	}{
 		{[]string{"ls", "nope:"}, "unknown alias \"nope\": create it with 'lafs create-alias nope'"},
-		{[]string{"get", "home:docs/missing.txt"}, "no such entry"},
+		{[]string{"get", "home:docs/missing.txt"}, `no entry "missing.txt" in home:docs (lafs ls home:docs)`},
 		{[]string{"get", "home:docs"}, "is a directory"},
 		{[]string{"put", filepath.Join(dir, "absent")}, "no such file"},
 		{[]string{"create-alias", "home"}, "already exists"},

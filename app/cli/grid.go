@@ -14,8 +14,6 @@ import (
 	"github.com/lafssync/lafssync/node/fullnode"
 )
 
-func init() { moreCommands = append(moreCommands, newGridCmd) }
-
 func newGridCmd(opts *options) *cobra.Command {
 	grid := &cobra.Command{
 		Use:   "grid",

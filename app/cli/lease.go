@@ -11,8 +11,6 @@ import (
 	"github.com/lafssync/lafssync/node/client"
 )
 
-func init() { moreCommands = append(moreCommands, newRenewLeasesCmd) }
-
 func newRenewLeasesCmd(opts *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "renew-leases [alias:path|CAP ...]",

@@ -15,8 +15,6 @@ import (
 	"github.com/lafssync/lafssync/node/storagenode"
 )
 
-func init() { moreCommands = append(moreCommands, newCreateIntroducerCmd, newStatusCmd) }
-
 func nodeDirArg(opts *options, args []string) string {
 	if len(args) == 1 {
 		return args[0]

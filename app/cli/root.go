@@ -36,10 +36,6 @@ type options struct {
 	nodeDir string
 }
 
-// moreCommands lets a command file register itself (func init) without
-// editing the list below, so files can be added independently.
-var moreCommands []func(*options) *cobra.Command
-
 // NewRoot builds the lafs command tree.
 func NewRoot() *cobra.Command {
 	opts := &options{}
@@ -54,23 +50,32 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 	}
 	root.PersistentFlags().StringVarP(&opts.nodeDir, "node-directory", "d", DefaultNodeDir(), "the node directory")
 	root.SetVersionTemplate(version.Name + " (lafs) {{.Version}}\n")
+	// Every command is registered here, and only here.
 	root.AddCommand(
-		newDebugCmd(),
+		// Running nodes and grids.
 		newDaemonCmd(opts),
-		newCreateNodeCmd(opts),
 		newRunCmd(opts),
+		newGridCmd(opts),
+		newStatusCmd(opts),
+		newCreateNodeCmd(opts),
+		newCreateIntroducerCmd(opts),
 		newTahoeServersYAMLCmd(opts),
+		// Files and directories.
 		newPutCmd(opts),
 		newGetCmd(opts),
 		newLsCmd(opts),
 		newMkdirCmd(opts),
+		newLnCmd(opts),
+		newMvCmd(opts),
+		newRmCmd(opts),
 		newCreateAliasCmd(opts),
 		newListAliasesCmd(opts),
+		// Keeping files alive.
 		newCheckCmd(opts),
+		newDeepCheckCmd(opts),
+		newRenewLeasesCmd(opts),
+		newDebugCmd(),
 	)
-	for _, mk := range moreCommands {
-		root.AddCommand(mk(opts))
-	}
 	return root
 }
 
