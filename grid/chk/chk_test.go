@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/grid/storage"
 )
 
 // memShares is a ShareWriter and a set of ShareSources over byte slices.
@@ -56,7 +57,7 @@ func decodeAll(t *testing.T, ref Ref, shares map[int][]byte) ([]byte, []int, err
 			continue
 		}
 		s, err := d.OpenShare(ctx, sh, src(b))
-		var ce *CorruptShareError
+		var ce *storage.CorruptShareError
 		if errors.As(err, &ce) {
 			bad = append(bad, ce.Share)
 			continue
@@ -72,7 +73,7 @@ func decodeAll(t *testing.T, ref Ref, shares map[int][]byte) ([]byte, []int, err
 	}
 	l, ok := d.Layout()
 	if !ok {
-		return nil, bad, ErrNotEnoughShares
+		return nil, bad, storage.ErrNotEnoughShares
 	}
 	var out bytes.Buffer
 	for seg := 0; seg < l.NumSegments; seg++ {
@@ -82,7 +83,7 @@ func decodeAll(t *testing.T, ref Ref, shares map[int][]byte) ([]byte, []int, err
 				break
 			}
 			b, err := s.ReadBlock(ctx, seg)
-			var ce *CorruptShareError
+			var ce *storage.CorruptShareError
 			if errors.As(err, &ce) {
 				bad = append(bad, ce.Share)
 				continue
@@ -227,7 +228,7 @@ func TestAnyKSharesSuffice(t *testing.T) {
 		}
 	}
 	sub := map[int][]byte{0: m.data[0], 5: m.data[5]}
-	if _, _, err := decodeAll(t, res.Ref, sub); !errors.Is(err, ErrNotEnoughShares) {
+	if _, _, err := decodeAll(t, res.Ref, sub); !errors.Is(err, storage.ErrNotEnoughShares) {
 		t.Errorf("two shares: %v", err)
 	}
 }

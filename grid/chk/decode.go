@@ -9,6 +9,7 @@ import (
 
 	"github.com/lafssync/lafssync/grid/fec"
 	"github.com/lafssync/lafssync/grid/hashtree"
+	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/grid/taghash"
 )
 
@@ -17,19 +18,10 @@ type ShareSource interface {
 	ReadAt(ctx context.Context, off, length int64) ([]byte, error)
 }
 
-// CorruptShareError says a share failed verification; the share should be
-// skipped and reported to its server.
-type CorruptShareError struct {
-	Share  int
-	Reason string
-}
-
-func (e *CorruptShareError) Error() string {
-	return fmt.Sprintf("share %d is corrupt: %s", e.Share, e.Reason)
-}
-
-// ErrNotEnoughShares means fewer than k good shares could be found.
-var ErrNotEnoughShares = errors.New("not enough good shares to recover the file")
+// Errors about shares are the grid's one vocabulary (package storage): a
+// share that fails verification is a *storage.CorruptShareError (Kind
+// Immutable, Server empty: the decoder does not know where the bytes came
+// from), and too few good shares is storage.ErrNotEnoughShares.
 
 // maxTreeRegion bounds how many bytes of one hash tree a reader holds
 // (2P-1 hashes for P ≥ segments): 64 MiB covers files of several TiB at
@@ -83,7 +75,7 @@ type Share struct {
 }
 
 func corrupt(sh int, format string, args ...any) error {
-	return &CorruptShareError{Share: sh, Reason: fmt.Sprintf(format, args...)}
+	return &storage.CorruptShareError{Kind: storage.Immutable, Share: sh, Reason: fmt.Sprintf(format, args...)}
 }
 
 func readExactly(ctx context.Context, src ShareSource, sh int, off, n int64, what string) ([]byte, error) {
@@ -99,7 +91,7 @@ func readExactly(ctx context.Context, src ShareSource, sh int, off, n int64, wha
 
 // OpenShare reads and verifies share shnum's header, UEB (against the cap),
 // share hash chain (against the UEB) and block hash tree. Errors other
-// than *CorruptShareError come from the source (network, missing share).
+// than *storage.CorruptShareError come from the source (network, missing share).
 func (d *Decoder) OpenShare(ctx context.Context, shnum int, src ShareSource) (*Share, error) {
 	if shnum < 0 || shnum >= d.ref.N {
 		return nil, corrupt(shnum, "share number out of range 0..%d", d.ref.N-1)
@@ -337,7 +329,7 @@ func (d *Decoder) DecodeSegment(seg int, blocks map[int][]byte) ([]byte, error) 
 		return nil, errors.New("chk: crypttext hash tree not loaded")
 	}
 	if len(blocks) < l.K {
-		return nil, fmt.Errorf("%w: segment %d has %d of %d blocks", ErrNotEnoughShares, seg, len(blocks), l.K)
+		return nil, fmt.Errorf("%w: segment %d has %d of %d blocks", storage.ErrNotEnoughShares, seg, len(blocks), l.K)
 	}
 	code, err := fec.New(l.K, l.N)
 	if err != nil {

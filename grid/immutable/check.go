@@ -87,8 +87,8 @@ func (c *Client) checkSI(ctx context.Context, si storage.SI, ref chk.Ref, verify
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
-				res.Bad = append(res.Bad, BadShare{Server: l.srv.Info().Nickname, Share: l.shnum, Reason: err.Error()})
-				var ce *chk.CorruptShareError
+				res.Bad = append(res.Bad, BadShare{Server: l.srv.Info().Nickname, Share: l.shnum, Reason: err.Error(), Err: err})
+				var ce *storage.CorruptShareError
 				if errors.As(err, &ce) {
 					actx, cancel := c.call(context.WithoutCancel(ctx))
 					_ = l.srv.AdviseCorrupt(actx, storage.Immutable, si, l.shnum, ce.Reason)

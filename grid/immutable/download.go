@@ -18,8 +18,12 @@ import (
 // BadShare is a share that failed verification or could not be read.
 type BadShare struct {
 	Server string
-	Share  int
+	Share  int // -1: the server could not list its shares
 	Reason string
+	// Err is the cause: errors.Is(Err, storage.ErrCorruptShare) for a
+	// share that failed verification, storage.ErrUnavailable for a server
+	// that could not be reached.
+	Err error
 }
 
 // DownloadResult describes a finished download.
@@ -51,7 +55,18 @@ func (e *NotEnoughSharesError) Error() string {
 	return msg
 }
 
-func (e *NotEnoughSharesError) Unwrap() error { return chk.ErrNotEnoughShares }
+// Unwrap gives storage.ErrNotEnoughShares and the cause of every bad
+// share, so errors.Is tells "servers offline" (storage.ErrUnavailable) from
+// "shares corrupt" (storage.ErrCorruptShare).
+func (e *NotEnoughSharesError) Unwrap() []error {
+	out := []error{storage.ErrNotEnoughShares}
+	for _, b := range e.Bad {
+		if b.Err != nil {
+			out = append(out, b.Err)
+		}
+	}
+	return out
+}
 
 // serverShare reads one share from one server.
 type serverShare struct {
@@ -86,7 +101,7 @@ func (c *Client) locate(ctx context.Context, si storage.SI) ([]located, []BadSha
 	var bad []BadShare
 	for i, srv := range ring {
 		if errs[i] != nil {
-			bad = append(bad, BadShare{Server: srv.Info().Nickname, Share: -1, Reason: errs[i].Error()})
+			bad = append(bad, BadShare{Server: srv.Info().Nickname, Share: -1, Reason: errs[i].Error(), Err: errs[i]})
 			continue
 		}
 		for _, sh := range found[i] {
@@ -139,8 +154,8 @@ func (c *Client) newReader(ctx context.Context, cc *cap.CHK) (*reader, error) {
 }
 
 func (r *reader) markBad(srv storage.Server, shnum int, err error) {
-	r.bad = append(r.bad, BadShare{Server: srv.Info().Nickname, Share: shnum, Reason: err.Error()})
-	var ce *chk.CorruptShareError
+	r.bad = append(r.bad, BadShare{Server: srv.Info().Nickname, Share: shnum, Reason: err.Error(), Err: err})
+	var ce *storage.CorruptShareError
 	if errors.As(err, &ce) {
 		r.c.logger().Warn("corrupt share", "si", r.si.String(), "share", shnum, "server", srv.Info().Nickname, "reason", ce.Reason)
 		actx, cancel := r.c.call(context.Background())

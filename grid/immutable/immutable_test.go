@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/lafssync/lafssync/grid/cap"
-	"github.com/lafssync/lafssync/grid/chk"
 	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/grid/storage/mem"
 )
@@ -89,7 +88,7 @@ func TestSurvivesLosingNMinusK(t *testing.T) {
 	}
 	_, err := c.Download(context.Background(), cp, &bytes.Buffer{})
 	var ne *NotEnoughSharesError
-	if !errors.As(err, &ne) || !errors.Is(err, chk.ErrNotEnoughShares) || ne.Found != 2 {
+	if !errors.As(err, &ne) || !errors.Is(err, storage.ErrNotEnoughShares) || ne.Found != 2 {
 		t.Fatalf("8 offline: %v", err)
 	}
 }

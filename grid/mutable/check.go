@@ -68,9 +68,9 @@ func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
 	}
 	res := &CheckResult{Shares: map[int][]string{}, Versions: len(m.versions), Verified: verify}
 	for _, p := range m.problems {
-		var ce *CorruptShareError
+		var ce *storage.CorruptShareError
 		if errors.As(p, &ce) {
-			res.Bad = append(res.Bad, BadShare{Server: ce.Server, Share: ce.Share, Reason: ce.Err.Error()})
+			res.Bad = append(res.Bad, BadShare{Server: ce.Server, Share: ce.Share, Reason: ce.Reason})
 		}
 	}
 	v := m.newest()
@@ -92,7 +92,7 @@ func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
 					return nil, ctx.Err()
 				}
 				res.Bad = append(res.Bad, BadShare{Server: srv.Info().Nickname, Share: s.shnum, Reason: err.Error()})
-				if errors.Is(err, ErrCorruptShare) {
+				if errors.Is(err, storage.ErrCorruptShare) {
 					actx, cancel := f.call(context.WithoutCancel(ctx))
 					_ = srv.AdviseCorrupt(actx, storage.Mutable, f.si, s.shnum, err.Error())
 					cancel()

@@ -62,7 +62,7 @@ func TestReadWithServersOffline(t *testing.T) {
 		}
 		ms[7].SetOffline(true)
 		_, _, err = f.Read(context.Background())
-		if !errors.Is(err, ErrNotEnoughShares) && !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, storage.ErrNotEnoughShares) && !errors.Is(err, ErrNotFound) {
 			t.Fatalf("%v with 8 offline: want not-enough-shares, got %v", format, err)
 		}
 		_ = servers
@@ -164,7 +164,7 @@ func TestRollbackAndForgery(t *testing.T) {
 			t.Fatalf("%v forged seqnum: %q %v %v", format, got, ver, err)
 		}
 		m, _ := f.mapServers(ctx)
-		if len(m.problems) != 1 || !errors.Is(m.problems[0], ErrCorruptShare) {
+		if len(m.problems) != 1 || !errors.Is(m.problems[0], storage.ErrCorruptShare) {
 			t.Fatalf("want one rejected share (bad signature), got %v", m.problems)
 		}
 	}
@@ -202,8 +202,8 @@ func TestTruncatedShares(t *testing.T) {
 		}
 		m, _ := f.mapServers(ctx)
 		for _, p := range m.problems {
-			var ce *CorruptShareError
-			if !errors.As(p, &ce) || !errors.Is(p, ErrCorruptShare) {
+			var ce *storage.CorruptShareError
+			if !errors.As(p, &ce) || !errors.Is(p, storage.ErrCorruptShare) {
 				t.Errorf("problem %v is not a CorruptShareError", p)
 			}
 		}

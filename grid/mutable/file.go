@@ -71,9 +71,6 @@ func (v Version) String() string {
 // a version the caller did not base its write on.
 var ErrUncoordinated = errors.New("uncoordinated write: the file changed since it was read")
 
-// ErrNotEnoughShares means fewer than k good shares of any version were found.
-var ErrNotEnoughShares = errors.New("not enough good shares")
-
 // ErrReadOnly means a write was attempted through a read cap.
 var ErrReadOnly = errors.New("mutable file opened read-only")
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/lafssync/lafssync/grid/hashtree"
+	"github.com/lafssync/lafssync/grid/storage"
 )
 
 // Share layouts (docs/formats.md "Mutable files"; reference
@@ -59,12 +60,27 @@ const (
 	maxShareSize = 69105 * 1000 * 1000 * 1000 * 1000
 )
 
-// ErrCorruptShare is wrapped by every error about a share that is
-// malformed, truncated or fails a hash or signature check.
-var ErrCorruptShare = errors.New("corrupt mutable share")
+// corruptReason is what the share parsers and checks return for a share
+// that is malformed, truncated or fails a hash or signature check: it
+// matches storage.ErrCorruptShare, and callers that know the share's
+// number and server wrap its text into a *storage.CorruptShareError.
+type corruptReason string
+
+func (e corruptReason) Error() string { return string(e) }
+func (e corruptReason) Unwrap() error { return storage.ErrCorruptShare }
 
 func corrupt(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrCorruptShare, fmt.Sprintf(format, a...))
+	return corruptReason(fmt.Sprintf(format, a...))
+}
+
+// corruptShare names a rejected share of the file: a
+// *storage.CorruptShareError when err says the share is corrupt, else err
+// (a server that failed to answer, say) with the share and server added.
+func corruptShare(srv storage.Server, shnum int, err error) error {
+	if errors.Is(err, storage.ErrCorruptShare) {
+		return &storage.CorruptShareError{Kind: storage.Mutable, Server: srv.Info().Nickname, Share: shnum, Reason: err.Error()}
+	}
+	return fmt.Errorf("share %d on %s: %w", shnum, srv.Info().Nickname, err)
 }
 
 // header is the parsed fixed part of a share plus its offsets table.

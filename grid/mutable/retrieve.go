@@ -7,6 +7,7 @@ import (
 
 	"github.com/lafssync/lafssync/grid/fec"
 	"github.com/lafssync/lafssync/grid/hashtree"
+	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/grid/taghash"
 )
 
@@ -40,7 +41,7 @@ func (f *File) ReadAt(ctx context.Context, off, n int64) ([]byte, Version, error
 			return b, v.id(), nil
 		}
 		lastErr = fmt.Errorf("read %s %v: %w", f, v.id(), err)
-		if !errors.Is(err, ErrNotEnoughShares) {
+		if !errors.Is(err, storage.ErrNotEnoughShares) {
 			break
 		}
 	}
@@ -56,11 +57,35 @@ func (m *servermap) pick() (*version, error) {
 	if v != nil {
 		return v, nil
 	}
+	failed := m.failures()
 	if len(m.shares) == 0 && len(m.problems) == 0 {
-		return nil, fmt.Errorf("%w (%d servers, %d failed)", ErrNotFound, len(m.ring), len(m.bad))
+		if len(m.bad) == 0 {
+			return nil, fmt.Errorf("%w (%d servers)", ErrNotFound, len(m.ring))
+		}
+		if len(m.bad) < len(m.ring) {
+			return nil, fmt.Errorf("%w (%d servers, %d failed: %w)", ErrNotFound, len(m.ring), len(m.bad), failed)
+		}
+		// No server answered: the file may well be there.
+		return nil, fmt.Errorf("%w: none of the %d servers answered: %w", storage.ErrNotEnoughShares, len(m.ring), failed)
 	}
-	return nil, fmt.Errorf("%w: no version has k shares (%d good shares, %d rejected, %d servers failed)",
-		ErrNotEnoughShares, len(m.shares), len(m.problems), len(m.bad))
+	err := fmt.Errorf("%w: no version has k shares (%d good shares, %d rejected, %d servers failed)",
+		storage.ErrNotEnoughShares, len(m.shares), len(m.problems), len(m.bad))
+	if failed == nil && len(m.problems) == 0 {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: %w", err, errors.Join(append([]error{failed}, m.problems...)...))
+}
+
+// failures joins the errors of the servers that failed to answer (nil if
+// none), in ring order, so errors.Is finds storage.ErrUnavailable.
+func (m *servermap) failures() error {
+	var errs []error
+	for _, i := range m.ring {
+		if err := m.bad[i]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // retrieve reads [off, off+n) of version v, verifying every block used.
@@ -108,7 +133,7 @@ func (f *File) fetchSegments(ctx context.Context, v *version, first, last int) (
 		}
 		blocks, err := f.fetchShare(ctx, v, s, first, last)
 		if err != nil {
-			problems = append(problems, &CorruptShareError{Server: f.servers[s.srv].Info().Nickname, Share: s.shnum, Err: err})
+			problems = append(problems, corruptShare(f.servers[s.srv], s.shnum, err))
 			f.opts.Logger.Warn("mutable: share rejected", "file", f, "share", s.shnum, "err", err)
 			continue
 		}
@@ -116,7 +141,10 @@ func (f *File) fetchSegments(ctx context.Context, v *version, first, last int) (
 		goods = append(goods, good{s.shnum, blocks})
 	}
 	if len(goods) < h.K {
-		return nil, fmt.Errorf("%w: %d of %d needed shares passed checks: %v", ErrNotEnoughShares, len(goods), h.K, problems)
+		if len(problems) == 0 {
+			return nil, fmt.Errorf("%w: %d of %d needed shares found", storage.ErrNotEnoughShares, len(goods), h.K)
+		}
+		return nil, fmt.Errorf("%w: %d of %d needed shares passed checks: %w", storage.ErrNotEnoughShares, len(goods), h.K, errors.Join(problems...))
 	}
 	code, err := fec.New(h.K, h.N)
 	if err != nil {

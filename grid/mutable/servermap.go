@@ -26,19 +26,6 @@ const firstRead = mdmfShareDataOff
 // SHA-256, salt length 32).
 var pssOptions = &rsa.PSSOptions{SaltLength: 32, Hash: crypto.SHA256}
 
-// CorruptShareError names a share that was rejected and why.
-type CorruptShareError struct {
-	Server string
-	Share  int
-	Err    error
-}
-
-func (e *CorruptShareError) Error() string {
-	return fmt.Sprintf("share %d on %s: %v", e.Share, e.Server, e.Err)
-}
-
-func (e *CorruptShareError) Unwrap() error { return e.Err }
-
 // mapShare is one signed-and-checked share found on a server.
 type mapShare struct {
 	srv   int // index into File.servers
@@ -146,10 +133,10 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 				}
 				mu.Lock()
 				if err != nil {
-					if ctx.Err() == nil && !errors.Is(err, ErrCorruptShare) {
+					if ctx.Err() == nil && !errors.Is(err, storage.ErrCorruptShare) {
 						m.bad[i] = err
 					} else {
-						m.problems = append(m.problems, &CorruptShareError{Server: srv.Info().Nickname, Share: sh, Err: err})
+						m.problems = append(m.problems, corruptShare(srv, sh, err))
 					}
 				} else {
 					m.shares = append(m.shares, mapShare{srv: i, shnum: sh, p: p})

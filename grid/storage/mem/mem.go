@@ -7,6 +7,7 @@ package mem
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -125,7 +126,11 @@ func NewGrid(n int) ([]*Server, []storage.Server) {
 // SetReadOnly makes the server refuse new shares.
 func (s *Server) SetReadOnly(ro bool) { s.mu.Lock(); s.readOnly = ro; s.mu.Unlock() }
 
-// SetOffline makes every call fail as if the server were unreachable.
+// errOffline is the cause SetOffline's errors carry.
+var errOffline = errors.New("offline (test fault)")
+
+// SetOffline makes every call fail as if the server were unreachable: with
+// a *storage.UnavailableError, as a network client's errors would be.
 func (s *Server) SetOffline(off bool) { s.mu.Lock(); s.offline = off; s.mu.Unlock() }
 
 // SetCapacity limits the bytes of share data the server accepts (0 = no limit).
@@ -216,7 +221,7 @@ func (s *Server) check(ctx context.Context) error {
 		return err
 	}
 	if s.offline {
-		return fmt.Errorf("server %s: offline", s.info.Nickname)
+		return storage.Unavailable(s.info, errOffline)
 	}
 	return nil
 }

@@ -46,3 +46,11 @@ func TestUploadRanges(t *testing.T) {
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Server { return New("conf") })
 }
+
+func TestUnavailable(t *testing.T) {
+	storagetest.RunUnavailable(t, func(t *testing.T) storage.Server {
+		s := New("down")
+		s.SetOffline(true)
+		return s
+	})
+}
