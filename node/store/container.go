@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -132,43 +133,160 @@ func isMutable(head []byte) bool {
 	return len(head) >= 32 && (bytes.Equal(head[:32], mutMagicV1) || bytes.Equal(head[:32], mutMagicV2))
 }
 
-// parseMutable parses a whole mutable container.
+// parseMutable parses a whole mutable container (tests and fuzzing; the
+// store reads only headers, see readMutHead).
 func parseMutable(b []byte) (*mutable, error) {
-	if len(b) < mutDataOffset {
-		return nil, fmt.Errorf("mutable container: %d bytes, too short for a header", len(b))
+	h, err := readMutHead(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, err
 	}
-	m := &mutable{}
+	m := &mutable{V2: h.v2, WENodeID: h.weNode, WriteEnabler: h.we, Data: b[mutDataOffset : mutDataOffset+h.dataLen]}
+	for _, l := range h.inline {
+		if !l.empty() {
+			m.Leases = append(m.Leases, l)
+		}
+	}
+	m.Leases = append(m.Leases, h.extra...)
+	return m, nil
+}
+
+// mutHead is what the store keeps of a mutable container: everything but
+// the share data, which stays on disk.
+type mutHead struct {
+	v2      bool
+	weNode  [20]byte
+	we      [32]byte
+	dataLen uint64
+	inline  [mutInlineLeases]lease // by slot; empty slots are zero
+	extra   []lease
+	size    int64 // of the file
+}
+
+// maxParsedLeases bounds the extra leases read from a container, so a
+// hostile file cannot make us allocate much; maxLeases bounds the leases
+// the store adds to one share.
+const (
+	maxParsedLeases = 1 << 16
+	maxLeases       = 1000
+)
+
+// readMutHead parses the header and leases of a mutable container of size
+// bytes. Like Tahoe, it accepts an extra-lease offset past the end of the
+// data (Tahoe leaves it there when a share is truncated) and bytes after
+// the leases.
+func readMutHead(r io.ReaderAt, size int64) (*mutHead, error) {
+	if size < mutDataOffset {
+		return nil, fmt.Errorf("mutable container: %d bytes, too short for a header", size)
+	}
+	b := make([]byte, mutDataOffset)
+	if _, err := r.ReadAt(b, 0); err != nil {
+		return nil, fmt.Errorf("mutable container: %w", err)
+	}
+	h := &mutHead{size: size}
 	switch {
 	case bytes.Equal(b[:32], mutMagicV2):
-		m.V2 = true
+		h.v2 = true
 	case bytes.Equal(b[:32], mutMagicV1):
 	default:
 		return nil, fmt.Errorf("mutable container: bad magic")
 	}
-	copy(m.WENodeID[:], b[32:52])
-	copy(m.WriteEnabler[:], b[52:84])
-	dataLen := binary.BigEndian.Uint64(b[84:])
+	copy(h.weNode[:], b[32:52])
+	copy(h.we[:], b[52:84])
+	h.dataLen = binary.BigEndian.Uint64(b[84:])
 	extraOff := binary.BigEndian.Uint64(b[92:])
-	if dataLen > uint64(len(b)-mutDataOffset) || extraOff != mutDataOffset+dataLen {
-		return nil, fmt.Errorf("mutable container: data length %d / lease offset %d inconsistent with %d bytes", dataLen, extraOff, len(b))
+	room := uint64(size - mutDataOffset)
+	if h.dataLen > room || extraOff < mutDataOffset+h.dataLen || extraOff > uint64(size) {
+		return nil, fmt.Errorf("mutable container: data length %d / lease offset %d inconsistent with %d bytes", h.dataLen, extraOff, size)
 	}
-	for i := 0; i < mutInlineLeases; i++ {
-		if l := parseMutLease(b[mutHeaderSize+i*mutLeaseSize:]); !l.empty() {
-			m.Leases = append(m.Leases, l)
+	for i := range h.inline {
+		h.inline[i] = parseMutLease(b[mutHeaderSize+i*mutLeaseSize:])
+	}
+	if uint64(size)-extraOff < 4 {
+		return h, nil
+	}
+	var nb [4]byte
+	if _, err := r.ReadAt(nb[:], int64(extraOff)); err != nil {
+		return nil, fmt.Errorf("mutable container: %w", err)
+	}
+	n := binary.BigEndian.Uint32(nb[:])
+	if n > maxParsedLeases || (uint64(size)-extraOff-4)/mutLeaseSize < uint64(n) {
+		return nil, fmt.Errorf("mutable container: %d extra leases do not fit", n)
+	}
+	lb := make([]byte, int(n)*mutLeaseSize)
+	if _, err := r.ReadAt(lb, int64(extraOff)+4); err != nil {
+		return nil, fmt.Errorf("mutable container: %w", err)
+	}
+	for i := 0; i < int(n); i++ {
+		h.extra = append(h.extra, parseMutLease(lb[i*mutLeaseSize:]))
+	}
+	return h, nil
+}
+
+// containerSize is the size of a clean container with dataLen bytes of
+// data and h's extra leases.
+func (h *mutHead) containerSize(dataLen uint64) int64 {
+	return mutDataOffset + int64(dataLen) + 4 + int64(len(h.extra))*mutLeaseSize
+}
+
+// headerBytes is the v2 header with the inline leases; the extra leases
+// follow the data.
+func (h *mutHead) headerBytes() []byte {
+	b := make([]byte, mutDataOffset)
+	copy(b, mutMagicV2)
+	copy(b[32:], h.weNode[:])
+	copy(b[52:], h.we[:])
+	binary.BigEndian.PutUint64(b[84:], h.dataLen)
+	binary.BigEndian.PutUint64(b[92:], mutDataOffset+h.dataLen)
+	for i, l := range h.inline {
+		copy(b[mutHeaderSize+i*mutLeaseSize:], l.marshalMut())
+	}
+	return b
+}
+
+func (h *mutHead) extraBytes() []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(h.extra)))
+	for _, l := range h.extra {
+		b = append(b, l.marshalMut()...)
+	}
+	return b
+}
+
+// addLease renews the lease whose renew secret matches, else fills an
+// empty inline slot, else adds an extra lease.
+func (h *mutHead) addLease(l lease) error {
+	for _, p := range []*lease{&h.inline[0], &h.inline[1], &h.inline[2], &h.inline[3]} {
+		if !p.empty() && p.Renew == l.Renew {
+			p.Expiration = l.Expiration
+			return nil
 		}
 	}
-	m.Data = b[mutDataOffset : mutDataOffset+dataLen]
-	rest := b[extraOff:]
-	if len(rest) >= 4 {
-		n := binary.BigEndian.Uint32(rest)
-		if uint64(len(rest)-4) < uint64(n)*mutLeaseSize {
-			return nil, fmt.Errorf("mutable container: %d extra leases do not fit", n)
-		}
-		for i := 0; i < int(n); i++ {
-			m.Leases = append(m.Leases, parseMutLease(rest[4+i*mutLeaseSize:]))
+	for i := range h.extra {
+		if h.extra[i].Renew == l.Renew {
+			h.extra[i].Expiration = l.Expiration
+			return nil
 		}
 	}
-	return m, nil
+	for i := range h.inline {
+		if h.inline[i].empty() {
+			h.inline[i] = l
+			return nil
+		}
+	}
+	if len(h.extra)+mutInlineLeases >= maxLeases {
+		return fmt.Errorf("%d leases already, the most one share may have: %w", maxLeases, storage.ErrNoSpace)
+	}
+	h.extra = append(h.extra, l)
+	return nil
+}
+
+func (h *mutHead) leases() []lease {
+	var out []lease
+	for _, l := range h.inline {
+		if !l.empty() {
+			out = append(out, l)
+		}
+	}
+	return append(out, h.extra...)
 }
 
 // marshal writes the container in the v2 format.

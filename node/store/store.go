@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,7 +35,17 @@ type Options struct {
 	FreeSpace func(path string) (uint64, error)
 	// IdleAbort drops an upload with no write for this long (default 30 min, as Tahoe).
 	IdleAbort time.Duration
+	// MaxUploads bounds the immutable shares being uploaded at once
+	// (default DefaultMaxUploads).
+	MaxUploads int
 }
+
+// DefaultMaxUploads is how many immutable shares may be allocated and not
+// yet complete at once, from all clients together. An upload holds no
+// open file between writes, so this bounds memory and directories, not
+// file descriptors; what allocations may still write counts against free
+// space.
+const DefaultMaxUploads = 1000
 
 // Store is a share store in a directory. It is safe for concurrent use.
 type Store struct {
@@ -42,11 +53,17 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex // guards uploads, slots, free*
-	uploads map[shareKey]*upload
-	slots   map[storage.SI]*sync.Mutex
-	free    uint64
-	freeAt  time.Time
+	mu          sync.Mutex // guards the fields below
+	uploads     map[shareKey]*upload
+	slots       map[storage.SI]*sync.Mutex
+	undo        map[storage.SI]string // journals of failed changes not yet undone
+	pendingEdit uint64                // space reserved by changes in progress
+	free        uint64
+	freeAt      time.Time
+
+	seq atomic.Uint64 // names journals
+
+	adv advisories
 }
 
 type shareKey struct {
@@ -54,14 +71,14 @@ type shareKey struct {
 	sh int
 }
 
-// upload is an incoming immutable share. mu serialises its writes.
+// upload is an incoming immutable share. mu serialises its writes. The
+// file is opened for each write, not kept open.
 type upload struct {
 	mu     sync.Mutex
 	secret storage.Secret
 	lease  storage.LeaseSecrets
 	size   uint64
 	path   string
-	f      *os.File
 	have   storage.Ranges
 	left   uint64
 	last   time.Time
@@ -80,18 +97,28 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.IdleAbort == 0 {
 		opts.IdleAbort = 30 * time.Minute
 	}
+	if opts.MaxUploads <= 0 {
+		opts.MaxUploads = DefaultMaxUploads
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{dir: dir, opts: opts, log: log, uploads: map[shareKey]*upload{}, slots: map[storage.SI]*sync.Mutex{}}
+	s := &Store{dir: dir, opts: opts, log: log, uploads: map[shareKey]*upload{}, slots: map[storage.SI]*sync.Mutex{},
+		undo: map[storage.SI]string{}}
+	if err := s.recoverJournals(); err != nil {
+		return nil, fmt.Errorf("open store %s: undo changes interrupted by a crash: %w", dir, err)
+	}
 	if err := os.RemoveAll(s.incomingRoot()); err != nil {
 		return nil, fmt.Errorf("clear unfinished uploads: %w", err)
 	}
-	for _, d := range []string{s.sharesRoot(), s.incomingRoot(), filepath.Join(dir, "corruption-advisories")} {
+	for _, d := range []string{s.sharesRoot(), s.incomingRoot(), s.advisoryDir(), s.journalDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
+	}
+	if err := s.loadAdvisories(); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
 }
@@ -122,7 +149,6 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, u := range s.uploads {
-		u.f.Close()
 		os.Remove(u.path)
 		delete(s.uploads, k)
 	}
@@ -133,7 +159,8 @@ func (s *Store) Close() error {
 func (s *Store) Info() storage.ServerInfo { return s.opts.Info }
 
 // available is the space new allocations may use: free disk minus the
-// reservation minus what open uploads may still write. Free space is cached
+// reservation minus what open uploads and changes in progress may still
+// write. s.mu must be held. Free space is cached
 // for a second (Tahoe clients poll the version every second).
 func (s *Store) available() uint64 {
 	now := s.opts.Now()
@@ -144,7 +171,7 @@ func (s *Store) available() uint64 {
 			s.log.Warn("cannot read free disk space", "err", err)
 		}
 	}
-	avail := s.free
+	avail := s.free - min(s.free, s.pendingEdit)
 	for _, u := range s.uploads {
 		avail -= min(avail, u.left)
 	}
@@ -159,7 +186,7 @@ func (s *Store) Version(ctx context.Context) (storage.Version, error) {
 	if s.opts.ReadOnly {
 		avail = 0
 	}
-	return storage.Version{MaxImmutableShareSize: avail, MaxMutableShareSize: storage.MaxMutableShareSize,
+	return storage.Version{MaxImmutableShareSize: avail, MaxMutableShareSize: MaxMutableShareSize,
 		AvailableSpace: avail, Application: "lafssync/" + appVersion}, nil
 }
 
@@ -240,6 +267,7 @@ func (s *Store) AllocateBuckets(ctx context.Context, si storage.SI, ls storage.L
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	busy := false
 	for _, sh := range shares {
 		if sh < 0 || sh > 255 {
 			return a, fmt.Errorf("share number %d out of range: %w", sh, storage.ErrOutOfRange)
@@ -261,22 +289,27 @@ func (s *Store) AllocateBuckets(ctx context.Context, si storage.SI, ls storage.L
 			s.log.Info("refusing allocation: not enough space", "si", si.String(), "share", sh, "size", size)
 			continue
 		}
+		if len(s.uploads) >= s.opts.MaxUploads {
+			busy = true
+			continue
+		}
 		dir := bucketDir(s.incomingRoot(), si)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, err)
 		}
 		path := filepath.Join(dir, strconv.Itoa(sh))
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, err)
-		}
-		if _, err := f.WriteAt(immHeaderBytes(2, size, 0), 0); err != nil {
-			f.Close()
+		if err := os.WriteFile(path, immHeaderBytes(2, size, 0), 0o600); err != nil {
 			os.Remove(path)
 			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, diskErr(err))
 		}
-		s.uploads[k] = &upload{secret: secret, lease: ls, size: size, path: path, f: f, left: size, last: s.opts.Now()}
+		s.uploads[k] = &upload{secret: secret, lease: ls, size: size, path: path, left: size, last: s.opts.Now()}
 		a.Allocated = append(a.Allocated, sh)
+	}
+	if busy {
+		s.log.Info("refusing allocations: too many uploads in progress", "si", si.String(), "limit", s.opts.MaxUploads)
+		if len(a.Allocated) == 0 {
+			return a, fmt.Errorf("allocate %s: %d uploads already in progress on this server, the most it takes; try again later or another server: %w", si, s.opts.MaxUploads, storage.ErrNoSpace)
+		}
 	}
 	return a, nil
 }
@@ -319,10 +352,15 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 	if end > u.size || end < off {
 		return false, fmt.Errorf("share %s/%d: write of %d bytes at %d past the allocated %d: %w", si, sh, len(p), off, u.size, storage.ErrOutOfRange)
 	}
+	f, err := os.OpenFile(u.path, os.O_RDWR, 0)
+	if err != nil {
+		return false, fmt.Errorf("share %s/%d: %w", si, sh, err)
+	}
+	defer f.Close()
 	// Bytes written before must not change.
 	err = u.have.Overlaps(off, end, func(lo, hi uint64) error {
 		old := make([]byte, hi-lo)
-		if _, err := u.f.ReadAt(old, int64(immHeaderSize+lo)); err != nil {
+		if _, err := f.ReadAt(old, int64(immHeaderSize+lo)); err != nil {
 			return fmt.Errorf("share %s/%d: re-read: %w", si, sh, err)
 		}
 		if !bytes.Equal(old, p[lo-off:hi-off]) {
@@ -333,7 +371,7 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 	if err != nil {
 		return false, err
 	}
-	if _, err := u.f.WriteAt(p, int64(immHeaderSize+off)); err != nil {
+	if _, err := f.WriteAt(p, int64(immHeaderSize+off)); err != nil {
 		return false, fmt.Errorf("share %s/%d: write: %w", si, sh, diskErr(err))
 	}
 	u.last = s.opts.Now()
@@ -341,28 +379,28 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 	if u.left > 0 {
 		return false, nil
 	}
-	if err := s.finish(si, sh, u); err != nil {
+	if err := s.finish(si, sh, u, f); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
 // finish adds the lease, makes the share durable and moves it into place.
-func (s *Store) finish(si storage.SI, sh int, u *upload) error {
+func (s *Store) finish(si storage.SI, sh int, u *upload, f *os.File) error {
 	fail := func(err error) error {
 		return fmt.Errorf("complete share %s/%d: %w", si, sh, diskErr(err))
 	}
 	l := newLease(u.lease, s.leaseExpiry())
-	if _, err := u.f.WriteAt(l.marshalImm(), int64(immHeaderSize+u.size)); err != nil {
+	if _, err := f.WriteAt(l.marshalImm(), int64(immHeaderSize+u.size)); err != nil {
 		return fail(err)
 	}
-	if _, err := u.f.WriteAt(immHeaderBytes(2, u.size, 1), 0); err != nil {
+	if _, err := f.WriteAt(immHeaderBytes(2, u.size, 1), 0); err != nil {
 		return fail(err)
 	}
-	if err := u.f.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
-	if err := u.f.Close(); err != nil {
+	if err := f.Close(); err != nil {
 		return fail(err)
 	}
 	final := s.sharePath(si, sh)
@@ -405,7 +443,6 @@ func (s *Store) drop(k shareKey, u *upload) {
 		return
 	}
 	u.done = true
-	u.f.Close()
 	os.Remove(u.path)
 	os.Remove(filepath.Dir(u.path))
 	s.mu.Lock()
@@ -462,24 +499,12 @@ func (s *Store) ReadShare(ctx context.Context, si storage.SI, sh int, off, lengt
 	if off >= uint64(dataLen) {
 		return []byte{}, nil
 	}
-	length = min(length, uint64(dataLen)-off, 64<<20)
+	length = min(length, uint64(dataLen)-off, maxRead)
 	buf := make([]byte, length)
 	if _, err := f.ReadAt(buf, int64(immHeaderSize+off)); err != nil {
 		return nil, fmt.Errorf("share %s/%d: read: %w", si, sh, err)
 	}
 	return buf, nil
-}
-
-// AdviseCorrupt implements storage.Server: the report is logged and kept
-// in corruption-advisories/ for the operator.
-func (s *Store) AdviseCorrupt(ctx context.Context, kind storage.Kind, si storage.SI, sh int, reason string) error {
-	if len(reason) > 32765 {
-		reason = reason[:32765]
-	}
-	s.log.Warn("client reports a corrupt share", "kind", kind.String(), "si", si.String(), "share", sh, "reason", reason)
-	name := fmt.Sprintf("%s--%s-%d", s.opts.Now().UTC().Format("20060102T150405.000000000Z"), si, sh)
-	body := fmt.Sprintf("report: %s share corruption\nstorage_index: %s\nshare_number: %d\n\n%s\n", kind, si, sh, reason)
-	return os.WriteFile(filepath.Join(s.dir, "corruption-advisories", name), []byte(body), 0o600)
 }
 
 var _ storage.Server = (*Store)(nil)
