@@ -185,7 +185,9 @@ type request struct {
 }
 
 // do sends a request, retrying idempotent ones on network errors, and
-// returns the response with its body read (capped).
+// returns the response with its body read (capped). A server that cannot
+// be reached, does not answer in time or answers 5xx (other than 507, out
+// of space) gives a *storage.UnavailableError.
 func (c *Client) do(ctx context.Context, rq request, ok ...int) (*http.Response, []byte, error) {
 	attempts := 1
 	if rq.idempotent {
@@ -196,7 +198,7 @@ func (c *Client) do(ctx context.Context, rq request, ok ...int) (*http.Response,
 		if i > 0 {
 			select {
 			case <-ctx.Done():
-				return nil, nil, ctx.Err()
+				return nil, nil, c.unavailable(ctx, lastErr)
 			case <-time.After(time.Duration(100<<i) * time.Millisecond):
 			}
 		}
@@ -218,15 +220,22 @@ func (c *Client) do(ctx context.Context, rq request, ok ...int) (*http.Response,
 		resp, err := c.http.Do(req)
 		if err != nil {
 			lastErr = fmt.Errorf("%s %s: %w", rq.method, c.nurl.Redacted(), err)
-			if errors.Is(err, ErrWrongKey) || ctx.Err() != nil {
+			if errors.Is(err, ErrWrongKey) {
 				return nil, nil, lastErr
 			}
+			if ctx.Err() != nil {
+				return nil, nil, c.unavailable(ctx, lastErr)
+			}
+			lastErr = storage.Unavailable(c.opts.Info, lastErr)
 			continue
 		}
 		body, err := readBody(resp, maxResponseBody)
 		resp.Body.Close()
 		if err != nil {
-			lastErr = fmt.Errorf("%s %s: read response: %w", rq.method, c.nurl.Redacted(), err)
+			lastErr = storage.Unavailable(c.opts.Info, fmt.Errorf("%s %s: read response: %w", rq.method, c.nurl.Redacted(), err))
+			if ctx.Err() != nil {
+				return nil, nil, c.unavailable(ctx, lastErr)
+			}
 			continue
 		}
 		if len(body) > maxResponseBody {
@@ -237,13 +246,38 @@ func (c *Client) do(ctx context.Context, rq request, ok ...int) (*http.Response,
 				return resp, body, nil
 			}
 		}
-		if resp.StatusCode >= 500 && rq.idempotent {
-			lastErr = &StatusError{Code: resp.StatusCode, Body: string(body)}
-			continue
+		serr := &StatusError{Code: resp.StatusCode, Body: string(body)}
+		if resp.StatusCode >= 500 && serr.Unwrap() == nil {
+			lastErr = storage.Unavailable(c.opts.Info, serr)
+			if rq.idempotent {
+				continue
+			}
+			return resp, body, lastErr
 		}
-		return resp, body, &StatusError{Code: resp.StatusCode, Body: string(body)}
+		return resp, body, serr
 	}
 	return nil, nil, lastErr
+}
+
+// unavailable is the error for a request whose context ended: the
+// caller's cancellation as it is, a deadline (the server did not answer in
+// time) as unavailability with the last error seen.
+func (c *Client) unavailable(ctx context.Context, last error) error {
+	err := ctx.Err()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		if last != nil && !errors.Is(last, storage.ErrUnavailable) {
+			return last
+		}
+		return err
+	}
+	var ue *storage.UnavailableError
+	if errors.As(last, &ue) {
+		return storage.Unavailable(c.opts.Info, errors.Join(ue.Err, err))
+	}
+	if last != nil {
+		return storage.Unavailable(c.opts.Info, errors.Join(last, err))
+	}
+	return storage.Unavailable(c.opts.Info, err)
 }
 
 // readBody reads a response body of at most limit bytes (limit+1 tells
