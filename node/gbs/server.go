@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,9 +30,12 @@ type Server struct {
 	auth    string // the whole expected Authorization header value
 	log     *slog.Logger
 	mux     *http.ServeMux
+	limits  Limits
+	slots   chan struct{} // one per request being served
 
-	mu       sync.Mutex // guards progress and version cache
+	mu       sync.Mutex // guards progress, pruned and the version cache
 	progress map[progressKey]*progress
+	pruned   time.Time
 	ver      []byte
 	verAt    time.Time
 }
@@ -44,16 +48,31 @@ type progressKey struct {
 // progress tracks which bytes of an upload are still missing, for the
 // "required" ranges Tahoe's PATCH response lists.
 type progress struct {
-	size uint64
-	have storage.Ranges
+	size    uint64
+	have    storage.Ranges
+	touched time.Time
 }
 
-// NewServer serves backend to clients that present swissnum.
+// progressTTL is how long progress is kept for an upload nobody writes
+// to: longer than the store's 30-minute idle abort, after which the
+// upload is gone anyway.
+const progressTTL = time.Hour
+
+// NewServer serves backend to clients that present swissnum, with the
+// default Limits.
 func NewServer(backend storage.Server, swissnum []byte, log *slog.Logger) *Server {
+	return NewServerWithLimits(backend, swissnum, log, Limits{})
+}
+
+// NewServerWithLimits is NewServer with limits other than the defaults
+// (zero fields keep their default).
+func NewServerWithLimits(backend storage.Server, swissnum []byte, log *slog.Logger, limits Limits) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{backend: backend, auth: authHeader(swissnum), log: log, mux: http.NewServeMux(), progress: map[progressKey]*progress{}}
+	limits = limits.withDefaults()
+	s := &Server{backend: backend, auth: authHeader(swissnum), log: log, mux: http.NewServeMux(), progress: map[progressKey]*progress{},
+		limits: limits, slots: make(chan struct{}, limits.MaxRequests)}
 	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) {
 		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			if err := fn(w, r); err != nil {
@@ -109,7 +128,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "only application/cbor responses are available", http.StatusNotAcceptable)
 		return
 	}
+	if !s.takeSlot(r.Context()) {
+		s.fail(w, r, errBusy)
+		return
+	}
+	defer func() { <-s.slots }()
+	// A response no client takes must not hold the connection forever;
+	// share reads set tighter deadlines as they go. This also replaces a
+	// deadline an earlier request on this connection left.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.limits.QueueWait + 2*s.limits.BodyGrace + s.limits.BodyIdle))
 	s.mux.ServeHTTP(w, r)
+}
+
+// takeSlot waits up to QueueWait for one of the MaxRequests slots.
+func (s *Server) takeSlot(ctx context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(s.limits.QueueWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 func acceptsCBOR(acc string) bool {
@@ -137,8 +183,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			}
 		}
 	}
-	if code >= 500 && code != http.StatusInsufficientStorage {
+	switch {
+	case code == http.StatusServiceUnavailable:
+		s.log.Debug("storage request refused: server busy", "method", r.Method, "path", r.URL.Path)
+	case code >= 500 && code != http.StatusInsufficientStorage:
 		s.log.Error("storage request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	http.Error(w, err.Error(), code)
 }
@@ -173,16 +225,75 @@ func pathSIShare(r *http.Request) (storage.SI, int, error) {
 	return si, sh, err
 }
 
-func readCBOR(r *http.Request, limit int64, v any) error {
+// readBody reads a request body of at most limit bytes under the body
+// deadlines, charging factor times its size to ch before it is held (the
+// caller releases ch when the bytes are no longer needed). Over the limit
+// is 413, a body that stalls or trickles is 408.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, ch *charge, factor int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, herr(http.StatusRequestEntityTooLarge, "request body of %d bytes is over the %d-byte limit", r.ContentLength, limit)
+	}
+	p := s.newPacer(w)
+	defer p.done()
+	body := p.reader(r.Body)
+	if r.ContentLength >= 0 {
+		if err := ch.add(r.Context(), factor*r.ContentLength); err != nil {
+			return nil, err
+		}
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, bodyErr(err)
+		}
+		return b, nil
+	}
+	// Chunked: grow in pieces, charging each before it is read.
+	var b []byte
+	for {
+		if int64(len(b)) > limit {
+			return nil, herr(http.StatusRequestEntityTooLarge, "request body over the %d-byte limit", limit)
+		}
+		if len(b) == cap(b) {
+			grow := int64(min(max(cap(b), 4096), chunkSize))
+			if err := ch.add(r.Context(), factor*grow); err != nil {
+				return nil, err
+			}
+			b = slices.Grow(b, int(grow))
+		}
+		n, err := body.Read(b[len(b):min(cap(b), int(limit)+1)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, bodyErr(err)
+		}
+	}
+}
+
+func bodyErr(err error) error {
+	if errors.Is(err, errTooSlow) {
+		return herr(http.StatusRequestTimeout, "request body arrived too slowly: %v", err)
+	}
+	return herr(http.StatusBadRequest, "read body: %v", err)
+}
+
+func checkCBORType(r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]) != cborType {
 		return herr(http.StatusUnsupportedMediaType, "request body must be application/cbor")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return herr(http.StatusBadRequest, "read body: %v", err)
+	return nil
+}
+
+// readCBOR decodes a small CBOR body (at most limit bytes).
+func (s *Server) readCBOR(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	if err := checkCBORType(r); err != nil {
+		return err
 	}
-	if int64(len(body)) > limit {
-		return herr(http.StatusRequestEntityTooLarge, "request body over %d bytes", limit)
+	ch := &charge{b: s.limits.Memory, wait: s.limits.QueueWait}
+	defer ch.release()
+	body, err := s.readBody(w, r, limit, ch, 2)
+	if err != nil {
+		return err
 	}
 	if err := decMode.Unmarshal(body, v); err != nil {
 		return herr(http.StatusBadRequest, "malformed CBOR request: %v", err)
@@ -195,6 +306,7 @@ func writeCBOR(w http.ResponseWriter, code int, v any) error {
 	if err != nil {
 		return err
 	}
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(2*DefaultBodyGrace + time.Duration(len(b)/DefaultMinRate)*time.Second))
 	w.Header().Set("Content-Type", cborType)
 	w.WriteHeader(code)
 	_, err = w.Write(b)
@@ -279,7 +391,7 @@ func (s *Server) allocate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req allocateRequest
-	if err := readCBOR(r, maxAllocateBody, &req); err != nil {
+	if err := s.readCBOR(w, r, maxAllocateBody, &req); err != nil {
 		return err
 	}
 	for _, sh := range req.ShareNumbers {
@@ -291,11 +403,20 @@ func (s *Server) allocate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	s.mu.Lock()
+	if now.Sub(s.pruned) > time.Minute {
+		s.pruned = now
+		for k, p := range s.progress {
+			if now.Sub(p.touched) > progressTTL {
+				delete(s.progress, k)
+			}
+		}
+	}
 	for _, sh := range a.Allocated {
 		k := progressKey{si, sh}
 		if p, ok := s.progress[k]; !ok || p.size != req.AllocatedSize {
-			s.progress[k] = &progress{size: req.AllocatedSize}
+			s.progress[k] = &progress{size: req.AllocatedSize, touched: now}
 		}
 	}
 	s.mu.Unlock()
@@ -316,13 +437,31 @@ func parseContentRange(v string) (uint64, uint64, bool) {
 	if !ok {
 		return 0, 0, false
 	}
-	start, err1 := strconv.ParseUint(a, 10, 64)
-	last, err2 := strconv.ParseUint(b, 10, 64)
-	if err1 != nil || err2 != nil || last < start {
+	start, last, ok := parseFirstLast(a, b)
+	if !ok {
 		return 0, 0, false
 	}
 	return start, last, true
 }
+
+// parseFirstLast parses the decimal first and last byte of a range. The
+// last byte must leave room for the exclusive end (last+1) in a uint64,
+// which no share comes near: a range ending at 2^64-1 is refused rather
+// than wrapped to an empty one.
+func parseFirstLast(a, b string) (uint64, uint64, bool) {
+	if a == "" || b == "" || a[0] == '+' || b[0] == '+' {
+		return 0, 0, false
+	}
+	start, err1 := strconv.ParseUint(a, 10, 64)
+	last, err2 := strconv.ParseUint(b, 10, 64)
+	if err1 != nil || err2 != nil || last < start || last == math.MaxUint64 {
+		return 0, 0, false
+	}
+	return start, last, true
+}
+
+// maxChunk bounds one PATCH's Content-Range.
+const maxChunk = 64 << 20
 
 func (s *Server) write(w http.ResponseWriter, r *http.Request) error {
 	si, sh, err := pathSIShare(r)
@@ -338,25 +477,71 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) error {
 		return herr(http.StatusRequestedRangeNotSatisfiable, "Content-Range must be 'bytes first-last/*'")
 	}
 	length := last - start + 1
-	if length > 64<<20 {
-		return herr(http.StatusRequestEntityTooLarge, "chunk of %d bytes is too large", length)
+	if length > maxChunk {
+		return herr(http.StatusRequestEntityTooLarge, "chunk of %d bytes is over the %d-byte limit", length, maxChunk)
 	}
-	data := make([]byte, length)
-	if _, err := io.ReadFull(r.Body, data); err != nil {
-		return herr(http.StatusBadRequest, "body shorter than Content-Range: %v", err)
+	if r.ContentLength >= 0 && uint64(r.ContentLength) < length {
+		return herr(http.StatusBadRequest, "body of %d bytes is shorter than its Content-Range (%d bytes)", r.ContentLength, length)
 	}
-	done, err := s.backend.WriteShare(r.Context(), si, sh, uploadSecret(sec[secretUpload]), start, data)
-	if err != nil {
+	up := uploadSecret(sec[secretUpload])
+	// Before a byte of the body is read or buffered: the upload must
+	// exist, the secret match and the range end inside the allocation. A
+	// write of no bytes at the range's end checks all three and changes
+	// nothing.
+	if _, err := s.backend.WriteShare(r.Context(), si, sh, up, last+1, nil); err != nil {
 		return err
 	}
+	// Stream the body into the share through one bounded buffer.
+	ch := &charge{b: s.limits.Memory, wait: s.limits.QueueWait}
+	defer ch.release()
+	bufLen := min(length, chunkSize)
+	if err := ch.add(r.Context(), int64(bufLen)); err != nil {
+		return err
+	}
+	buf := make([]byte, bufLen)
+	p := s.newPacer(w)
+	body := p.reader(r.Body)
 	k := progressKey{si, sh}
-	s.mu.Lock()
-	p := s.progress[k]
+	done := false
+	for off := start; off <= last; {
+		n := min(last-off+1, bufLen)
+		if _, err := io.ReadFull(body, buf[:n]); err != nil {
+			p.done()
+			if errors.Is(err, errTooSlow) {
+				return herr(http.StatusRequestTimeout, "body arrived too slowly: %v", err)
+			}
+			return herr(http.StatusBadRequest, "body shorter than Content-Range: %v", err)
+		}
+		if done {
+			// An earlier piece completed the share (the rest had been
+			// written by other requests): the remainder must match it.
+			have, err := s.backend.ReadShare(r.Context(), si, sh, off, n)
+			if err != nil {
+				p.done()
+				return err
+			}
+			if string(have) != string(buf[:n]) {
+				p.done()
+				return fmt.Errorf("share %s/%d: bytes %d-%d differ from those already written: %w", si, sh, off, off+n-1, storage.ErrConflict)
+			}
+		} else if done, err = s.backend.WriteShare(r.Context(), si, sh, up, off, buf[:n]); err != nil {
+			p.done()
+			return err
+		}
+		s.mu.Lock()
+		if pr := s.progress[k]; pr != nil && !done {
+			pr.have.Add(off, off+n)
+			pr.touched = time.Now()
+		}
+		s.mu.Unlock()
+		off += n
+	}
+	p.done()
 	var required []byteRange
-	if done {
+	s.mu.Lock()
+	if p := s.progress[k]; done {
 		delete(s.progress, k)
 	} else if p != nil {
-		p.have.Add(start, start+length)
 		for _, m := range p.have.Missing(p.size) {
 			required = append(required, byteRange{m.Start, m.End})
 		}
@@ -421,12 +606,11 @@ func parseRange(v string) (uint64, uint64, bool) {
 		return 0, 0, false
 	}
 	a, b, ok := strings.Cut(rest, "-")
-	if !ok || a == "" || b == "" {
+	if !ok {
 		return 0, 0, false
 	}
-	start, err1 := strconv.ParseUint(a, 10, 64)
-	last, err2 := strconv.ParseUint(b, 10, 64)
-	if err1 != nil || err2 != nil || last < start {
+	start, last, ok := parseFirstLast(a, b)
+	if !ok {
 		return 0, 0, false
 	}
 	return start, last + 1, true
@@ -450,25 +634,31 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, fn func(ctx contex
 	if _, err := secretsOr400(r); err != nil {
 		return err
 	}
+	ch := &charge{b: s.limits.Memory, wait: s.limits.QueueWait}
+	defer ch.release()
 	rh := r.Header.Get("Range")
 	if rh == "" {
 		// The whole share, streamed in chunks.
-		first, err := fn(r.Context(), si, sh, 0, maxReadChunk)
+		if err := ch.add(r.Context(), chunkSize); err != nil {
+			return err
+		}
+		first, err := fn(r.Context(), si, sh, 0, chunkSize)
 		if err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", octetType)
 		w.WriteHeader(http.StatusOK)
+		p := s.newPacer(w)
 		off := uint64(0)
 		for chunk := first; len(chunk) > 0; {
-			if _, err := w.Write(chunk); err != nil {
+			if err := p.write(w, chunk); err != nil {
 				return nil
 			}
 			off += uint64(len(chunk))
-			if uint64(len(chunk)) < maxReadChunk {
+			if uint64(len(chunk)) < chunkSize {
 				break
 			}
-			if chunk, err = fn(r.Context(), si, sh, off, maxReadChunk); err != nil {
+			if chunk, err = fn(r.Context(), si, sh, off, chunkSize); err != nil {
 				s.log.Warn("read failed mid-stream", "si", si.String(), "share", sh, "err", err)
 				return nil
 			}
@@ -482,6 +672,10 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, fn func(ctx contex
 	if end-start > maxReadChunk {
 		return herr(http.StatusRequestedRangeNotSatisfiable, "range of %d bytes is over the %d-byte limit", end-start, maxReadChunk)
 	}
+	// The store allocates at most the range; it is held until sent.
+	if err := ch.add(r.Context(), int64(end-start)); err != nil {
+		return err
+	}
 	data, err := fn(r.Context(), si, sh, start, end-start)
 	if err != nil {
 		return err
@@ -494,7 +688,8 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, fn func(ctx contex
 	w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", start, start+uint64(len(data))-1))
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusPartialContent)
-	w.Write(data)
+	p := s.newPacer(w)
+	p.write(w, data)
 	return nil
 }
 
@@ -508,7 +703,7 @@ func (s *Server) corrupt(kind storage.Kind) func(w http.ResponseWriter, r *http.
 			return err
 		}
 		var req corruptRequest
-		if err := readCBOR(r, maxCorruptBody, &req); err != nil {
+		if err := s.readCBOR(w, r, maxCorruptBody, &req); err != nil {
 			return err
 		}
 		if len(req.Reason) < 1 || len(req.Reason) > 32765 {
@@ -533,6 +728,11 @@ func (s *Server) corrupt(kind storage.Kind) func(w http.ResponseWriter, r *http.
 	}
 }
 
+// rtwCharge is how many bytes a read-test-write body costs in memory per
+// byte: the body, the decoded copy of its data, and the decoded vectors
+// (at most 32 bytes each, for at least 15 bytes of CBOR).
+const rtwCharge = 3
+
 func (s *Server) readTestWrite(w http.ResponseWriter, r *http.Request) error {
 	si, err := pathSI(r)
 	if err != nil {
@@ -542,32 +742,48 @@ func (s *Server) readTestWrite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req rtwRequest
-	if err := readCBOR(r, maxRTWBody, &req); err != nil {
+	if err := checkCBORType(r); err != nil {
 		return err
 	}
-	tw := map[int]storage.TestWrite{}
+	ch := &charge{b: s.limits.Memory, wait: s.limits.QueueWait}
+	defer ch.release()
+	body, err := s.readBody(w, r, s.limits.MaxRTWBody, ch, rtwCharge)
+	if err != nil {
+		return err
+	}
+	var req rtwRequestIn
+	err = rtwDecMode.Unmarshal(body, &req)
+	body = nil
+	if err != nil {
+		return herr(http.StatusBadRequest, "malformed CBOR request: %v", err)
+	}
+	tw := make(map[int]storage.TestWrite, len(req.TestWriteVectors))
 	for sh, t := range req.TestWriteVectors {
 		if sh > 255 || len(t.Test) > 30 {
 			return herr(http.StatusBadRequest, "share %d: out of range or too many tests", sh)
 		}
-		x := storage.TestWrite{NewLength: t.NewLength}
-		for _, tv := range t.Test {
-			x.Tests = append(x.Tests, storage.TestVector{Offset: tv.Offset, Size: tv.Size, Specimen: tv.Specimen})
-		}
 		for _, wv := range t.Write {
-			x.Writes = append(x.Writes, storage.WriteVector{Offset: wv.Offset, Data: wv.Data})
+			if wv.Offset > math.MaxUint64-uint64(len(wv.Data)) {
+				return herr(http.StatusBadRequest, "share %d: write of %d bytes at offset %d wraps around", sh, len(wv.Data), wv.Offset)
+			}
 		}
-		tw[int(sh)] = x
+		tw[int(sh)] = storage.TestWrite{Tests: t.Test, Writes: t.Write, NewLength: t.NewLength}
 	}
 	if len(req.ReadVector) > 30 {
 		return herr(http.StatusBadRequest, "too many read vectors")
 	}
-	var reads []storage.ReadVector
+	// The answer holds every read for every share of the slot.
+	var readBytes uint64
 	for _, rv := range req.ReadVector {
-		reads = append(reads, storage.ReadVector{Offset: rv.Offset, Size: rv.Size})
+		readBytes += min(rv.Size, maxRTWReadBytes+1)
 	}
-	res, err := s.backend.ReadTestWrite(r.Context(), si, secret32(sec[secretWE]), leaseSecrets(sec), tw, reads)
+	if readBytes > maxRTWReadBytes {
+		return herr(http.StatusRequestEntityTooLarge, "read vectors ask for over %d bytes per share; read the shares instead", maxRTWReadBytes)
+	}
+	if err := ch.add(r.Context(), 2*256*int64(readBytes)); err != nil {
+		return err
+	}
+	res, err := s.backend.ReadTestWrite(r.Context(), si, secret32(sec[secretWE]), leaseSecrets(sec), tw, req.ReadVector)
 	if err != nil {
 		return err
 	}

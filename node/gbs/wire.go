@@ -21,7 +21,6 @@ const (
 	maxDefaultBody   = 1 << 20
 	maxAllocateBody  = 8192
 	maxCorruptBody   = 32768
-	maxRTWBody       = 1 << 48
 	maxResponseBody  = 30 << 20
 	secretRenew      = "lease-renew-secret"
 	secretCancel     = "lease-cancel-secret"
@@ -119,6 +118,20 @@ type rtwRequest struct {
 	ReadVector       []readVector         `cbor:"read-vector"`
 }
 
+// rtwRequestIn is rtwRequest as the server decodes it: straight into the
+// storage types (their field names match the CBOR keys), so that the
+// vectors are not copied again.
+type rtwRequestIn struct {
+	TestWriteVectors map[uint64]testWriteIn `cbor:"test-write-vectors"`
+	ReadVector       []storage.ReadVector   `cbor:"read-vector"`
+}
+
+type testWriteIn struct {
+	Test      []storage.TestVector  `cbor:"test"`
+	Write     []storage.WriteVector `cbor:"write"`
+	NewLength *uint64               `cbor:"new-length"`
+}
+
 type rtwResponse struct {
 	Success bool                `cbor:"success"`
 	Data    map[uint64][][]byte `cbor:"data"`
@@ -154,6 +167,17 @@ var encMode = func() cbor.EncMode {
 
 var decMode = func() cbor.DecMode {
 	m, err := cbor.DecOptions{MaxArrayElements: 1 << 20, MaxMapPairs: 1 << 16, MaxNestedLevels: 16, DupMapKey: cbor.DupMapKeyEnforcedAPF}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// rtwDecMode bounds what decoding a read-test-write can allocate beyond
+// the body: at most 256 shares, each with at most 4096 vectors of a kind
+// (Tahoe sends one write per MDMF segment; we send one per share).
+var rtwDecMode = func() cbor.DecMode {
+	m, err := cbor.DecOptions{MaxArrayElements: 4096, MaxMapPairs: 256, MaxNestedLevels: 8, DupMapKey: cbor.DupMapKeyEnforcedAPF}.DecMode()
 	if err != nil {
 		panic(err)
 	}
