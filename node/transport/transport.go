@@ -26,7 +26,6 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"math/big"
@@ -40,6 +39,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/node/httplog"
 	"github.com/lafssync/lafssync/node/tlsbatch"
 )
 
@@ -226,7 +226,7 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 			return
 		}
 		srv := &http.Server{Handler: n.fallback, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-			ErrorLog: log.New(io.Discard, "", 0)}
+			ErrorLog: httplog.New(n.log, "plain HTTPS")}
 		stop := make(chan struct{})
 		go func() {
 			select {
@@ -396,7 +396,7 @@ func (n *Node) retire(c *conn) {
 // serveStreams answers the peer's requests on c until it closes.
 func (n *Node) serveStreams(ctx context.Context, c *conn) {
 	peerCtx := context.WithValue(ctx, ctxKey{}, c.peer)
-	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
+	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second, ErrorLog: httplog.New(n.log.With("peer", c.peer), "peer streams"),
 		BaseContext: func(net.Listener) context.Context { return peerCtx }}
 	srv.Serve(&limitListener{Listener: c.sess, sem: make(chan struct{}, n.MaxStreams), full: sync.OnceFunc(func() {
 		n.log.Warn("peer reached the stream limit; its further streams wait", "peer", c.peer, "limit", n.MaxStreams)
