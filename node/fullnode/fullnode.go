@@ -28,6 +28,7 @@ import (
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/gbs"
+	"github.com/lafssync/lafssync/node/httplog"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/storagenode"
 	"github.com/lafssync/lafssync/node/transport"
@@ -413,7 +414,7 @@ func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
 	n.mu.Unlock()
 	api := webapi.NewDynamic(n.Client, func(context.Context) any { return n.Status() }, token)
 	api.SetPeerProxy(n.storagePeer)
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, ErrorLog: httplog.New(n.log, "web API")}
 	wg.Go(func() {
 		<-ctx.Done()
 		srv.Close()
