@@ -20,7 +20,7 @@ type Limits struct {
 	// before it is answered 503 (default 10 s).
 	QueueWait time.Duration
 	// MaxRTWBody bounds a mutable read-test-write request body (default
-	// 64 MiB); larger ones get 413.
+	// 32 MiB); larger ones get 413.
 	MaxRTWBody int64
 	// Memory is the budget request and response bytes held in memory are
 	// charged to (default: one budget of DefaultMemory bytes shared by
@@ -42,8 +42,8 @@ type Limits struct {
 const (
 	DefaultMaxRequests = 128
 	DefaultQueueWait   = 10 * time.Second
-	DefaultMaxRTWBody  = 64 << 20
-	DefaultMemory      = 192 << 20
+	DefaultMaxRTWBody  = 32 << 20
+	DefaultMemory      = 128 << 20
 	DefaultBodyIdle    = 30 * time.Second
 	DefaultMinRate     = 4 << 10
 	DefaultBodyGrace   = 30 * time.Second

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -622,5 +623,77 @@ func TestMemoryBudgetFIFOAndTimeout(t *testing.T) {
 	}
 	if b.InUse() != 5 {
 		t.Errorf("in use %d", b.InUse())
+	}
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "accept4: too many open files" }
+func (tempErr) Timeout() bool   { return false }
+func (tempErr) Temporary() bool { return true }
+
+// failingListener fails its first accepts as a process out of file
+// descriptors does.
+type failingListener struct {
+	net.Listener
+	fails atomic.Int32
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.fails.Add(-1) >= 0 {
+		return nil, tempErr{}
+	}
+	return l.Listener.Accept()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Issue 13 item 22: accept errors reach the node's logger (they were
+// discarded), at warn level and without a flood.
+func TestServeLogsAcceptErrors(t *testing.T) {
+	var buf syncBuffer
+	st, err := store.Open(t.TempDir(), store.Options{FreeSpace: func(string) (uint64, error) { return 1 << 40, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := NewServer(st, []byte(testSwiss), slog.New(slog.NewTextHandler(&buf, nil)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := &failingListener{Listener: ln}
+	fl.fails.Store(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { serve(ctx, newConnLimiter(fl, 8), s); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); fl.fails.Load() >= 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The server kept accepting after the errors.
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	out := buf.String()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "too many open files") || !strings.Contains(out, "server=gbs") {
+		t.Fatalf("accept errors not logged as warnings: %q", out)
 	}
 }
