@@ -181,7 +181,7 @@ func linkTarget(ctx context.Context, e *client.Client, from *client.Path, to str
 	if err != nil {
 		return nil, "", err
 	}
-	dst, name, err := e.LinkTarget(ctx, t, child, client.LinkOptions{Name: from.Last()})
+	dst, name, err := e.LinkTarget(ctx, t, child, client.LinkOptions{Name: from.Last(), Replace: dirnode.ReplaceFiles})
 	var nn *client.NoNameError
 	if errors.As(err, &nn) {
 		return nil, "", fmt.Errorf("a cap has no name to link it under: end TO with the name, e.g. %s", client.JoinShown(nn.Dir, "NAME"))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/chk"
+	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/grid/mutable"
 	"github.com/lafssync/lafssync/node/client"
 )
@@ -109,7 +110,7 @@ func (p *putter) put(ctx context.Context, in *source, to string) error {
 		}
 	}
 	var target *client.Path
-	lo := client.LinkOptions{Name: in.name, IntoDir: true}
+	lo := client.LinkOptions{Name: in.name, IntoDir: true, Replace: dirnode.ReplaceFiles}
 	if to != "" {
 		var err error
 		if target, err = p.e.ParsePath(to); err != nil {
@@ -126,8 +127,7 @@ func (p *putter) put(ctx context.Context, in *source, to string) error {
 		return err
 	}
 	if target != nil {
-		child := client.CapEntry(c)
-		dst, name, err := p.e.LinkTarget(ctx, target, child, lo)
+		dst, name, err := p.e.LinkTarget(ctx, target, client.CapEntry(c), lo)
 		if err != nil {
 			return p.linkErr(in, err)
 		}
@@ -135,7 +135,11 @@ func (p *putter) put(ctx context.Context, in *source, to string) error {
 		if !c.IsMutable() {
 			md["size"] = float64(size)
 		}
-		if err := dst.D.Set(ctx, name, child.ReadCap, child.WriteCap, md, true); err != nil {
+		// Link refuses a directory made there meanwhile, atomically.
+		if _, err := dst.D.Link(ctx, name, c, md, dirnode.ReplaceFiles); err != nil {
+			if errors.Is(err, dirnode.ErrIsDirectory) {
+				return &client.IsDirError{Path: client.JoinShown(dst.Shown, name)}
+			}
 			return dst.LinkError(name, err)
 		}
 	}

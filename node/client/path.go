@@ -6,7 +6,7 @@ package client
 //
 //   - TO ending in a slash (alias:dir/), or naming no path (alias:, a bare
 //     DIRCAP), means into that directory, under the child's own name.
-//   - An existing file at TO is replaced (unless Replace says not to); an
+//   - An existing file at TO is replaced (with dirnode.ReplaceFiles); an
 //     existing directory never is. With LinkOptions.IntoDir (put, cp) a
 //     link onto an existing directory goes into it, as cp and mv do on a
 //     local disk.
@@ -260,19 +260,6 @@ func CapEntry(c cap.Cap) *dirnode.Entry {
 	return ent
 }
 
-// Replace says what a new link may do to an existing entry of its name.
-// A directory is never replaced by any of them.
-type Replace int
-
-const (
-	// ReplaceFiles replaces an existing file (Tahoe's replace=true and
-	// replace=only-files, and the default).
-	ReplaceFiles Replace = iota
-	// ReplaceNothing refuses any existing entry (Tahoe's replace=false):
-	// an *ExistsError.
-	ReplaceNothing
-)
-
 // LinkOptions say how LinkTarget places a link.
 type LinkOptions struct {
 	// Name is the child's own name (FROM's last name, the local file's
@@ -283,8 +270,13 @@ type LinkOptions struct {
 	// directory, under Name (put, cp). Without it such a TO is an
 	// *IsDirError (ln, mv, as Tahoe's do).
 	IntoDir bool
-	// Replace says what may happen to an existing file at the target.
-	Replace Replace
+	// Replace says what may happen to an existing entry at the target:
+	// dirnode.ReplaceFiles (ln, mv, put, cp; Tahoe's replace=true and
+	// only-files) or dirnode.ReplaceNothing (replace=false; the zero
+	// value). A directory is never replaced, whatever it says (even
+	// dirnode.ReplaceAny): link with dirnode.Directory.Link and
+	// dirnode.ReplaceFiles, which applies the same rule atomically.
+	Replace dirnode.Replace
 }
 
 // IsDirError is an existing directory that a link would have replaced.
@@ -296,6 +288,8 @@ type IsDirError struct {
 	NoName bool
 }
 
+func (e *IsDirError) Unwrap() error { return dirnode.ErrIsDirectory }
+
 func (e *IsDirError) Error() string {
 	if e.NoName {
 		return fmt.Sprintf("%s is a directory and is not replaced: to link inside it, name the new entry (%s/NAME)", e.Path, e.Path)
@@ -303,7 +297,7 @@ func (e *IsDirError) Error() string {
 	return fmt.Sprintf("%s is a directory and is not replaced: to put the link inside it, end TO with a slash (%s/)", e.Path, e.Path)
 }
 
-// ExistsError is an existing entry that ReplaceNothing kept.
+// ExistsError is an existing entry that dirnode.ReplaceNothing kept.
 type ExistsError struct{ Path string }
 
 func (e *ExistsError) Error() string {
@@ -322,7 +316,7 @@ func (e *NoNameError) Error() string {
 // LinkTarget resolves where a link to child (nil when not known yet, e.g.
 // before an upload) goes for the target to: the directory, made with its
 // missing parents, and the name within it. It never lets a directory be
-// replaced (*IsDirError), and with ReplaceNothing not a file either
+// replaced (*IsDirError), and with dirnode.ReplaceNothing not a file either
 // (*ExistsError). Linking a directory onto itself (the same caps) is not
 // a replacement.
 func (e *Client) LinkTarget(ctx context.Context, to *Path, child *dirnode.Entry, o LinkOptions) (*Dir, string, error) {
@@ -370,7 +364,7 @@ func (e *Client) LinkTarget(ctx context.Context, to *Path, child *dirnode.Entry,
 		into := &Path{Root: to.Root, Names: to.Names, Slash: true, shown: to.shown}
 		return e.LinkTarget(ctx, into, child, LinkOptions{Name: o.Name, Replace: o.Replace})
 	}
-	if o.Replace == ReplaceNothing && (child == nil || !sameChild(old, child)) {
+	if o.Replace == dirnode.ReplaceNothing && (child == nil || !sameChild(old, child)) {
 		return nil, "", &ExistsError{where}
 	}
 	return dst, name, nil
