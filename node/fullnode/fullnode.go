@@ -30,6 +30,7 @@ import (
 	"github.com/lafssync/lafssync/node/gbs"
 	"github.com/lafssync/lafssync/node/httplog"
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/nodedir"
 	"github.com/lafssync/lafssync/node/storagenode"
 	"github.com/lafssync/lafssync/node/transport"
 	"github.com/lafssync/lafssync/node/webapi"
@@ -55,6 +56,10 @@ type Node struct {
 	// MovePortIfTaken lets Run pick another port when tub.port is taken
 	// (the embedded grid's loopback nodes).
 	MovePortIfTaken bool
+
+	// dirLocked says the caller already holds Dir's lock (RunEmbedded,
+	// RunLocalGrid); otherwise Run takes it.
+	dirLocked bool
 
 	static []storage.Server // from private/servers.yaml
 	local  storage.Server   // this node's own storage server, if enabled
@@ -248,7 +253,16 @@ func (n *Node) Status() Status {
 }
 
 // Run runs the node until ctx ends. ready is called once it listens.
+// It first locks the node directory, before changing anything in it, and
+// fails with a *nodedir.HeldError if another process runs it.
 func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
+	if !n.dirLocked {
+		lk, err := nodedir.Acquire(n.Dir)
+		if err != nil {
+			return err
+		}
+		defer lk.Release()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	host, port, err := config.ParseTubPort(n.Config.TubPort)

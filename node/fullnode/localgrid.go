@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/nodedir"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
 
@@ -31,7 +32,26 @@ func RunLocalGrid(ctx context.Context, root string, n int, log *slog.Logger, rea
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Each node directory is locked before it is created or changed, and
+	// stays locked until every node has stopped.
+	var locks []*nodedir.Lock
+	defer func() {
+		for _, l := range locks {
+			l.Release()
+		}
+	}()
+	lock := func(dir string) error {
+		l, err := nodedir.Acquire(dir)
+		if err != nil {
+			return err
+		}
+		locks = append(locks, l)
+		return nil
+	}
 	introDir := filepath.Join(root, "introducer")
+	if err := lock(introDir); err != nil {
+		return err
+	}
 	if err := ensureNode(introDir, storagenode.CreateOptions{Introducer: true, Nickname: "local-introducer"}); err != nil {
 		return err
 	}
@@ -39,7 +59,7 @@ func RunLocalGrid(ctx context.Context, root string, n int, log *slog.Logger, rea
 	if err != nil {
 		return err
 	}
-	intro.MovePortIfTaken = true
+	intro.MovePortIfTaken, intro.dirLocked = true, true
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -65,6 +85,11 @@ func RunLocalGrid(ctx context.Context, root string, n int, log *slog.Logger, rea
 	var up sync.WaitGroup
 	for i := 0; i < n; i++ {
 		dir := filepath.Join(root, fmt.Sprintf("storage-%d", i))
+		if err := lock(dir); err != nil {
+			errs <- err
+			cancel()
+			break
+		}
 		if err := ensureNode(dir, storagenode.CreateOptions{Storage: true, Nickname: fmt.Sprintf("local-%d", i)}); err != nil {
 			errs <- err
 			cancel()
@@ -81,7 +106,7 @@ func RunLocalGrid(ctx context.Context, root string, n int, log *slog.Logger, rea
 			cancel()
 			break
 		}
-		node.MovePortIfTaken = true
+		node.MovePortIfTaken, node.dirLocked = true, true
 		up.Add(1)
 		once := sync.OnceFunc(up.Done)
 		start(node, func(*Node) { once() })
@@ -129,10 +154,28 @@ func Join(dir, petname, url string) error {
 // nodeDir/local-grid and the node in nodeDir as its client (with the web
 // API), all in this process. ready is called with the client node once
 // everything listens.
+//
+// It locks nodeDir first, before changing anything in it, and fails with
+// a *nodedir.HeldError if another process runs it.
 func RunEmbedded(ctx context.Context, nodeDir string, log *slog.Logger, ready func(*Node)) error {
+	// The whole embedded node is locked first: its grid, its ports and
+	// node.url belong to the process that holds nodeDir.
+	lk, err := nodedir.Acquire(nodeDir)
+	if err != nil {
+		return err
+	}
+	defer lk.Release()
+	return RunEmbeddedLocked(ctx, lk, log, ready)
+}
+
+// RunEmbeddedLocked is RunEmbedded for a caller that already holds the
+// node directory's lock (to report a second instance before opening a
+// window or a log file there); the node directory is lk.Dir().
+func RunEmbeddedLocked(ctx context.Context, lk *nodedir.Lock, log *slog.Logger, ready func(*Node)) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	nodeDir := lk.Dir()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -152,7 +195,7 @@ func RunEmbedded(ctx context.Context, nodeDir string, log *slog.Logger, ready fu
 			cancel()
 			return
 		}
-		n.MovePortIfTaken = true
+		n.MovePortIfTaken, n.dirLocked = true, true
 		wg.Go(func() {
 			if err := n.Run(ctx, ready); err != nil && ctx.Err() == nil {
 				clientErr <- err
