@@ -23,8 +23,11 @@ type CheckResult struct {
 	Happiness int
 	// Recoverable: at least k distinct good shares.
 	Recoverable bool
-	// Healthy: every share present (and, when verified, intact) and
-	// happiness at least the client's shares.happy.
+	// Healthy: every share present (and, when verified, intact: a share
+	// counts only if a good copy exists) and happiness at least the
+	// client's shares.happy. Bad copies left on servers beside good ones
+	// elsewhere (as after a repair) are listed in Bad but do not make the
+	// file unhealthy.
 	Healthy bool
 	// Bad lists shares that failed verification or could not be listed.
 	Bad []BadShare
@@ -87,7 +90,7 @@ func (c *Client) checkSI(ctx context.Context, si storage.SI, ref chk.Ref, verify
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
-				res.Bad = append(res.Bad, BadShare{Server: l.srv.Info().Nickname, Share: l.shnum, Reason: err.Error(), Err: err})
+				res.Bad = append(res.Bad, BadShare{Server: l.srv.Info().Nickname, ServerID: l.srv.Info().ID, Share: l.shnum, Reason: err.Error(), Err: err})
 				var ce *storage.CorruptShareError
 				if errors.As(err, &ce) {
 					actx, cancel := c.call(context.WithoutCancel(ctx))
@@ -110,7 +113,7 @@ func (c *Client) checkSI(ctx context.Context, si storage.SI, ref chk.Ref, verify
 	if happy == 0 {
 		happy = chk.DefaultHappy
 	}
-	res.Healthy = len(res.Shares) == ref.N && res.Happiness >= min(happy, ref.N) && len(res.Bad) == 0
+	res.Healthy = len(res.Shares) == ref.N && res.Happiness >= min(happy, ref.N)
 	sort.Slice(res.Bad, func(i, j int) bool { return res.Bad[i].Share < res.Bad[j].Share })
 	return res, nil
 }
@@ -189,7 +192,17 @@ func (c *Client) Repair(ctx context.Context, fc cap.Cap, verify bool) (*RepairRe
 	if _, err := rand.Read(secret[:]); err != nil {
 		return out, err
 	}
-	targets, _, err := sub.allocate(ctx, si, layout.ShareLen(len(ueb.Pack())), secret)
+	// Shares that failed verification count as missing. Their servers keep
+	// the bad copies (a complete immutable share cannot be rewritten, and
+	// they were advised of the corruption during the check), so the
+	// replacements are placed on other servers.
+	corrupt := map[string][]int{}
+	for _, b := range before.Bad {
+		if b.Share >= 0 && errors.Is(b.Err, storage.ErrCorruptShare) {
+			corrupt[b.ServerID] = append(corrupt[b.ServerID], b.Share)
+		}
+	}
+	targets, _, err := sub.allocate(ctx, si, layout.ShareLen(len(ueb.Pack())), secret, corrupt)
 	if err != nil {
 		return out, fmt.Errorf("repair: %w", err)
 	}
@@ -232,6 +245,8 @@ func (c *Client) Repair(ctx context.Context, fc cap.Cap, verify bool) (*RepairRe
 		return out, fmt.Errorf("repair %s: %w", si, err)
 	}
 	out.Placed = len(need)
-	out.After, err = c.Check(ctx, fc, false)
+	// The result after repair is a check of the same depth as the one
+	// before: after a verifying repair, every share is verified again.
+	out.After, err = c.Check(ctx, fc, verify)
 	return out, err
 }

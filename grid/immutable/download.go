@@ -17,9 +17,10 @@ import (
 
 // BadShare is a share that failed verification or could not be read.
 type BadShare struct {
-	Server string
-	Share  int // -1: the server could not list its shares
-	Reason string
+	Server   string // nickname
+	ServerID string
+	Share    int // -1: the server could not list its shares
+	Reason   string
 	// Err is the cause: errors.Is(Err, storage.ErrCorruptShare) for a
 	// share that failed verification, storage.ErrUnavailable for a server
 	// that could not be reached.
@@ -101,7 +102,7 @@ func (c *Client) locate(ctx context.Context, si storage.SI) ([]located, []BadSha
 	var bad []BadShare
 	for i, srv := range ring {
 		if errs[i] != nil {
-			bad = append(bad, BadShare{Server: srv.Info().Nickname, Share: -1, Reason: errs[i].Error(), Err: errs[i]})
+			bad = append(bad, BadShare{Server: srv.Info().Nickname, ServerID: srv.Info().ID, Share: -1, Reason: errs[i].Error(), Err: errs[i]})
 			continue
 		}
 		for _, sh := range found[i] {
@@ -154,7 +155,7 @@ func (c *Client) newReader(ctx context.Context, cc *cap.CHK) (*reader, error) {
 }
 
 func (r *reader) markBad(srv storage.Server, shnum int, err error) {
-	r.bad = append(r.bad, BadShare{Server: srv.Info().Nickname, Share: shnum, Reason: err.Error(), Err: err})
+	r.bad = append(r.bad, BadShare{Server: srv.Info().Nickname, ServerID: srv.Info().ID, Share: shnum, Reason: err.Error(), Err: err})
 	var ce *storage.CorruptShareError
 	if errors.As(err, &ce) {
 		r.c.logger().Warn("corrupt share", "si", r.si.String(), "share", shnum, "server", srv.Info().Nickname, "reason", ce.Reason)

@@ -222,7 +222,7 @@ func (c *Client) Upload(ctx context.Context, r io.ReadSeeker) (*UploadResult, er
 	if _, err := rand.Read(uploadSecret[:]); err != nil {
 		return nil, err
 	}
-	targets, happiness, err := c.allocate(ctx, si, shareLen, uploadSecret)
+	targets, happiness, err := c.allocate(ctx, si, shareLen, uploadSecret, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,10 @@ type candidate struct {
 
 // allocate asks the first 2n servers on the ring what they have and what
 // they will take, places the shares and reserves space for the new ones.
-func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, secret storage.Secret) (map[int]*shareTarget, int, error) {
+// corrupt maps server IDs to shares they hold that failed verification
+// (repair): those count as missing, and since a complete share cannot be
+// overwritten, their replacements go to other servers.
+func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, secret storage.Secret, corrupt map[string][]int) (map[int]*shareTarget, int, error) {
 	p := c.Params
 	ring := c.ring(si)
 	if len(ring) > 2*p.N {
@@ -324,7 +327,7 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 			cd.writable = false
 			return
 		}
-		cd.existing = have
+		cd.existing = without(have, corrupt[srv.Info().ID])
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
@@ -336,7 +339,7 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 	for round := 0; round <= len(cands); round++ {
 		ps := make([]placement.Server, len(cands))
 		for i, cd := range cands {
-			ps[i] = placement.Server{Writable: cd.writable, Existing: cd.existing}
+			ps[i] = placement.Server{Writable: cd.writable, Existing: cd.existing, Refuses: corrupt[cd.srv.Info().ID]}
 		}
 		assign := placement.Place(p.N, ps)
 		happy := placement.HappinessOf(assign, ps)
@@ -383,9 +386,9 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 				cd.writable, cd.reason, refused = false, fmt.Sprintf("%s: allocate: %v", cd.srv.Info().Nickname, err), true
 				return
 			}
-			cd.existing = a.AlreadyHave
+			cd.existing = without(a.AlreadyHave, corrupt[cd.srv.Info().ID])
 			for _, sh := range shares {
-				if !contains(a.Allocated, sh) && !contains(a.AlreadyHave, sh) {
+				if !contains(a.Allocated, sh) && !contains(cd.existing, sh) {
 					cd.writable, refused = false, true
 					cd.reason = fmt.Sprintf("%s refused share %d (full or busy)", cd.srv.Info().Nickname, sh)
 				}
@@ -407,6 +410,20 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 		}
 	}
 	return nil, 0, errors.New("upload: placement did not settle")
+}
+
+// without is a minus b.
+func without(a, b []int) []int {
+	if len(b) == 0 {
+		return a
+	}
+	var out []int
+	for _, x := range a {
+		if !contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func contains(a []int, x int) bool {

@@ -169,6 +169,7 @@ func (f *File) Repair(ctx context.Context, verify bool) (*RepairResult, error) {
 		return out, fmt.Errorf("repair %s: %w", f, err)
 	}
 	out.Republished = nv
-	out.After, err = f.Check(ctx, false)
+	// Checked as deeply as before: a verifying repair reports a verified result.
+	out.After, err = f.Check(ctx, verify)
 	return out, err
 }

@@ -295,6 +295,16 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 		}
 	}
 	placed := map[int]bool{}
+	// A share the servermap rejected (corrupt) is overwritten where it is:
+	// the write tests the bytes it holds, and the slot keeps its place.
+	for k, raw := range m.rejected {
+		srv, sh := k[0], k[1]
+		old[key{srv, sh}] = raw
+		if _, ok := writes[sh]; ok && m.bad[srv] == nil && movable {
+			add(srv, sh)
+			placed[sh] = true
+		}
+	}
 	for _, s := range holders {
 		old[key{s.srv, s.shnum}] = s.p.checkstring()
 		if _, ok := writes[s.shnum]; ok && m.bad[s.srv] == nil {

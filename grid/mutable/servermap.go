@@ -57,6 +57,11 @@ type servermap struct {
 	shares   []mapShare    // every good share, any version
 	bad      map[int]error // servers that failed to answer
 	problems []error       // rejected shares
+	// rejected holds, for each rejected share the server did return
+	// bytes of, its first bytes as the server holds them: a publish
+	// (repair) tests them to overwrite the bad share in place, as Tahoe's
+	// publisher does with the servermap's bad shares.
+	rejected map[[2]int][]byte // (server index, share) → leading bytes
 	versions map[string]*version
 	maxSeq   uint64 // highest seqnum among good shares
 }
@@ -95,7 +100,7 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 		seeds[i] = s.Info().PermutationSeed
 	}
 	m := &servermap{ring: placement.Permute(f.si[:], seeds, nil), pos: map[int]int{},
-		bad: map[int]error{}, versions: map[string]*version{}}
+		bad: map[int]error{}, versions: map[string]*version{}, rejected: map[[2]int][]byte{}}
 	for p, i := range m.ring {
 		m.pos[i] = p
 	}
@@ -117,7 +122,7 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 				return
 			}
 			for _, sh := range nums {
-				p, err := f.readPrefix(cctx, srv, sh)
+				p, raw, err := f.readPrefix(cctx, srv, sh)
 				if err == nil {
 					key := string(p.signed()) + string(p.Signature) + string(p.VerKey)
 					mu.Lock()
@@ -137,6 +142,9 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 						m.bad[i] = err
 					} else {
 						m.problems = append(m.problems, corruptShare(srv, sh, err))
+						if len(raw) > 0 {
+							m.rejected[[2]int{i, sh}] = raw[:min(len(raw), sdmfCheckLen)]
+						}
 					}
 				} else {
 					m.shares = append(m.shares, mapShare{srv: i, shnum: sh, p: p})
@@ -180,24 +188,26 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 	return m, nil
 }
 
-// readPrefix reads and parses the first part of a share.
-func (f *File) readPrefix(ctx context.Context, srv storage.Server, sh int) (*prefix, error) {
+// readPrefix reads and parses the first part of a share; it also returns
+// the bytes read (for a share that fails to parse, what it holds).
+func (f *File) readPrefix(ctx context.Context, srv storage.Server, sh int) (*prefix, []byte, error) {
 	b, err := srv.ReadMutableShare(ctx, f.si, sh, 0, firstRead)
 	if err != nil {
-		return nil, fmt.Errorf("read share %d: %w", sh, err)
+		return nil, nil, fmt.Errorf("read share %d: %w", sh, err)
 	}
 	h, err := parseHeader(b)
 	if err != nil {
-		return nil, err
+		return nil, b, err
 	}
 	if need := h.prefixEnd(); uint64(len(b)) < need && len(b) == firstRead {
 		more, err := srv.ReadMutableShare(ctx, f.si, sh, uint64(len(b)), need-uint64(len(b)))
 		if err != nil {
-			return nil, fmt.Errorf("read share %d: %w", sh, err)
+			return nil, nil, fmt.Errorf("read share %d: %w", sh, err)
 		}
 		b = append(b, more...)
 	}
-	return parsePrefix(b)
+	p, err := parsePrefix(b)
+	return p, b, err
 }
 
 // checkSignature checks the verification key against the cap's

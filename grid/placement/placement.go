@@ -105,6 +105,19 @@ type Server struct {
 	Writable bool
 	// Existing shares of this file the server already holds.
 	Existing []int
+	// Refuses are shares this server must not be given: it holds a copy
+	// that failed verification, and a complete immutable share cannot be
+	// overwritten, so a repairer places the replacement elsewhere.
+	Refuses []int
+}
+
+func (s Server) refuses(sh int) bool {
+	for _, r := range s.Refuses {
+		if r == sh {
+			return true
+		}
+	}
+	return false
 }
 
 // Place assigns each of shares 0…n-1 to a server (by index into servers,
@@ -114,7 +127,8 @@ type Server struct {
 // server one remaining share in ring order, then spread the leftover
 // shares over the writable servers, fewest-first. A share that already
 // sits on its assigned server needs no upload. Shares with no possible
-// server are absent from the result.
+// server are absent from the result; a share is never given to a server
+// that refuses it.
 func Place(n int, servers []Server) map[int]int {
 	assign := map[int]int{}      // share → server
 	usedServer := map[int]bool{} // servers credited with a share
@@ -140,12 +154,12 @@ func Place(n int, servers []Server) map[int]int {
 	}
 	match(func(s Server) bool { return !s.Writable })
 	match(func(s Server) bool { return s.Writable })
-	// Unmatched writable servers each get one unplaced share.
-	next := 0
-	nextFree := func() int {
-		for ; next < n; next++ {
-			if _, ok := assign[next]; !ok {
-				return next
+	// Unmatched writable servers each get one unplaced share (the first,
+	// in share order, that the server does not refuse).
+	freeFor := func(s Server) int {
+		for sh := 0; sh < n; sh++ {
+			if _, ok := assign[sh]; !ok && !s.refuses(sh) {
+				return sh
 			}
 		}
 		return -1
@@ -154,9 +168,9 @@ func Place(n int, servers []Server) map[int]int {
 		if !s.Writable || usedServer[i] {
 			continue
 		}
-		sh := nextFree()
+		sh := freeFor(s)
 		if sh < 0 {
-			break
+			continue
 		}
 		assign[sh] = i
 		usedServer[i] = true
@@ -172,12 +186,18 @@ func Place(n int, servers []Server) map[int]int {
 			writable = append(writable, i)
 		}
 	}
-	for sh := nextFree(); sh >= 0 && len(writable) > 0; sh = nextFree() {
-		best := writable[0]
-		for _, w := range writable[1:] {
-			if load[w] < load[best] {
+	for sh := 0; sh < n; sh++ {
+		if _, ok := assign[sh]; ok {
+			continue
+		}
+		best := -1
+		for _, w := range writable {
+			if !servers[w].refuses(sh) && (best < 0 || load[w] < load[best]) {
 				best = w
 			}
+		}
+		if best < 0 {
+			continue // no server may take it
 		}
 		assign[sh] = best
 		load[best]++

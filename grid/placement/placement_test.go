@@ -151,3 +151,31 @@ func BenchmarkPlace256x1000(b *testing.B) {
 		Place(256, servers)
 	}
 }
+
+// A server holding a corrupt copy of a share refuses it: the share goes to
+// another server, and the refusing server still takes what it can.
+func TestPlaceRespectsRefusals(t *testing.T) {
+	servers := make([]Server, 10)
+	for i := range servers {
+		servers[i] = Server{Writable: true, Existing: []int{i}}
+	}
+	servers[3] = Server{Writable: true, Refuses: []int{3}} // its share 3 is corrupt
+	assign := Place(10, servers)
+	if len(assign) != 10 {
+		t.Fatalf("placed %d of 10 shares: %v", len(assign), assign)
+	}
+	if assign[3] == 3 {
+		t.Fatal("share 3 went back to the server that refuses it")
+	}
+	for sh := 0; sh < 10; sh++ {
+		if sh != 3 && assign[sh] != sh {
+			t.Errorf("share %d moved from its holder to server %d", sh, assign[sh])
+		}
+	}
+	// A server refusing every share gets none, even with nothing else to do.
+	servers = []Server{{Writable: true, Refuses: []int{0, 1}}, {Writable: true}}
+	assign = Place(2, servers)
+	if assign[0] != 1 || assign[1] != 1 {
+		t.Errorf("refusing server was given shares: %v", assign)
+	}
+}
