@@ -76,7 +76,24 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newRenewLeasesCmd(opts),
 		newDebugCmd(),
 	)
+	withUsage(root)
 	return root
+}
+
+// withUsage makes every command's argument errors end with its usage
+// line, so a missing argument says what is expected.
+func withUsage(cmd *cobra.Command) {
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return fmt.Errorf("%s: %w\nusage: %s   (more: %s --help)", c.Name(), err, c.UseLine(), c.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		withUsage(sub)
+	}
 }
 
 // Main runs the CLI with args and returns the process exit status.
