@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/webapi"
 )
 
@@ -29,25 +29,14 @@ func nodeAPI(dir string) (string, string, error) {
 	return strings.TrimSpace(string(b)), token, nil
 }
 
-// statusDoc is the web API's /status.
-type statusDoc struct {
-	Servers []struct {
-		ID, Nickname string
-		Connected    bool
-		Available    uint64
-	}
-	Params struct{ K, Happy, N int }
-	Node   *fullnode.Status
-}
-
 func newStatusCmd(opts *options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the running node: its reachability, introducers, and the nodes it is connected to",
 		Long: `Ask the running node (lafs run) for its status through its web API. --json prints the
-web API's /status document as it is: {"Servers": [...], "Params": {...}, "Node": {id,
-nickname, addresses, reachability, introducers: [...], peers: [...], connections: [...]}}.`,
+web API's /status document as it is (docs/webapi.md): {"servers": [...], "params": {...},
+"node": {id, nickname, addresses, reachability, introducers: [...], peers: [...], connections: [...]}}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			base, token, err := nodeAPI(opts.nodeDir)
@@ -70,7 +59,7 @@ nickname, addresses, reachability, introducers: [...], peers: [...], connections
 				_, err := out.Write(body)
 				return err
 			}
-			var s statusDoc
+			var s status.Document
 			if err := json.Unmarshal(body, &s); err != nil {
 				return fmt.Errorf("status: %w", err)
 			}
@@ -82,7 +71,7 @@ nickname, addresses, reachability, introducers: [...], peers: [...], connections
 	return cmd
 }
 
-func printStatus(out io.Writer, s statusDoc) {
+func printStatus(out io.Writer, s status.Document) {
 	usable := 0
 	available := map[string]uint64{}
 	for _, srv := range s.Servers {
@@ -101,7 +90,7 @@ func printStatus(out io.Writer, s statusDoc) {
 		case n.Storage:
 			role = "storage server"
 		}
-		where := n.Reachability
+		where := string(n.Reachability)
 		if len(n.Addresses) > 0 {
 			where += ": " + strings.Join(n.Addresses, ", ")
 		}
@@ -139,7 +128,7 @@ func printStatus(out io.Writer, s statusDoc) {
 			switch {
 			case !p.Connected && p.LastSeen.IsZero():
 				state += ", never seen"
-				if p.Reachability == "outbound-only" {
+				if p.Reachability == status.OutboundOnly {
 					state += " (it is behind NAT: waiting for it to call)"
 				}
 			case !p.Connected:
@@ -161,7 +150,7 @@ func printStatus(out io.Writer, s statusDoc) {
 			fmt.Fprintf(out, "  %.16s…  %-16s %-14s %s\n", p.ID, p.Nickname, p.Service, state)
 		}
 	}
-	if s.Params.K > 0 {
+	if s.Params != nil {
 		fmt.Fprintf(out, "Storage servers usable: %d (encoding %d-of-%d, happy %d)\n", usable, s.Params.K, s.Params.N, s.Params.Happy)
 	}
 }

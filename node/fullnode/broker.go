@@ -10,6 +10,7 @@ import (
 	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/node/gbs"
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/storagenode"
 	"github.com/lafssync/lafssync/node/transport"
 )
@@ -128,34 +129,19 @@ func (b *Broker) isStorage(id string) bool {
 	return e != nil && e.server != nil
 }
 
-// PeerStatus is what the node shows about one node it knows.
-type PeerStatus struct {
-	ID           string        `json:"id"`
-	Nickname     string        `json:"nickname"`
-	Service      string        `json:"service"`
-	Reachability string        `json:"reachability,omitempty"`
-	Connected    bool          `json:"connected"`
-	Inbound      bool          `json:"inbound,omitempty"`
-	Remote       string        `json:"remote_address,omitempty"`
-	Since        time.Time     `json:"connected_since,omitzero"`
-	KnownSince   time.Time     `json:"known_since"`
-	LastSeen     time.Time     `json:"last_seen,omitzero"`
-	RTT          time.Duration `json:"rtt_ns,omitempty"`
-}
-
 // Status describes every known node. Free space is not asked here: the
 // web API's status asks each usable server once, for all of its page.
-func (b *Broker) Status() []PeerStatus {
+func (b *Broker) Status() []status.Peer {
 	conns := map[string]transport.PeerState{}
 	for _, p := range b.t.Peers() {
 		conns[p.ID] = p
 	}
 	b.mu.Lock()
-	out := make([]PeerStatus, 0, len(b.byID))
+	out := make([]status.Peer, 0, len(b.byID))
 	for id, e := range b.byID {
 		p, ok := conns[id]
-		st := PeerStatus{ID: id, Nickname: e.known.Ann.Nickname, Service: e.known.Ann.ServiceName,
-			Reachability: e.known.Ann.Reachability, Connected: ok, Inbound: p.Inbound, Remote: p.Remote, Since: p.Since,
+		st := status.Peer{ID: id, Nickname: e.known.Ann.Nickname, Service: e.known.Ann.ServiceName,
+			Reachability: status.Reachability(e.known.Ann.Reachability), Connected: ok, Inbound: p.Inbound, Remote: p.Remote, Since: p.Since,
 			KnownSince: e.first, LastSeen: e.lastSeen}
 		if ok {
 			st.LastSeen = time.Now()

@@ -31,6 +31,7 @@ import (
 	"github.com/lafssync/lafssync/node/httplog"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/nodedir"
+	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/storagenode"
 	"github.com/lafssync/lafssync/node/transport"
 	"github.com/lafssync/lafssync/node/webapi"
@@ -217,28 +218,14 @@ func (n *Node) Client() *client.Client {
 	return c.WithServers(n.Servers())
 }
 
-// Status is the node's status document.
-type Status struct {
-	ID           string                        `json:"id"`
-	Nickname     string                        `json:"nickname"`
-	Addresses    []string                      `json:"addresses"`
-	Reachability string                        `json:"reachability"`
-	Storage      bool                          `json:"storage_server"`
-	Introducer   bool                          `json:"introducer"`
-	Introducers  []introducer.IntroducerStatus `json:"introducers"`
-	// Announced lists the nodes that announced to this node's introducer.
-	Announced   []introducer.NodeSummary `json:"announced,omitempty"`
-	Peers       []PeerStatus             `json:"peers"`
-	Connections []transport.PeerState    `json:"connections"`
-}
-
 // Status reports the node's connections and what it knows.
-func (n *Node) Status() Status {
-	s := Status{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: n.addresses(), Reachability: introducer.Public,
+// Its reachability is the configured one until it is measured.
+func (n *Node) Status() *status.Node {
+	s := &status.Node{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: n.addresses(), Reachability: status.Public,
 		Storage: n.Config.StorageEnabled, Introducer: n.Intro != nil, Connections: n.T.Peers(),
-		Introducers: []introducer.IntroducerStatus{}, Peers: []PeerStatus{}}
+		Introducers: []introducer.IntroducerStatus{}, Peers: []status.Peer{}}
 	if n.Config.OutboundOnly {
-		s.Reachability, s.Addresses = introducer.OutboundOnly, nil
+		s.Reachability, s.Addresses = status.OutboundOnly, nil
 	}
 	if n.Sub != nil {
 		s.Introducers = n.Sub.Status()
@@ -403,6 +390,11 @@ func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return err
 	}
+	if k, err := webapi.SweepSpool(n.Dir); err != nil {
+		n.log.Warn("web API spool files left by an earlier run could not all be removed", "err", err)
+	} else if k > 0 {
+		n.log.Info("removed web API spool files left by an earlier run", "files", k)
+	}
 	addr := "127.0.0.1:0"
 	if n.Config.WebPort != "" {
 		h, p, err := config.ParseTubPort(n.Config.WebPort)
@@ -426,7 +418,7 @@ func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
 	n.mu.Lock()
 	n.webURL = u
 	n.mu.Unlock()
-	api := webapi.NewDynamic(n.Client, func(context.Context) any { return n.Status() }, token)
+	api := webapi.NewDynamic(n.Client, func(context.Context) *status.Node { return n.Status() }, token)
 	api.SetPeerProxy(n.storagePeer)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, ErrorLog: httplog.New(n.log, "web API")}
 	wg.Go(func() {

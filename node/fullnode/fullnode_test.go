@@ -21,6 +21,7 @@ import (
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/storagenode"
 	"github.com/lafssync/lafssync/node/webapi"
 )
@@ -109,7 +110,7 @@ func TestGridThroughIntroducer(t *testing.T) {
 	testkit.WaitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(me.Servers()) == 4 })
 
 	st := me.Status()
-	var natState *PeerStatus
+	var natState *status.Peer
 	for i := range st.Peers {
 		if st.Peers[i].ID == natted.T.ID() {
 			natState = &st.Peers[i]
@@ -311,7 +312,7 @@ func TestLastSeen(t *testing.T) {
 	<-done
 	stopped := time.Now()
 	testkit.WaitFor(t, "the server to be seen gone", 20*time.Second, func() bool { return len(c.Servers()) == 0 })
-	var p *PeerStatus
+	var p *status.Peer
 	for _, x := range c.Status().Peers {
 		if x.Service == introducer.ServiceStorage {
 			p = &x

@@ -7,7 +7,6 @@
 package webapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -15,20 +14,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/lafssync/lafssync/grid/base32"
 	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/node/client"
+	"github.com/lafssync/lafssync/node/status"
 )
 
 // TokenPath is where the API token lives in a node directory.
@@ -53,57 +50,6 @@ func LoadToken(dir string) (string, error) {
 	return tok, os.WriteFile(p, []byte(tok+"\n"), 0o600)
 }
 
-// inMemory is the largest PUT body kept in memory; larger ones are
-// spooled to NODEDIR/tmp (an upload reads its input twice: once for the
-// convergent key, once to encode), as Tahoe does.
-const inMemory = 1 << 20
-
-// spoolError is a failure to keep the body on this machine (a full disk),
-// not a bad request.
-type spoolError struct{ err error }
-
-func (e *spoolError) Error() string {
-	return "cannot keep the upload on this machine: " + e.err.Error()
-}
-func (e *spoolError) Unwrap() error { return e.err }
-
-// spool makes body seekable: in memory when small, else in a temporary
-// file that done removes.
-func spool(body io.Reader, tmpDir string) (rs io.ReadSeeker, done func(), err error) {
-	head, err := io.ReadAll(io.LimitReader(body, inMemory+1))
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(head) <= inMemory {
-		return bytes.NewReader(head), func() {}, nil
-	}
-	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
-		return nil, nil, &spoolError{err}
-	}
-	f, err := os.CreateTemp(tmpDir, "upload-*")
-	if err != nil {
-		return nil, nil, &spoolError{err}
-	}
-	done = func() { f.Close(); os.Remove(f.Name()) }
-	if _, err := f.Write(head); err != nil {
-		done()
-		return nil, nil, &spoolError{err}
-	}
-	if _, err := f.ReadFrom(body); err != nil {
-		done()
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, nil, &spoolError{err} // writing the file failed
-		}
-		return nil, nil, err // reading the request failed
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		done()
-		return nil, nil, &spoolError{err}
-	}
-	return f, done, nil
-}
-
 // Server is the web API over a client.
 // The storage proxy (client.ProxyPath, client.ProxyHeader) forwards
 // /storage-proxy/SERVER-ID/… to that storage server over the node's own
@@ -116,7 +62,7 @@ const (
 
 type Server struct {
 	client     func() *client.Client
-	nodeStatus func(context.Context) any
+	nodeStatus func(context.Context) *status.Node
 	peer       func(id string) http.RoundTripper
 	token      string
 	mux        *http.ServeMux
@@ -130,9 +76,9 @@ func New(c *client.Client, token string) *Server {
 // NewDynamic serves the grid of whatever client get returns at each
 // request (a running node's servers come and go); nodeStatus, if not nil,
 // adds the node's own status (connections, introducers) to /status.
-func NewDynamic(get func() *client.Client, nodeStatus func(context.Context) any, token string) *Server {
+func NewDynamic(get func() *client.Client, nodeStatus func(context.Context) *status.Node, token string) *Server {
 	s := &Server{client: get, nodeStatus: nodeStatus, token: token, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /status", s.status)
+	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("PUT /uri", s.put)
 	s.mux.HandleFunc("POST /uri", s.postRoot)
 	s.mux.HandleFunc("GET /uri/{rest...}", s.get)
@@ -204,67 +150,38 @@ func clientOf(r *http.Request) *client.Client {
 }
 
 func fail(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	var ce *cap.Error
-	var te *client.TargetError
+	http.Error(w, err.Error(), statusOf(err))
+}
+
+// statusOf is the HTTP status for an operation's error.
+func statusOf(err error) int {
+	var (
+		ce  *cap.Error
+		te  *client.TargetError
+		nn  *client.NoNameError
+		nd  *client.NotDirError
+		ide *client.IsDirError
+		se  *spoolError
+		be  *bodyError
+	)
 	switch {
 	case errors.Is(err, dirnode.ErrNotFound):
-		code = http.StatusNotFound
+		return http.StatusNotFound
 	case errors.Is(err, dirnode.ErrReadOnly):
-		code = http.StatusForbidden
-	case errors.As(err, &ce), errors.As(err, &te):
-		code = http.StatusBadRequest
+		return http.StatusForbidden
+	case errors.Is(err, dirnode.ErrExists), errors.Is(err, dirnode.ErrIsDirectory), errors.As(err, &ide):
+		return http.StatusConflict
+	case errors.As(err, &se):
+		return http.StatusInsufficientStorage
+	case errors.Is(err, dirnode.ErrBadName), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &nn),
+		errors.As(err, &nd), errors.As(err, &be):
+		return http.StatusBadRequest
 	}
-	http.Error(w, err.Error(), code)
+	return http.StatusInternalServerError
 }
 
 // target is the cap (and path) in /uri/CAP/path, unescaped by the mux.
 func target(r *http.Request) string { return r.PathValue("rest") }
-
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	type server struct {
-		ID, Nickname string
-		Connected    bool
-		Available    uint64 `json:",omitempty"`
-		Error        string `json:",omitempty"`
-	}
-	var out struct {
-		Servers []server
-		Params  struct{ K, Happy, N int }
-		Node    any `json:",omitempty"`
-	}
-	c := clientOf(r)
-	if s.nodeStatus != nil {
-		out.Node = s.nodeStatus(r.Context())
-	}
-	if c == nil { // an introducer: no grid client
-		out.Servers = []server{}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(out)
-		return
-	}
-	out.Params.K, out.Params.Happy, out.Params.N = c.Imm.Params.K, c.Imm.Params.Happy, c.Imm.Params.N
-	// Ask every server at once, each answer bounded: one slow server must
-	// not hold up the page.
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	out.Servers = make([]server, len(c.Imm.Servers))
-	var wg sync.WaitGroup
-	for i, srv := range c.Imm.Servers {
-		wg.Go(func() {
-			st := server{ID: srv.Info().ID, Nickname: srv.Info().Nickname}
-			if v, err := srv.Version(ctx); err != nil {
-				st.Error = err.Error()
-			} else {
-				st.Connected, st.Available = true, v.AvailableSpace
-			}
-			out.Servers[i] = st
-		})
-	}
-	wg.Wait()
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(out)
-}
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	c, err := clientOf(r).ResolveCap(r.Context(), target(r))
@@ -333,39 +250,6 @@ type startedWriter struct {
 func (s *startedWriter) Write(p []byte) (int, error) {
 	s.started = true
 	return s.w.Write(p)
-}
-
-// put uploads the body; under /uri/DIRCAP/path it also links it there.
-func (s *Server) put(w http.ResponseWriter, r *http.Request) {
-	body, done, err := spool(r.Body, filepath.Join(clientOf(r).Dir, "tmp"))
-	var de *spoolError
-	if errors.As(err, &de) {
-		http.Error(w, err.Error(), http.StatusInsufficientStorage)
-		return
-	}
-	if err != nil {
-		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	defer done()
-	up, err := clientOf(r).Imm.Upload(r.Context(), body)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	if t := target(r); t != "" {
-		d, name, err := clientOf(r).ParentDir(r.Context(), t)
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		if err := d.SetCap(r.Context(), name, up.Cap, map[string]any{"size": float64(up.Bytes)}, true); err != nil {
-			fail(w, err)
-			return
-		}
-	}
-	w.WriteHeader(http.StatusCreated)
-	io.WriteString(w, up.Cap.String())
 }
 
 func (s *Server) postRoot(w http.ResponseWriter, r *http.Request) {

@@ -100,7 +100,7 @@ func TestWebAPI(t *testing.T) {
 		t.Errorf("check: %d %s", code, check)
 	}
 	code, status := do("GET", "/status", "", token)
-	if code != 200 || strings.Count(status, `"Connected":true`) != 10 {
+	if code != 200 || strings.Count(status, `"connected":true`) != 10 || !strings.Contains(status, `"params":{"shares_needed":`) {
 		t.Errorf("status: %d %s", code, status)
 	}
 	// Wrong inputs.
