@@ -113,7 +113,7 @@ func mainIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if errors.As(err, &ee) {
 			return ee.code
 		}
-		fmt.Fprintf(stderr, "lafs: %v\n", err)
+		fmt.Fprintf(stderr, "lafs: %v\n", inUserWords(err))
 		return 1
 	}
 	return 0

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,15 +13,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/webapi"
 )
 
 // nodeAPI finds the running node's web API: its URL and token.
 func nodeAPI(dir string) (string, string, error) {
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return "", "", fmt.Errorf("LAFS Sync has not run yet (there is no node in %s): start it with 'make run' in the source tree, or 'lafs daemon'; then try 'lafs status' again", dir)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "node.url"))
 	if err != nil {
-		return "", "", fmt.Errorf("no running node found in %s (no node.url): start it with 'lafs run %s'", dir, dir)
+		return "", "", fmt.Errorf("the node in %s is not running: start it with 'lafs daemon' (the local grid; 'make run' does this) or 'lafs run %s' (a node you created)", dir, client.ShellQuote(dir))
 	}
 	token, err := webapi.LoadToken(dir)
 	if err != nil {
@@ -153,6 +158,53 @@ func printStatus(out io.Writer, s status.Document) {
 	if s.Params != nil {
 		fmt.Fprintf(out, "Storage servers usable: %d (encoding %d-of-%d, happy %d)\n", usable, s.Params.K, s.Params.N, s.Params.Happy)
 	}
+	if local, of := onThisComputer(s); local > 0 && local == of {
+		fmt.Fprintf(out, "  all %d on this computer: no protection against a disk failure (for that, join a grid of other computers: lafs create-node --introducer)\n", local)
+	} else if local > 0 {
+		fmt.Fprintf(out, "  %d of them on this computer\n", local)
+	}
+}
+
+// onThisComputer counts the usable storage servers connected over
+// loopback (on this computer, so most likely on one disk), of those
+// usable. A server whose connection is not known is counted as elsewhere.
+func onThisComputer(s status.Document) (local, usable int) {
+	remote := map[string]string{}
+	own := ""
+	if s.Node != nil {
+		own = s.Node.ID
+		for _, p := range s.Node.Peers {
+			if p.Connected {
+				remote[p.ID] = p.Remote
+			}
+		}
+	}
+	for _, srv := range s.Servers {
+		if !srv.Connected {
+			continue
+		}
+		usable++
+		if srv.ID == own || isLoopback(remote[srv.ID]) {
+			local++
+		}
+	}
+	return local, usable
+}
+
+// isLoopback reports whether addr (host:port or host) is on this computer.
+func isLoopback(addr string) bool {
+	if addr == "" {
+		return false
+	}
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func sizeText(n uint64) string {
