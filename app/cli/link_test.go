@@ -57,12 +57,41 @@ func mustIn(t *testing.T, dir string) func(args ...string) string {
 	}
 }
 
-// lsEntry is one element of ls --json.
+// lsEntry is one child in ls --json.
 type lsEntry struct {
-	Name     string         `json:"name"`
-	Type     string         `json:"type"`
+	Name     string
+	Type     string         // "file", "dir" or "unknown"
 	ReadCap  string         `json:"ro_uri"`
 	Metadata map[string]any `json:"metadata"`
+}
+
+// lsJSONOf reads ls --json (Tahoe's ["dirnode", {"children": ...}]).
+func lsJSONOf(t *testing.T, out string) map[string]lsEntry {
+	t.Helper()
+	var top []json.RawMessage
+	var body struct {
+		Children map[string][]json.RawMessage `json:"children"`
+	}
+	if err := json.Unmarshal([]byte(out), &top); err != nil || len(top) != 2 || string(top[0]) != `"dirnode"` {
+		t.Fatalf("ls --json: %v in %q", err, out)
+	}
+	if err := json.Unmarshal(top[1], &body); err != nil {
+		t.Fatalf("ls --json: %v in %q", err, out)
+	}
+	m := map[string]lsEntry{}
+	for name, pair := range body.Children {
+		var kind string
+		var e lsEntry
+		if len(pair) != 2 || json.Unmarshal(pair[0], &kind) != nil || json.Unmarshal(pair[1], &e) != nil {
+			t.Fatalf("ls --json: child %q is %s", name, pair)
+		}
+		e.Name, e.Type = name, map[string]string{"filenode": "file", "dirnode": "dir"}[kind]
+		if e.Type == "" {
+			e.Type = kind
+		}
+		m[name] = e
+	}
+	return m
 }
 
 func TestLinkCommandsOnLocalGrid(t *testing.T) {
@@ -76,19 +105,7 @@ func TestLinkCommandsOnLocalGrid(t *testing.T) {
 			t.Errorf("lafs %v: exit %d, %q; want an error with %q", args, code, errs, want)
 		}
 	}
-	lsJSON := func(target string) map[string]lsEntry {
-		t.Helper()
-		out := must("ls", "--json", target)
-		var items []lsEntry
-		if err := json.Unmarshal([]byte(out), &items); err != nil {
-			t.Fatalf("ls --json %s: %v in %q", target, err, out)
-		}
-		m := map[string]lsEntry{}
-		for _, it := range items {
-			m[it.Name] = it
-		}
-		return m
-	}
+	lsJSON := func(target string) map[string]lsEntry { t.Helper(); return lsJSONOf(t, must("ls", "--json", target)) }
 	must("create-alias", "home")
 	must("create-alias", "work")
 	src := filepath.Join(dir, "a.txt")
@@ -120,7 +137,7 @@ func TestLinkCommandsOnLocalGrid(t *testing.T) {
 	}
 	// mv into a directory (TO ends in a slash), made if missing.
 	must("mv", "home:docs/b.txt", "home:archive/")
-	if out := must("ls", "--json", "home:docs"); strings.TrimSpace(out) != "[]" {
+	if out := must("ls", "--json", "home:docs"); len(lsJSONOf(t, out)) != 0 || !strings.Contains(out, `"children": {}`) {
 		t.Errorf("empty directory as JSON: %q", out)
 	}
 	if out := must("ls", "home:archive"); out != "file b.txt\n" {
@@ -323,5 +340,64 @@ func TestProgressLine(t *testing.T) {
 	}
 	if newProgress(&b, false, "x", 1) != nil {
 		t.Error("a bar on a buffer that is not a terminal")
+	}
+}
+
+// Issue 13 item 14: ls --json prints Tahoe's t=json shape; write caps only
+// when asked for.
+func TestLsJSONTahoeShapeOnLocalGrid(t *testing.T) {
+	dir := t.TempDir()
+	startLocalGrid(t, dir)
+	must := mustIn(t, dir)
+	must("create-alias", "home")
+	src := filepath.Join(dir, "a.txt")
+	os.WriteFile(src, bytes.Repeat([]byte("x"), 5000), 0o600)
+	fileCap := strings.TrimSpace(must("put", src, "home:a.txt"))
+	must("mkdir", "home:sub")
+	type node struct {
+		RO       string         `json:"ro_uri"`
+		RW       string         `json:"rw_uri"`
+		Verify   string         `json:"verify_uri"`
+		Mutable  bool           `json:"mutable"`
+		Format   string         `json:"format"`
+		Size     *int64         `json:"size"`
+		Metadata map[string]any `json:"metadata"`
+		Children map[string][2]json.RawMessage
+	}
+	parse := func(out string) (string, node) {
+		var pair [2]json.RawMessage
+		var kind string
+		var n node
+		if err := json.Unmarshal([]byte(out), &pair); err != nil || json.Unmarshal(pair[0], &kind) != nil || json.Unmarshal(pair[1], &n) != nil {
+			t.Fatalf("ls --json: %v %q", err, out)
+		}
+		return kind, n
+	}
+	kind, top := parse(must("ls", "--json", "home:"))
+	if kind != "dirnode" || !top.Mutable || !strings.HasPrefix(top.RO, "URI:DIR2-RO:") || !strings.HasPrefix(top.Verify, "URI:DIR2-Verifier:") || top.RW != "" {
+		t.Errorf("top: %s %+v", kind, top)
+	}
+	var k string
+	var a, sub node
+	json.Unmarshal(top.Children["a.txt"][0], &k)
+	json.Unmarshal(top.Children["a.txt"][1], &a)
+	if k != "filenode" || a.RO != fileCap || a.Mutable || a.Format != "CHK" || a.Size == nil || *a.Size != 5000 || a.Metadata["tahoe"] == nil {
+		t.Errorf("a.txt: %s %+v", k, a)
+	}
+	json.Unmarshal(top.Children["sub"][0], &k)
+	json.Unmarshal(top.Children["sub"][1], &sub)
+	if k != "dirnode" || !sub.Mutable || sub.RW != "" || !strings.HasPrefix(sub.RO, "URI:DIR2-RO:") {
+		t.Errorf("sub: %s %+v", k, sub)
+	}
+	_, top = parse(must("ls", "--json", "--write-caps", "home:"))
+	json.Unmarshal(top.Children["sub"][1], &sub)
+	if !strings.HasPrefix(top.RW, "URI:DIR2:") || !strings.HasPrefix(sub.RW, "URI:DIR2:") {
+		t.Errorf("--write-caps: top %q, sub %q", top.RW, sub.RW)
+	}
+	if kind, f := parse(must("ls", "--json", "home:a.txt")); kind != "filenode" || f.RO != fileCap {
+		t.Errorf("ls --json of a file: %s %+v", kind, f)
+	}
+	if out := must("ls", "home:a.txt"); out != "file a.txt\n" {
+		t.Errorf("ls of a file: %q", out)
 	}
 }
