@@ -62,3 +62,10 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# The icon set: renders icons/src/*.svg into icons/png/, icons/lafssync.ico,
+# icons/lafssync.icns and the contact sheet docs/screenshots/icons.png.
+# Pure Go (icons/render): needs nothing from apt. See icons/README.md.
+.PHONY: icons
+icons:
+	$(GO) run ./icons/gen

@@ -1,72 +1,79 @@
-// Command gen draws LAFS Sync's icons: a shield-blue disc holding a ring of
-// ten "shares", three of them highlighted (any three recover the file).
-// Run with `go generate ./icons`.
+// Command gen renders LAFS Sync's icons from their SVG sources: the PNGs,
+// the Windows .ico and macOS .icns under icons/, and the contact sheet
+// docs/screenshots/icons.png. Run it from the repository root with
+// `make icons`.
 package main
 
 import (
-	"image"
-	"image/color"
-	"image/png"
-	"log"
-	"math"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+
+	"github.com/lafssync/lafssync/icons/render"
 )
 
 func main() {
-	dir := "."
-	if len(os.Args) > 1 {
-		dir = os.Args[1]
+	dir := flag.String("dir", "icons", "the icons directory: reads src/, writes png/, the .ico and the .icns")
+	sheet := flag.String("sheet", render.SheetName, "where to write the contact sheet (empty: do not)")
+	flag.Parse()
+	if err := run(*dir, *sheet); err != nil {
+		fmt.Fprintln(os.Stderr, "icons:", err)
+		os.Exit(1)
 	}
-	for _, size := range []int{256, 64, 32} {
-		img := draw(size)
-		f, err := os.Create(filepath.Join(dir, "lafssync-"+itoa(size)+".png"))
+}
+
+func run(dir, sheet string) error {
+	set, err := render.Set(os.DirFS(filepath.Join(dir, "src")))
+	if err != nil {
+		return fmt.Errorf("render %s: %w", filepath.Join(dir, "src"), err)
+	}
+	names := make([]string, 0, len(set))
+	for name := range set {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, set[name], 0o644); err != nil {
+			return err
+		}
+	}
+	// Drop PNGs no longer produced (a size or state removed from render).
+	old, err := filepath.Glob(filepath.Join(dir, "png", "*.png"))
+	if err != nil {
+		return err
+	}
+	for _, path := range old {
+		rel, err := filepath.Rel(dir, path)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
-		if err := png.Encode(f, img); err != nil {
-			log.Fatal(err)
-		}
-		f.Close()
-	}
-}
-
-func itoa(n int) string {
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
-}
-
-func draw(size int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, size, size))
-	c := float64(size) / 2
-	bg := color.NRGBA{0x1f, 0x5f, 0xbf, 0xff}
-	share := color.NRGBA{0xe8, 0xf0, 0xff, 0xff}
-	hot := color.NRGBA{0xff, 0xc1, 0x2e, 0xff}
-	for y := 0; y < size; y++ {
-		for x := 0; x < size; x++ {
-			dx, dy := float64(x)+0.5-c, float64(y)+0.5-c
-			r := math.Hypot(dx, dy)
-			if r <= c*0.96 {
-				img.SetNRGBA(x, y, bg)
+		if _, ok := set[filepath.ToSlash(rel)]; !ok {
+			if err := os.Remove(path); err != nil {
+				return err
 			}
-			for i := 0; i < 10; i++ {
-				a := 2 * math.Pi * float64(i) / 10
-				sx, sy := c+math.Cos(a)*c*0.62, c+math.Sin(a)*c*0.62
-				if math.Hypot(float64(x)+0.5-sx, float64(y)+0.5-sy) <= c*0.14 {
-					col := share
-					if i%3 == 0 && i < 9 {
-						col = hot
-					}
-					img.SetNRGBA(x, y, col)
-				}
-			}
-			if r <= c*0.22 {
-				img.SetNRGBA(x, y, hot)
-			}
+			fmt.Printf("icons: removed %s\n", path)
 		}
 	}
-	return img
+	fmt.Printf("icons: wrote %d files under %s\n", len(names), dir)
+	if sheet == "" {
+		return nil
+	}
+	data, err := render.Sheet(set)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(sheet), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(sheet, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("icons: wrote %s\n", sheet)
+	return nil
 }
