@@ -498,6 +498,16 @@ func (s *Server) ReadTestWrite(ctx context.Context, si storage.SI, we storage.Se
 	if s.readOnly {
 		return res, fmt.Errorf("mutable slot %s: %w", si, storage.ErrReadOnly)
 	}
+	for sh, t := range tw {
+		for _, w := range t.Writes {
+			if end := w.Offset + uint64(len(w.Data)); end > storage.MaxMutableShareSize || end < w.Offset {
+				return res, fmt.Errorf("mutable share %s/%d: write past the maximum size: %w", si, sh, storage.ErrTooLarge)
+			}
+		}
+		if t.NewLength != nil && *t.NewLength > storage.MaxMutableShareSize {
+			return res, fmt.Errorf("mutable share %s/%d: new length past the maximum size: %w", si, sh, storage.ErrTooLarge)
+		}
+	}
 	if sl == nil {
 		sl = &slot{writeEnabler: we, shares: map[int][]byte{}}
 		s.mutable[si] = sl

@@ -34,6 +34,7 @@ func Run(t *testing.T, newServer func(t *testing.T) storage.Server) {
 		{"MutableTruncateAndDelete", mutableTruncate},
 		{"Leases", leases},
 		{"ParallelWriters", parallelWriters},
+		{"MutableOversizeRefused", mutableOversize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newServer(t)) })
@@ -284,6 +285,40 @@ func mutableTruncate(t *testing.T, s storage.Server) {
 	must[storage.RTWResult](t)(s.ReadTestWrite(ctx, idx, we, lease(1), map[int]storage.TestWrite{0: {NewLength: u64(0)}}, nil))
 	if got := must[[]int](t)(s.ListMutableShares(ctx, idx)); !slices.Equal(got, []int{1}) {
 		t.Fatalf("after deleting share 0: %v", got)
+	}
+}
+
+// mutableOversize: writes and new lengths past the advertised maximum
+// mutable share size are refused (quickly, without allocating them) and
+// change nothing.
+func mutableOversize(t *testing.T, s storage.Server) {
+	idx := si(14)
+	we := secret(14)
+	max := must[storage.Version](t)(s.Version(ctx)).MaxMutableShareSize
+	if max == ^uint64(0) {
+		t.Skip("no maximum advertised")
+	}
+	over := max + 1
+	bad := []storage.TestWrite{
+		{Writes: []storage.WriteVector{{Offset: max, Data: []byte("x")}}},
+		{Writes: []storage.WriteVector{{Data: []byte("x")}}, NewLength: &over},
+	}
+	for i, tw := range bad {
+		if r, err := s.ReadTestWrite(ctx, idx, we, lease(1), map[int]storage.TestWrite{0: tw}, nil); err == nil && r.OK {
+			t.Fatalf("oversize write %d on a new slot accepted", i)
+		}
+	}
+	if got := must[[]int](t)(s.ListMutableShares(ctx, idx)); len(got) != 0 {
+		t.Fatalf("refused writes created shares %v", got)
+	}
+	must[storage.RTWResult](t)(s.ReadTestWrite(ctx, idx, we, lease(1), map[int]storage.TestWrite{0: {Writes: []storage.WriteVector{{Data: []byte("small")}}}}, nil))
+	for i, tw := range bad {
+		if r, err := s.ReadTestWrite(ctx, idx, we, lease(1), map[int]storage.TestWrite{0: tw}, nil); err == nil && r.OK {
+			t.Fatalf("oversize write %d on an existing share accepted", i)
+		}
+	}
+	if got := must[[]byte](t)(s.ReadMutableShare(ctx, idx, 0, 0, 100)); string(got) != "small" {
+		t.Fatalf("after refused writes the share is %q", got)
 	}
 }
 
