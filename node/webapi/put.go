@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/grid/immutable"
@@ -99,12 +100,24 @@ func (e *bodyError) Unwrap() error { return e.err }
 type received struct {
 	r    io.ReadSeeker
 	size int64
+	// key is the file's key, hashed while the body was read (known
+	// length), or nil (the upload hashes it in a first pass).
+	key  *[16]byte
 	done func() // releases the spool file, if any
 }
 
 // receive reads body (length bytes, or -1 if unknown) into memory when
-// small, else into a spool file in tmpDir.
-func receive(body io.Reader, length int64, tmpDir string) (*received, error) {
+// small, else into a spool file in tmpDir. With a known length it also
+// hashes the convergent key on the way (keyer), so that the upload reads
+// the body only once more.
+func receive(body io.Reader, length int64, tmpDir string, keyer func(size int64) (*immutable.KeyHasher, error)) (*received, error) {
+	var kh *immutable.KeyHasher
+	if length >= 0 {
+		var err error
+		if kh, err = keyer(length); err != nil {
+			return nil, err
+		}
+	}
 	var head []byte
 	switch {
 	case length >= 0 && length <= inMemory:
@@ -113,7 +126,8 @@ func receive(body io.Reader, length int64, tmpDir string) (*received, error) {
 		if _, err := io.ReadFull(body, head); err != nil {
 			return nil, &bodyError{err}
 		}
-		return &received{r: bytes.NewReader(head), size: length, done: func() {}}, nil
+		kh.Write(head)
+		return finish(&received{r: bytes.NewReader(head), size: length, done: func() {}}, kh)
 	case length < 0:
 		var err error
 		if head, err = io.ReadAll(io.LimitReader(body, inMemory+1)); err != nil {
@@ -131,7 +145,11 @@ func receive(body io.Reader, length int64, tmpDir string) (*received, error) {
 		f.Close()
 		os.Remove(f.Name()) // already gone where unlinking early works
 	}
-	n, err := copyBody(f, io.MultiReader(bytes.NewReader(head), body))
+	var sink io.Writer = f
+	if kh != nil {
+		sink = &spoolSink{f: f, kh: kh}
+	}
+	n, err := copyBody(sink, io.MultiReader(bytes.NewReader(head), body))
 	if err != nil {
 		done()
 		return nil, err
@@ -144,7 +162,11 @@ func receive(body io.Reader, length int64, tmpDir string) (*received, error) {
 		done()
 		return nil, &spoolError{err}
 	}
-	return &received{r: f, size: n, done: done}, nil
+	rc, err := finish(&received{r: f, size: n, done: done}, kh)
+	if err != nil {
+		done()
+	}
+	return rc, err
 }
 
 // createSpool makes a spool file, unlinked at once where open files can
@@ -163,26 +185,81 @@ func createSpool(tmpDir string) (*os.File, error) {
 	return f, nil
 }
 
-// copyBody copies the request body to the spool file, telling a failure
-// to write (spoolError) from a failure to read (bodyError).
-func copyBody(f *os.File, body io.Reader) (int64, error) {
-	buf := make([]byte, 1<<20)
-	var n int64
-	for {
-		k, rerr := body.Read(buf)
-		if k > 0 {
-			if _, err := f.Write(buf[:k]); err != nil {
-				return n, &spoolError{err}
+// finish records kh's key in rc, if there is a hasher.
+func finish(rc *received, kh *immutable.KeyHasher) (*received, error) {
+	if kh == nil {
+		return rc, nil
+	}
+	key, err := kh.Key()
+	if err != nil {
+		return nil, &bodyError{err}
+	}
+	rc.key = &key
+	return rc, nil
+}
+
+// spoolSink writes to the spool file and hashes the key.
+type spoolSink struct {
+	f  *os.File
+	kh *immutable.KeyHasher
+}
+
+func (s *spoolSink) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	s.kh.Write(p[:n])
+	return n, err
+}
+
+// copyBody copies the request body to the spool, telling a failure to
+// write (spoolError) from a failure to read (bodyError). Reading the
+// next chunk overlaps with writing and hashing the last one (three 1 MiB
+// buffers in turn).
+func copyBody(sink io.Writer, body io.Reader) (int64, error) {
+	const chunk, bufs = 1 << 20, 3
+	free := make(chan []byte, bufs)
+	for range bufs {
+		free <- make([]byte, chunk)
+	}
+	full := make(chan []byte, bufs)
+	werr := make(chan error, 1)
+	var failed atomic.Bool // stop reading once writing failed (a full disk)
+	go func() {
+		var err error
+		for b := range full {
+			if err == nil {
+				if _, err = sink.Write(b); err != nil {
+					err = &spoolError{err}
+					failed.Store(true)
+				}
 			}
+			free <- b[:cap(b)]
+		}
+		werr <- err
+	}()
+	var n int64
+	var rerr error
+	for rerr == nil && !failed.Load() {
+		b := <-free
+		var k int
+		k, rerr = io.ReadFull(body, b)
+		if rerr == io.ErrUnexpectedEOF {
+			rerr = io.EOF
+		}
+		if k > 0 {
 			n += int64(k)
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, &bodyError{rerr}
+			full <- b[:k]
+		} else {
+			free <- b
 		}
 	}
+	close(full)
+	if err := <-werr; err != nil {
+		return n, err
+	}
+	if rerr != nil && rerr != io.EOF {
+		return n, &bodyError{rerr}
+	}
+	return n, nil
 }
 
 // parseReplace reads Tahoe's replace= argument for a PUT of a file body:
@@ -247,10 +324,13 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 
 // upload receives r's body and uploads it.
 func upload(r *http.Request, imm *immutable.Client, tmpDir string) (*immutable.UploadResult, error) {
-	body, err := receive(r.Body, r.ContentLength, tmpDir)
+	body, err := receive(r.Body, r.ContentLength, tmpDir, imm.NewKeyHasher)
 	if err != nil {
 		return nil, err
 	}
 	defer body.done()
+	if body.key != nil {
+		return imm.UploadKeyed(r.Context(), body.r, body.size, *body.key)
+	}
 	return imm.Upload(r.Context(), body.r)
 }

@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -23,19 +24,25 @@ import (
 
 // api is a web API over a local grid, for tests.
 type api struct {
-	t     *testing.T
-	dir   string // the client's node directory
-	url   string
-	token string
+	t      testing.TB
+	dir    string // the client's node directory
+	client *client.Client
+	url    string
+	token  string
 }
 
-func startAPI(t *testing.T, nodeStatus func(context.Context) *status.Node) *api {
+func startAPI(t testing.TB, nodeStatus func(context.Context) *status.Node) *api {
+	t.Helper()
+	return startAPIn(t, storagenode.LocalGridSize, nodeStatus)
+}
+
+func startAPIn(t testing.TB, servers int, nodeStatus func(context.Context) *status.Node) *api {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- storagenode.RunLocalGrid(ctx, filepath.Join(dir, "grid"), dir, storagenode.LocalGridSize, nil, func([]string) { close(ready) })
+		done <- storagenode.RunLocalGrid(ctx, filepath.Join(dir, "grid"), dir, servers, nil, func([]string) { close(ready) })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	select {
@@ -55,7 +62,7 @@ func startAPI(t *testing.T, nodeStatus func(context.Context) *status.Node) *api 
 	}
 	srv := httptest.NewServer(NewDynamic(func() *client.Client { return c }, nodeStatus, token))
 	t.Cleanup(srv.Close)
-	return &api{t: t, dir: dir, url: srv.URL, token: token}
+	return &api{t: t, dir: dir, client: c, url: srv.URL, token: token}
 }
 
 // do sends a request; path is sent as written (already escaped).
@@ -266,6 +273,28 @@ func TestStatusDocument(t *testing.T) {
 		`"node":{"id":"v0-me"`, `"reachability":"outbound-only"`, `"storage_server":`} {
 		if !strings.Contains(body, key) {
 			t.Errorf("status lacks %s: %s", key, body)
+		}
+	}
+}
+
+// A PUT's cap is the convergent cap of its bytes whichever way the body
+// came: small or spooled, with a Content-Length (key hashed on the way)
+// or chunked (key hashed in a first pass over the spool).
+func TestPutCapIsConvergent(t *testing.T) {
+	a := startAPI(t, nil)
+	for _, size := range []int{40, 100 << 10, inMemory + 12345} {
+		data := []byte(strings.Repeat("convergent ", size/11+1)[:size])
+		want, err := a.client.Imm.Upload(context.Background(), bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, withLength := a.do("PUT", "/uri", bytes.NewReader(data))
+		if code != 201 || withLength != want.Cap.String() {
+			t.Errorf("%d bytes with Content-Length: %d, cap differs from the client's: %v", size, code, withLength != want.Cap.String())
+		}
+		code, chunked := a.do("PUT", "/uri", struct{ io.Reader }{bytes.NewReader(data)}) // no length known
+		if code != 201 || chunked != want.Cap.String() {
+			t.Errorf("%d bytes chunked: %d, cap differs from the client's: %v", size, code, chunked != want.Cap.String())
 		}
 	}
 }
