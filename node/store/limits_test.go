@@ -311,3 +311,38 @@ func TestCorruptionAdvisoriesBounded(t *testing.T) {
 		t.Errorf("advisory into reserved space: %v", err)
 	}
 }
+
+type failReader struct{ t *testing.T }
+
+func (r failReader) Read([]byte) (int, error) {
+	r.t.Error("body read before the upload was checked")
+	return 0, errors.New("unexpected read")
+}
+
+// WriteShareFrom streams a body into a share and checks the upload before
+// reading any of it.
+func TestWriteShareFrom(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	var si storage.SI
+	data := bytes.Repeat([]byte("0123456789abcdef"), (3*StreamChunk+100)/16)
+	if _, err := s.AllocateBuckets(ctx, si, storage.LeaseSecrets{}, sec(1), []int{0}, uint64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteShareFrom(ctx, si, 0, sec(2), 0, failReader{t}, 10); !errors.Is(err, storage.ErrUnauthorized) {
+		t.Errorf("wrong secret: %v", err)
+	}
+	if _, err := s.WriteShareFrom(ctx, si, 0, sec(1), uint64(len(data)), failReader{t}, 10); !errors.Is(err, storage.ErrOutOfRange) {
+		t.Errorf("past the allocation: %v", err)
+	}
+	if _, err := s.WriteShareFrom(ctx, si, 1, sec(1), 0, failReader{t}, 10); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("no upload: %v", err)
+	}
+	done, err := s.WriteShareFrom(ctx, si, 0, sec(1), 0, bytes.NewReader(data), uint64(len(data)))
+	if err != nil || !done {
+		t.Fatalf("stream: %v %v", done, err)
+	}
+	got, _ := s.ReadShare(ctx, si, 0, 0, uint64(len(data)))
+	if !bytes.Equal(got, data) {
+		t.Error("streamed share differs")
+	}
+}

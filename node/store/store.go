@@ -385,6 +385,57 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 	return true, nil
 }
 
+// CheckUpload returns the error WriteShare would give before writing: no
+// such upload, wrong secret, or a write of n bytes at off past the
+// allocation. A server checks it before reading a request body.
+func (s *Store) CheckUpload(si storage.SI, sh int, secret storage.Secret, off, n uint64) error {
+	u, err := s.lookupUpload(si, sh, secret)
+	if err != nil {
+		return err
+	}
+	if end := off + n; end > u.size || end < off {
+		return fmt.Errorf("share %s/%d: write of %d bytes at %d past the allocated %d: %w", si, sh, n, off, u.size, storage.ErrOutOfRange)
+	}
+	return nil
+}
+
+// StreamChunk is the buffer WriteShareFrom reads a body through.
+const StreamChunk = 1 << 20
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, StreamChunk); return &b }}
+
+// WriteShareFrom is WriteShare with the n bytes of data read from r,
+// StreamChunk at a time, so a request body is never held whole. The
+// upload and range are checked before anything is read. Chunks written
+// before an error (a conflict, a short body) stay written: they were
+// unwritten or identical bytes of the same allocation.
+func (s *Store) WriteShareFrom(ctx context.Context, si storage.SI, sh int, secret storage.Secret, off uint64, r io.Reader, n uint64) (bool, error) {
+	if err := s.CheckUpload(si, sh, secret, off, n); err != nil {
+		return false, err
+	}
+	if n == 0 {
+		return s.WriteShare(ctx, si, sh, secret, off, nil)
+	}
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	for n > 0 {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		b := (*bp)[:min(n, StreamChunk)]
+		if _, err := io.ReadFull(r, b); err != nil {
+			return false, fmt.Errorf("share %s/%d: read the data at %d: %w", si, sh, off, err)
+		}
+		done, err := s.WriteShare(ctx, si, sh, secret, off, b)
+		if err != nil || done {
+			return done, err
+		}
+		off += uint64(len(b))
+		n -= uint64(len(b))
+	}
+	return false, nil
+}
+
 // finish adds the lease, makes the share durable and moves it into place.
 func (s *Store) finish(si storage.SI, sh int, u *upload, f *os.File) error {
 	fail := func(err error) error {
