@@ -192,6 +192,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
+	if r.ContentLength != 0 {
+		// A refused request's body may be unread (a PATCH checked before
+		// its body, a body cut for being slow). Without this, net/http
+		// reads up to 256 KiB of it, with no deadline, before it sends the
+		// answer: a trickling body would hold the connection and never
+		// hear the refusal (node/hostile).
+		w.Header().Set("Connection", "close")
+	}
 	http.Error(w, err.Error(), code)
 }
 
