@@ -198,6 +198,15 @@ func (c *charge) add(ctx context.Context, n int64) error {
 	return nil
 }
 
+// keep returns what the request charged beyond n bytes (a read shorter
+// than the range it asked for).
+func (c *charge) keep(n int64) {
+	if extra := c.n - max(n, 0); extra > 0 {
+		c.b.Release(extra)
+		c.n -= extra
+	}
+}
+
 func (c *charge) release() { c.b.Release(c.n); c.n = 0 }
 
 // pacer bounds how long a transfer may take: no single read or write may

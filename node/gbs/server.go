@@ -688,6 +688,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, fn func(ctx contex
 	if err != nil {
 		return err
 	}
+	ch.keep(int64(len(data)))
 	if len(data) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
