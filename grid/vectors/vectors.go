@@ -97,16 +97,72 @@ type Options struct {
 	Mutable func(v *Vector) (string, error)
 }
 
-// Plaintext is the vector's sample: the seed repeated and cut to length.
-func (v *Vector) Plaintext() ([]byte, error) {
+// maxSampleLength bounds a vector's plaintext (Tahoe's largest is 8 MiB + 1).
+const maxSampleLength = 1 << 40
+
+// Plaintext is the vector's sample, the seed repeated and cut to length,
+// generated as it is read: memory does not grow with the length.
+func (v *Vector) Plaintext() (*Sample, error) {
 	seed, err := base64.StdEncoding.DecodeString(v.Sample.Seed)
 	if err != nil || len(seed) == 0 {
 		return nil, fmt.Errorf("sample seed %q is not non-empty base64", v.Sample.Seed)
 	}
-	if v.Sample.Length < 0 || v.Sample.Length > 1<<31 {
+	if v.Sample.Length < 0 || v.Sample.Length > maxSampleLength {
 		return nil, fmt.Errorf("sample length %d out of range", v.Sample.Length)
 	}
-	return bytes.Repeat(seed, int(v.Sample.Length)/len(seed)+1)[:v.Sample.Length], nil
+	return NewSample(seed, v.Sample.Length), nil
+}
+
+// Sample is an io.ReadSeeker over seed repeated and cut to a length
+// (Tahoe's (seed * (length // len(seed) + 1))[:length]).
+type Sample struct {
+	chunk []byte // seed repeated to about 64 KiB, a whole number of seeds
+	seed  int
+	size  int64
+	off   int64
+}
+
+// NewSample returns the sample of length bytes made from seed (non-empty).
+func NewSample(seed []byte, length int64) *Sample {
+	reps := max(1, (64<<10)/len(seed))
+	return &Sample{chunk: bytes.Repeat(seed, reps), seed: len(seed), size: length}
+}
+
+// Size is the sample's length.
+func (s *Sample) Size() int64 { return s.size }
+
+// Read implements io.Reader.
+func (s *Sample) Read(p []byte) (int, error) {
+	if s.off >= s.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && s.off < s.size {
+		start := int(s.off % int64(s.seed)) // chunk is whole seeds: any phase is at the same index
+		m := copy(p[n:], s.chunk[start:])
+		m = int(min(int64(m), s.size-s.off))
+		n += m
+		s.off += int64(m)
+	}
+	return n, nil
+}
+
+// Seek implements io.Seeker.
+func (s *Sample) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		off += s.off
+	case io.SeekEnd:
+		off += s.size
+	default:
+		return 0, fmt.Errorf("sample: bad whence %d", whence)
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("sample: seek to %d", off)
+	}
+	s.off = off
+	return off, nil
 }
 
 // ComputeCHK derives the immutable cap of a CHK vector from its inputs.
@@ -119,18 +175,25 @@ func ComputeCHK(v *Vector) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(data) <= chk.LITThreshold {
-		return "URI:LIT:" + base32.Encode(data), nil
+	if data.Size() <= chk.LITThreshold {
+		b, err := io.ReadAll(data)
+		if err != nil {
+			return "", err
+		}
+		return "URI:LIT:" + base32.Encode(b), nil
 	}
-	l, err := chk.NewLayout(int64(len(data)), v.Zfec.Required, v.Zfec.Total, v.Zfec.SegmentSize)
+	l, err := chk.NewLayout(data.Size(), v.Zfec.Required, v.Zfec.Total, v.Zfec.SegmentSize)
 	if err != nil {
 		return "", err
 	}
-	key, err := chk.ConvergentKey(bytes.NewReader(data), secret, l)
+	key, err := chk.ConvergentKey(data, secret, l)
 	if err != nil {
 		return "", err
 	}
-	res, err := chk.Encode(bytes.NewReader(data), key, l, discard{})
+	if _, err := data.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	res, err := chk.Encode(data, key, l, discard{})
 	if err != nil {
 		return "", err
 	}
