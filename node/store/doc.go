@@ -5,15 +5,53 @@
 //	<dir>/shares/<first 2 chars of SI>/<SI>/<shnum>   complete shares
 //	<dir>/shares/incoming/<prefix>/<SI>/<shnum>       uploads in progress
 //	<dir>/corruption-advisories/                     reports from clients
+//	<dir>/journal/                                   undo journals (ours; Tahoe ignores it)
 //
 // Immutable shares use Tahoe's v2 container (12-byte header, share data,
 // 72-byte leases with BLAKE2b-hashed secrets; v1 containers are read too);
 // mutable slots use the v2 mutable container. An upload is written under
 // incoming/ and becomes visible only when complete, by fsync and rename,
 // so a crash never leaves a partial share where readers look; leftovers in
-// incoming/ are removed at start. Mutable writes build the new container
-// in a temporary file and rename it over the old one.
+// incoming/ are removed at start. An upload holds no open file between
+// writes.
+//
+// Share data is never held in memory whole: reads, test vectors and
+// writes go to the file at offsets, and only headers and leases are
+// parsed. Mutable writes and lease changes are made in place, as Tahoe
+// does, under an undo journal (journal.go): the bytes about to be
+// overwritten are saved and fsynced first, so a read-test-write (or lease
+// change) that fails, or is cut by a crash, leaves every share of the slot
+// as it was, byte for byte (the journal is played back at once, or at the
+// next Open). A growing share is extended sparsely; every byte a change
+// may put on disk (growth, overwritten bytes, their copy in the journal)
+// must fit in free space minus reserved_space, the check immutable
+// allocations get.
 //
 // Where Tahoe is weaker we are stricter: a read-only store refuses mutable
-// writes as well as new immutable shares.
+// writes as well as new immutable shares, and everything a client can make
+// the server keep is bounded.
+//
+// # Limits
+//
+//   - Mutable share: at most MaxMutableShareSize = 64 GiB of data (the
+//     figure advertised as maximum-mutable-share-size), and no more than
+//     free space minus reserved_space allows. Larger writes or new lengths
+//     are ErrTooLarge, ones that do not fit ErrNoSpace, before anything is
+//     allocated or written.
+//   - Reads: ReadShare and ReadMutableShare return at most 64 MiB per call
+//     (a full 64 MiB read means "maybe more"); the read vectors of one
+//     read-test-write at most 64 MiB in all (else ErrTooLarge).
+//   - Uploads in progress: at most Options.MaxUploads (DefaultMaxUploads =
+//     1000) immutable shares allocated and not complete, from all clients
+//     together; beyond it shares are not allocated, and a request that gets
+//     none fails with ErrNoSpace ("uploads already in progress"). What they
+//     may still write counts against free space. Idle uploads are dropped
+//     after Options.IdleAbort (30 min, as Tahoe).
+//   - File descriptors: an operation holds at most two files open at a
+//     time, and none between requests.
+//   - Leases: at most 1000 per share (more is ErrNoSpace); containers with
+//     more than 65,536 are not parsed.
+//   - Corruption advisories: each reason cut to 32,765 bytes (Tahoe's
+//     limit) and 200 bytes in the log; at most 500 files and 4 MiB kept,
+//     the oldest dropped; none written into reserved_space (ErrNoSpace).
 package store
