@@ -346,3 +346,35 @@ func TestWriteShareFrom(t *testing.T) {
 		t.Error("streamed share differs")
 	}
 }
+
+// A change that fails part way is undone before the call returns: the
+// shares it had already changed are as before, byte for byte.
+func TestMutableFailedChangeUndone(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	var si storage.SI
+	ls := storage.LeaseSecrets{Renew: sec(1)}
+	w := map[int]storage.TestWrite{0: {Writes: []storage.WriteVector{{Data: []byte("version one")}}}}
+	if _, err := s.ReadTestWrite(ctx, si, sec(5), ls, w, nil); err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := os.ReadFile(s.sharePath(si, 0))
+	// Share 1 cannot be created (a dangling link is in the way), after
+	// share 0 has been changed.
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), s.sharePath(si, 1)); err != nil {
+		t.Fatal(err)
+	}
+	w = map[int]storage.TestWrite{
+		0: {Writes: []storage.WriteVector{{Offset: 8, Data: []byte("two, and longer")}}},
+		1: {Writes: []storage.WriteVector{{Data: []byte("new")}}},
+	}
+	if r, err := s.ReadTestWrite(ctx, si, sec(5), storage.LeaseSecrets{Renew: sec(7)}, w, nil); err == nil || r.OK || !strings.Contains(err.Error(), "file exists") {
+		t.Fatalf("write with share 1 blocked: %+v %v", r, err)
+	}
+	if got, _ := os.ReadFile(s.sharePath(si, 0)); !bytes.Equal(got, orig) {
+		t.Errorf("share 0 changed by a failed call: %q", got)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "journal")); len(ents) != 0 {
+		t.Errorf("journal left: %v", ents)
+	}
+}
