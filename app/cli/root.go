@@ -68,6 +68,7 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newLnCmd(opts),
 		newMvCmd(opts),
 		newRmCmd(opts),
+		newCpCmd(opts),
 		newCreateAliasCmd(opts),
 		newListAliasesCmd(opts),
 		// Keeping files alive.
