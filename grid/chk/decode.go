@@ -24,8 +24,8 @@ type ShareSource interface {
 // from), and too few good shares is storage.ErrNotEnoughShares.
 
 // maxTreeRegion bounds how many bytes of one hash tree a reader holds
-// (2P-1 hashes for P ≥ segments): 64 MiB covers files of several TiB at
-// the default segment size.
+// (2P-1 hashes for P ≥ segments): 64 MiB covers files of 1 TiB at the
+// default 1 MiB segments (128 GiB at the older 128 KiB).
 const maxTreeRegion = 64 << 20
 
 // Decoder verifies shares of one file and turns blocks back into plaintext.

@@ -13,7 +13,13 @@ const (
 	DefaultK              = 3
 	DefaultHappy          = 7
 	DefaultN              = 10
-	DefaultMaxSegmentSize = 128 * 1024
+	// DefaultMaxSegmentSize is Tahoe's DEFAULT_IMMUTABLE_MAX_SEGMENT_SIZE
+	// since 1.19 (src/allmydata/interfaces.py, used by client.py's
+	// DEFAULT_ENCODING_PARAMETERS): 1 MiB. It enters the convergent key, so
+	// the same file and convergence secret give Tahoe's cap only with the
+	// same value. Older Tahoe used 128 KiB; files of any segment size read
+	// (the UEB says which).
+	DefaultMaxSegmentSize = 1 << 20
 	// LITThreshold: files of this many bytes or fewer become URI:LIT caps.
 	LITThreshold = 55
 )

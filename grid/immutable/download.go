@@ -302,7 +302,8 @@ func (c *Client) DownloadRange(ctx context.Context, fc cap.Cap, offset, length i
 	l, _ := r.dec.Layout()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pf := &prefetcher{r: r, ctx: ctx, pending: map[int]chan prefetched{}, last: int((offset + length - 1) / l.SegmentSize)}
+	pf := &prefetcher{r: r, ctx: ctx, pending: map[int]chan prefetched{}, last: int((offset + length - 1) / l.SegmentSize),
+		start: int(offset / l.SegmentSize), batch: batchSegments(l)}
 	var written int64
 	for seg := int(offset / l.SegmentSize); written < length; seg++ {
 		p, err := pf.segment(seg)
@@ -321,12 +322,19 @@ func (c *Client) DownloadRange(ctx context.Context, fc cap.Cap, offset, length i
 	return r.result(start, written), nil
 }
 
-// A download reads batchSegments segments' blocks per request and keeps
-// batchesAhead batches in flight while it decodes, to hide network latency.
+// A download reads about batchBytes of one share's blocks per request (as
+// many whole segments' blocks as fit, at least one) and keeps batchesAhead
+// batches in flight while it decodes, to hide network latency. At 128 KiB
+// segments and k=3 a batch is 4 segments; at Tahoe's 1 MiB default, one.
 const (
-	batchSegments = 4
-	batchesAhead  = 3
+	batchBytes   = 192 << 10
+	batchesAhead = 3
 )
+
+// batchSegments is how many segments' blocks one request reads.
+func batchSegments(l chk.Layout) int {
+	return max(1, int(batchBytes/max(l.BlockSize, 1)))
+}
 
 type prefetched struct {
 	blocks []map[int][]byte // per segment of the batch
@@ -341,13 +349,15 @@ type prefetcher struct {
 	ctx     context.Context
 	pending map[int]chan prefetched // by first segment of the batch
 	last    int                     // last segment wanted
+	start   int                     // first segment wanted: batches count from it
+	batch   int                     // segments per batch
 }
 
 func (p *prefetcher) launch(first int) {
 	if first > p.last || p.pending[first] != nil {
 		return
 	}
-	count := min(batchSegments, p.last-first+1)
+	count := min(p.batch, p.last-first+1)
 	ch := make(chan prefetched, 1)
 	p.pending[first] = ch
 	shares := append([]*chk.Share(nil), p.r.active...)
@@ -380,14 +390,14 @@ func (p *prefetcher) launch(first int) {
 }
 
 func (p *prefetcher) segment(seg int) ([]byte, error) {
-	first := seg / batchSegments * batchSegments
+	first := p.start + (seg-p.start)/p.batch*p.batch
 	for b := 0; b <= batchesAhead; b++ {
-		p.launch(first + b*batchSegments)
+		p.launch(first + b*p.batch)
 	}
 	ch := p.pending[first]
 	res := <-ch
 	ch <- res // other segments of the batch read it again
-	if seg == min(first+batchSegments-1, p.last) {
+	if seg == min(first+p.batch-1, p.last) {
 		delete(p.pending, first)
 	}
 	if res.ok {

@@ -26,7 +26,8 @@ type Params struct {
 	MaxSegmentSize int64
 }
 
-// DefaultParams are Tahoe's defaults: 3-of-10, happy 7, 128 KiB segments.
+// DefaultParams are Tahoe's defaults: 3-of-10, happy 7, 1 MiB segments
+// (Tahoe ≥ 1.19; chk.DefaultMaxSegmentSize).
 func DefaultParams() Params {
 	return Params{K: chk.DefaultK, Happy: chk.DefaultHappy, N: chk.DefaultN, MaxSegmentSize: chk.DefaultMaxSegmentSize}
 }
