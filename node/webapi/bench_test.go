@@ -1,3 +1,5 @@
+//go:build unix
+
 package webapi
 
 import (
@@ -8,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,10 +39,11 @@ func BenchmarkWebAPI(b *testing.B) {
 	ctx := context.Background()
 	hc := &http.Client{}
 	var putD, getD, memUp, memDown time.Duration
+	var putCPU, getCPU, memUpCPU, memDownCPU time.Duration
 	n := 0
 	for b.Loop() {
 		binary.BigEndian.PutUint64(data, uint64(time.Now().UnixNano())) // a new file (no deduplication)
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		req, _ := http.NewRequest("PUT", a.url+"/uri", bytes.NewReader(data))
 		req.Header.Set("Authorization", "Bearer "+a.token)
 		resp, err := hc.Do(req)
@@ -51,8 +55,8 @@ func BenchmarkWebAPI(b *testing.B) {
 		if resp.StatusCode != 201 {
 			b.Fatalf("PUT: %d %s", resp.StatusCode, fileCap)
 		}
-		putD += time.Since(t0)
-		t0 = time.Now()
+		putD, putCPU = putD+time.Since(t0), putCPU+cpuTime()-c0
+		t0, c0 = time.Now(), cpuTime()
 		req, _ = http.NewRequest("GET", a.url+"/uri/"+url.PathEscape(strings.TrimSpace(string(fileCap))), nil)
 		req.Header.Set("Authorization", "Bearer "+a.token)
 		if resp, err = hc.Do(req); err != nil {
@@ -63,19 +67,19 @@ func BenchmarkWebAPI(b *testing.B) {
 		if err != nil || got != int64(size) {
 			b.Fatalf("GET: %d bytes, %v", got, err)
 		}
-		getD += time.Since(t0)
+		getD, getCPU = getD+time.Since(t0), getCPU+cpuTime()-c0
 
-		t0 = time.Now()
+		t0, c0 = time.Now(), cpuTime()
 		up, err := memc.Upload(ctx, bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}
-		memUp += time.Since(t0)
-		t0 = time.Now()
+		memUp, memUpCPU = memUp+time.Since(t0), memUpCPU+cpuTime()-c0
+		t0, c0 = time.Now(), cpuTime()
 		if _, err := memc.Download(ctx, up.Cap, io.Discard); err != nil {
 			b.Fatal(err)
 		}
-		memDown += time.Since(t0)
+		memDown, memDownCPU = memDown+time.Since(t0), memDownCPU+cpuTime()-c0
 		n++
 	}
 	mbps := func(d time.Duration) float64 { return float64(size) * float64(n) / d.Seconds() / 1e6 }
@@ -85,6 +89,21 @@ func BenchmarkWebAPI(b *testing.B) {
 	b.ReportMetric(mbps(memDown), "mem-down-MB/s")
 	b.ReportMetric(100*memUp.Seconds()/putD.Seconds(), "put-%")
 	b.ReportMetric(100*memDown.Seconds()/getD.Seconds(), "get-%")
+	// CPU time (this process: client, web API and the storage nodes) is
+	// steadier than wall time on a shared machine.
+	b.ReportMetric(100*memUpCPU.Seconds()/putCPU.Seconds(), "put-cpu-%")
+	b.ReportMetric(100*memDownCPU.Seconds()/getCPU.Seconds(), "get-cpu-%")
+	b.ReportMetric(putCPU.Seconds()*1e3/float64(n), "put-cpu-ms")
+	b.ReportMetric(getCPU.Seconds()*1e3/float64(n), "get-cpu-ms")
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startGridAPI is startAPI over n local storage nodes with params.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/internal/testkit"
+	nodestatus "github.com/lafssync/lafssync/node/status"
 )
 
 var lafsBin string
@@ -86,16 +87,8 @@ func runNode(t testing.TB, prefix []string, dir, want string) *exec.Cmd {
 	return cmd
 }
 
-type nodeStatus struct {
-	Servers []struct{ Connected bool }
-	Node    struct {
-		Peers []struct {
-			ID, Nickname, Reachability string
-			Connected, Inbound         bool
-			Remote                     string `json:"remote_address"`
-		} `json:"peers"`
-	}
-}
+// nodeStatus is the node's /status document (lafs status --json).
+type nodeStatus nodestatus.Document
 
 func status(t testing.TB, prefix []string, dir string) nodeStatus {
 	t.Helper()

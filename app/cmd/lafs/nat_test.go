@@ -15,6 +15,7 @@ import (
 
 	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
+	nodestatus "github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/webapi"
 )
 
@@ -151,12 +152,11 @@ func TestNATTopology(t *testing.T) {
 	testkit.WaitFor(t, "the public client to see the home server connected", 60*time.Second, func() bool {
 		return status(t, inPub, client).connected() == 2
 	})
-	var homePeer *struct {
-		ID, Nickname, Reachability string
-		Connected, Inbound         bool
-		Remote                     string `json:"remote_address"`
-	}
+	var homePeer *nodestatus.Peer
 	st := status(t, inPub, client)
+	if st.Node == nil {
+		t.Fatal("the client's status has no node part")
+	}
 	for i, p := range st.Node.Peers {
 		if p.Nickname == "home" {
 			homePeer = &st.Node.Peers[i]
