@@ -10,9 +10,9 @@ import (
 
 // Tahoe's defaults (docs/formats.md "CHK").
 const (
-	DefaultK              = 3
-	DefaultHappy          = 7
-	DefaultN              = 10
+	DefaultK     = 3
+	DefaultHappy = 7
+	DefaultN     = 10
 	// DefaultMaxSegmentSize is Tahoe's DEFAULT_IMMUTABLE_MAX_SEGMENT_SIZE
 	// since 1.19 (src/allmydata/interfaces.py, used by client.py's
 	// DEFAULT_ENCODING_PARAMETERS): 1 MiB. It enters the convergent key, so
