@@ -9,7 +9,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
-LAFSSYNC_BENCH_1GIB=1 go test -run '^$' -bench . -skip 'BenchmarkFullNode|BenchmarkIdleNode' -benchmem -benchtime "$benchtime" ./... | tee "$out"
+LAFSSYNC_BENCH_1GIB=1 go test -run '^$' -bench . -skip 'BenchmarkFullNode|BenchmarkIdleNode|BenchmarkWebAPI' -benchmem -benchtime "$benchtime" ./... | tee "$out"
 go test -run '^$' -bench 'BenchmarkFullNode' -benchtime 4x ./node/fullnode | tee -a "$out"
 go test -run '^$' -bench 'BenchmarkIdleNode20Peers' -benchtime 1x ./app/cmd/lafs | tee -a "$out"
 
@@ -44,6 +44,10 @@ metric() { awk -v pat="$1" -v unit="$2" '$1 ~ pat { for (i = 2; i <= NF; i++) if
 printf 'full node stack 256 MiB, 10 loopback nodes: upload %s MB/s = %s%% of plain GBS (%s MB/s), download %s MB/s = %s%% of plain GBS (%s MB/s)   (goal >= 90%%)\n' \
   "$(metric '^BenchmarkFullNode' node-up-MB/s)" "$(metric '^BenchmarkFullNode' up-%)" "$(metric '^BenchmarkFullNode' gbs-up-MB/s)" \
   "$(metric '^BenchmarkFullNode' node-down-MB/s)" "$(metric '^BenchmarkFullNode' down-%)" "$(metric '^BenchmarkFullNode' gbs-down-MB/s)"
+go test -run '^$' -bench 'BenchmarkWebAPI' -benchtime 2x ./node/webapi | tee -a "$out"
+printf 'web API 64 MiB, 3 local storage nodes 2-of-3: PUT %s MB/s = %s%% of the in-memory grid (%s MB/s; CPU %s%%), GET %s MB/s = %s%% (%s MB/s; CPU %s%%)\n' \
+  "$(metric '^BenchmarkWebAPI' put-MB/s)" "$(metric '^BenchmarkWebAPI' put-%)" "$(metric '^BenchmarkWebAPI' mem-up-MB/s)" "$(metric '^BenchmarkWebAPI' put-cpu-%)" \
+  "$(metric '^BenchmarkWebAPI' get-MB/s)" "$(metric '^BenchmarkWebAPI' get-%)" "$(metric '^BenchmarkWebAPI' mem-down-MB/s)" "$(metric '^BenchmarkWebAPI' get-cpu-%)"
 printf 'idle node with 20 peers: %s%% of a core (busiest of its 20 storage peers: %s%%)   (goal < 1%%)\n' \
   "$(metric '^BenchmarkIdleNode20Peers' client-cpu-%)" "$(metric '^BenchmarkIdleNode20Peers' max-server-cpu-%)"
 
