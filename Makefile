@@ -15,23 +15,33 @@ ARGS ?=
 
 all: build
 
+# What installs the build and test dependencies (tests of make run set it to true).
+DEPS ?= scripts/deps.sh
+
 deps:
-	@scripts/deps.sh
+	@$(DEPS)
 
 lafs:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/lafs ./app/cmd/lafs
 
+# The tray app links fyne with cgo: the first build on a machine takes
+# minutes, so say so and show that it is still going.
 lafsync: deps
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/lafsync ./app/cmd/lafsync
+	@scripts/slow-build.sh "building the tray app ($(BIN)/lafsync): the first time only, a few minutes" \
+		$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/lafsync ./app/cmd/lafsync
 
 build: lafs lafsync
 
-# The tray app when there is a display, else the headless daemon.
-run: build
+# The tray app when there is a display, else the headless daemon; builds
+# only what it runs (the daemon needs lafs alone, built in seconds).
+run:
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(MAKE) --no-print-directory lafsync && \
+		echo "make run: starting the tray app ($(BIN)/lafsync)" && \
 		exec $(BIN)/lafsync $(ARGS); \
 	else \
-		echo "make run: no display found: running headless (bin/lafs daemon; Ctrl-C stops it)"; \
+		echo "make run: no display found: building and running the headless daemon ($(BIN)/lafs daemon)"; \
+		$(MAKE) --no-print-directory -s lafs && \
 		exec $(BIN)/lafs daemon $(ARGS); \
 	fi
 
