@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/lafssync/lafssync/app/version.Version=$(VERSION)
+LDFLAGS := -X github.com/lafssync/lafssync/internal/version.Version=$(VERSION)
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 ARGS ?=

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lafssync/lafssync/app/logfile"
-	"github.com/lafssync/lafssync/app/version"
+	"github.com/lafssync/lafssync/internal/version"
 	"github.com/lafssync/lafssync/node/fullnode"
 	"github.com/lafssync/lafssync/node/nodedir"
 	"github.com/lafssync/lafssync/node/webapi"

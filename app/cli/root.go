@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lafssync/lafssync/app/version"
+	"github.com/lafssync/lafssync/internal/version"
 )
 
 // exitError carries a specific exit status out of a command.

@@ -11,8 +11,8 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/lafssync/lafssync/app/version"
 	"github.com/lafssync/lafssync/icons"
+	"github.com/lafssync/lafssync/internal/version"
 )
 
 // Info is what the window shows about this installation.

@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/lafssync/lafssync/app/version"
 	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/internal/version"
 	"github.com/lafssync/lafssync/node/config"
 )
 

@@ -1,5 +1,5 @@
 // Package version holds the program version, set at build time with
-// -ldflags "-X github.com/lafssync/lafssync/app/version.Version=…".
+// -ldflags "-X github.com/lafssync/lafssync/internal/version.Version=…".
 package version
 
 // Version is the release version ("dev" in development builds).
