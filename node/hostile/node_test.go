@@ -42,7 +42,7 @@ func startDaemon(t *testing.T, dir string) *daemon {
 	d.cmd = exec.Command(lafsBin, "-d", dir, "daemon")
 	pr, pw := io.Pipe()
 	d.cmd.Stderr = pw
-	d.cmd.Stdout = logf
+	d.cmd.Stdout = pw // the banner: the daemon logs to NODEDIR/logs, not here
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func startDaemon(t *testing.T, dir string) *daemon {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			fmt.Fprintln(logf, sc.Text())
-			if strings.Contains(sc.Text(), "local grid up") {
+			if strings.Contains(sc.Text(), "LAFS Sync is running") {
 				once.Do(func() { close(up) })
 			}
 		}
@@ -79,7 +79,7 @@ func startDaemon(t *testing.T, dir string) *daemon {
 	case <-d.done:
 		t.Fatalf("lafs daemon exited before the local grid was up:\n%s", d.tail())
 	case <-time.After(60 * time.Second):
-		t.Fatalf("lafs daemon: no 'local grid up' in 60 s:\n%s", d.tail())
+		t.Fatalf("lafs daemon: no \"LAFS Sync is running\" banner in 60 s:\n%s", d.tail())
 	}
 	testkit.WaitFor(t, "the node to connect to its ten storage servers", 60*time.Second, func() bool {
 		return d.connectedServers() >= 10

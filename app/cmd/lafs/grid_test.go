@@ -30,13 +30,20 @@ func TestMain(m *testing.M) {
 // lafs runs a CLI command to completion (prefix: e.g. ip netns exec NS).
 func lafs(t testing.TB, prefix []string, args ...string) string {
 	t.Helper()
+	return lafsExit(t, 0, prefix, args...)
+}
+
+// lafsExit runs lafs as lafs does and fails the test unless it exits with
+// status want (lafs check exits 2 for an object that is not healthy).
+func lafsExit(t testing.TB, want int, prefix []string, args ...string) string {
+	t.Helper()
 	argv := append(append(append([]string{}, prefix...), lafsBin), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("lafs %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+	if got := cmd.ProcessState.ExitCode(); err != nil && got != want || err == nil && want != 0 {
+		t.Fatalf("lafs %s: exit %d (%v), want %d\n%s%s", strings.Join(args, " "), got, err, want, out, stderr.String())
 	}
 	return string(out)
 }
@@ -205,7 +212,7 @@ func TestIntroducerGridProcesses(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, "storage", "shares"), 0o700)
 	}
 	var before checkResult
-	json.Unmarshal([]byte(lafs(t, nil, "-d", client, "check", "--json", capText)), &before)
+	json.Unmarshal([]byte(lafsExit(t, 2, nil, "-d", client, "check", "--json", capText)), &before)
 	if len(before.Shares) != 6 || before.Healthy || !before.Recoverable {
 		t.Fatalf("after wiping four servers: %d shares, healthy %v, recoverable %v", len(before.Shares), before.Healthy, before.Recoverable)
 	}
