@@ -13,6 +13,7 @@ import (
 	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/mutable"
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/internal/clock"
 )
 
 // File is the mutable file a directory lives in; *mutable.File is one.
@@ -37,8 +38,9 @@ const MaxAttempts = 12
 // operations serialise through the file's versions, not a lock.
 type Directory struct {
 	file     File
-	cap      cap.Cap // DIR2 or DIR2-MDMF, write or read-only
-	writeKey []byte  // nil when read-only
+	cap      cap.Cap     // DIR2 or DIR2-MDMF, write or read-only
+	writeKey []byte      // nil when read-only
+	clock    clock.Clock // for link timestamps; nil is clock.Real
 
 	mu     sync.Mutex // guards cached and ver
 	cached Entries
@@ -201,14 +203,15 @@ func (d *Directory) modify(ctx context.Context, fn func(es Entries, afterConflic
 	return fmt.Errorf("directory %s: %w (%d attempts)", cap.Redacted(d.cap), ErrBusy, MaxAttempts)
 }
 
-// Now is the clock for link timestamps.
-var Now = func() time.Time { return time.Now() }
+// SetClock sets the clock for link timestamps (clock.Real by default).
+// Call it before using the directory.
+func (d *Directory) SetClock(c clock.Clock) { d.clock = c }
 
 // linkMetadata merges user metadata with Tahoe's "tahoe" timestamps: the
 // link's creation time is kept from the old entry, its modification time
 // is now.
-func linkMetadata(old *Entry, user map[string]any) map[string]any {
-	now := float64(Now().UnixNano()) / 1e9
+func (d *Directory) linkMetadata(old *Entry, user map[string]any) map[string]any {
+	now := float64(clock.Or(d.clock).Now().UnixNano()) / 1e9
 	md := map[string]any{}
 	for k, v := range user {
 		if k != "tahoe" {
@@ -283,7 +286,7 @@ func (d *Directory) Rename(ctx context.Context, from, to string, overwrite bool)
 			return fmt.Errorf("%q: %w", to, ErrExists)
 		}
 		delete(es, f)
-		es[t] = &Entry{ReadCap: e.ReadCap, WriteCap: e.WriteCap, Metadata: linkMetadata(e, userPart(e.Metadata))}
+		es[t] = &Entry{ReadCap: e.ReadCap, WriteCap: e.WriteCap, Metadata: d.linkMetadata(e, userPart(e.Metadata))}
 		return nil
 	})
 }
@@ -319,6 +322,14 @@ func Move(ctx context.Context, src *Directory, from string, dst *Directory, to s
 type Client struct {
 	Servers []storage.Server
 	Options mutable.Options
+	Clock   clock.Clock // given to the directories made or opened; nil is clock.Real
+}
+
+func (c *Client) withClock(d *Directory, err error) (*Directory, error) {
+	if d != nil {
+		d.clock = c.Clock
+	}
+	return d, err
 }
 
 // Create makes a new, empty mutable directory (SDMF unless Options.Format
@@ -332,7 +343,7 @@ func (c *Client) Create(ctx context.Context) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(f, &cap.Dir{File: fc})
+	return c.withClock(New(f, &cap.Dir{File: fc}))
 }
 
 // Open opens a directory by its cap (DIR2, DIR2-RO, DIR2-MDMF, DIR2-MDMF-RO).
@@ -349,7 +360,7 @@ func (c *Client) Open(dirCap string) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(f, dc)
+	return c.withClock(New(f, dc))
 }
 
 // Mkdir creates a new directory and links it as name in d.

@@ -111,7 +111,7 @@ func (d *Directory) link(ctx context.Context, name, readCap, writeCap string, me
 			return err
 		}
 		replaced = old != nil
-		es[n] = &Entry{ReadCap: readCap, WriteCap: writeCap, Metadata: linkMetadata(old, metadata)}
+		es[n] = &Entry{ReadCap: readCap, WriteCap: writeCap, Metadata: d.linkMetadata(old, metadata)}
 		return nil
 	})
 	return replaced, err
