@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // Pattern is Size deterministic bytes, readable and seekable without
@@ -60,6 +62,36 @@ func WaitFor(tb testing.TB, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// CheckGoroutines fails tb at its cleanup if goroutines it started are
+// still running then (goleak retries for a bounded time first, so
+// goroutines that are finishing are not reported).
+func CheckGoroutines(tb testing.TB) {
+	tb.Helper()
+	before := goleak.IgnoreCurrent()
+	tb.Cleanup(func() {
+		if err := goleak.Find(before); err != nil {
+			tb.Errorf("goroutines left running: %v", err)
+		}
+	})
+}
+
+// VerifyNoLeaks is a TestMain body: it runs the tests, then cleanups
+// (closing what the package's tests share, such as a key pool), and fails
+// the test binary if goroutines other than the runtime's remain.
+func VerifyNoLeaks(m *testing.M, cleanups ...func()) {
+	code := m.Run()
+	for _, f := range cleanups {
+		f()
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // CountShares counts the complete shares in a storage node's directory.

@@ -64,6 +64,15 @@ type Tree struct {
 // Quiet is a logger that drops everything.
 var Quiet = slog.New(slog.DiscardHandler)
 
+// Close stops the key pool the fixtures share (call it after all tests,
+// e.g. from TestMain); New must not be called afterwards.
+func Close() {
+	poolOnce.Do(func() {}) // no pool made: none will be
+	if pool != nil {
+		pool.Close()
+	}
+}
+
 // New builds the fixture on 10 fresh in-memory servers (3-of-10).
 func New(t testing.TB) *Tree {
 	t.Helper()

@@ -1,0 +1,17 @@
+package dirnode
+
+import (
+	"testing"
+
+	"github.com/lafssync/lafssync/internal/testkit"
+)
+
+// No test leaves a goroutine running (once the shared key pool is closed).
+func TestMain(m *testing.M) {
+	testkit.VerifyNoLeaks(m, func() {
+		keysOnce.Do(func() {})
+		if pool != nil {
+			pool.Close()
+		}
+	})
+}
