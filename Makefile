@@ -64,6 +64,11 @@ lint: deps $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	@# lafs must build without cgo for every OS we ship it on.
+	@for t in windows/amd64 darwin/arm64 linux/arm64; do \
+		echo "build lafs for $$t"; \
+		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./app/cmd/lafs || exit 1; \
+	done
 
 # Short, bounded runs of every fuzz target in the repository.
 FUZZTIME ?= 10s

@@ -123,14 +123,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func statfsFree(path string) (uint64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(path, &st); err != nil {
-		return 0, err
-	}
-	return st.Bavail * uint64(st.Bsize), nil
-}
-
 func (s *Store) sharesRoot() string   { return filepath.Join(s.dir, "shares") }
 func (s *Store) incomingRoot() string { return filepath.Join(s.dir, "shares", "incoming") }
 
