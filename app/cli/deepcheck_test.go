@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/internal/testkit"
 )
 
 // startLocalGridFor runs the embedded local grid for the client node dir
@@ -113,7 +114,8 @@ func TestDeepCheckAndRenewLeasesOnLocalGrid(t *testing.T) {
 	// Renewal rewrites the lease expiry (in seconds) of every reachable
 	// share and of no other.
 	before := shareFiles(t, dir, "")
-	time.Sleep(1100 * time.Millisecond)
+	sec := time.Now().Unix() // expiries are whole seconds: renew in a later one
+	testkit.WaitFor(t, "the clock to pass into the next second", 5*time.Second, func() bool { return time.Now().Unix() > sec })
 	out = must("renew-leases")
 	if !strings.Contains(out, "6 objects (5 with shares) from 1 roots") || !strings.Contains(out, " 0 failed") || strings.Contains(out, "URI:") {
 		t.Errorf("renew-leases: %q", out)

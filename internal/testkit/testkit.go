@@ -55,13 +55,22 @@ func (p *Pattern) Seek(off int64, whence int) (int64, error) {
 // WaitFor polls cond until it holds, failing the test after d.
 func WaitFor(tb testing.TB, what string, d time.Duration, cond func() bool) {
 	tb.Helper()
+	if !Poll(d, cond) {
+		tb.Fatalf("timed out after %v waiting for %s", d, what)
+	}
+}
+
+// Poll calls cond every 20 ms until it holds (true) or d has
+// passed (false), for a test that reports the failure itself.
+func Poll(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", d, what)
+			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return true
 }
 
 // CheckGoroutines fails tb at its cleanup if goroutines it started are

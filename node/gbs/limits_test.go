@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/lafssync/lafssync/grid/storage"
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/store"
 )
 
@@ -489,9 +490,7 @@ func TestSlowResponseReaderIsCut(t *testing.T) {
 	if budget.InUse() == 0 {
 		t.Fatal("nothing charged for a 32 MiB read in progress")
 	}
-	for deadline := time.Now().Add(15 * time.Second); budget.InUse() != 0 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Poll(15*time.Second, func() bool { return budget.InUse() == 0 })
 	close(stop)
 	got := <-readerDone
 	if u := budget.InUse(); u != 0 {
@@ -683,9 +682,7 @@ func TestServeLogsAcceptErrors(t *testing.T) {
 	done := make(chan struct{})
 	go func() { serve(ctx, newConnLimiter(fl, 8), s); close(done) }()
 	defer func() { cancel(); <-done }()
-	for deadline := time.Now().Add(10 * time.Second); fl.fails.Load() >= 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Poll(10*time.Second, func() bool { return fl.fails.Load() < 0 })
 	// The server kept accepting after the errors.
 	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
 	if err != nil {

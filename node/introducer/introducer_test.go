@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/transport"
 )
 
@@ -156,13 +157,7 @@ func follow(t *testing.T, p *peer, intro *peer, own *Signed, dir string) *Client
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, what, 15*time.Second, cond)
 }
 
 func TestPublishSubscribeAndCache(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/lafssync/lafssync/internal/testkit"
 )
 
 // Keep dials a peer, and dials again after the connection drops.
@@ -27,10 +29,7 @@ func TestKeepReconnects(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	for round := 0; round < 3; round++ {
-		deadline := time.Now().Add(10 * time.Second)
-		for (a.Connections(b.ID()) == 0 || b.Connections(a.ID()) == 0) && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testkit.Poll(10*time.Second, func() bool { return a.Connections(b.ID()) > 0 && b.Connections(a.ID()) > 0 })
 		if got := call(t, b, a); got != "A sees "+b.ID() {
 			t.Fatalf("round %d: B→A answered %q", round, got)
 		}
@@ -40,15 +39,9 @@ func TestKeepReconnects(t *testing.T) {
 			c.sess.Close()
 		}
 		b.mu.Unlock()
-		deadline = time.Now().Add(10 * time.Second)
-		for b.Connections(a.ID()) > 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testkit.Poll(10*time.Second, func() bool { return b.Connections(a.ID()) == 0 })
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for (a.Connections(b.ID()) == 0 || b.Connections(a.ID()) == 0) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Poll(10*time.Second, func() bool { return a.Connections(b.ID()) > 0 && b.Connections(a.ID()) > 0 })
 	peers := a.Peers()
 	if len(peers) != 1 || peers[0].ID != b.ID() || peers[0].Inbound {
 		t.Fatalf("A's peers after reconnects: %+v", peers)
@@ -70,9 +63,7 @@ func TestKeepWithoutAddressesWaits(t *testing.T) {
 		b.Dial(context.Background(), a.addr, a.ID()) // the NATted peer calls in
 	}()
 	a.Keep(ctx, b.ID(), func() []string { calls++; return nil }, Backoff{Min: 100 * time.Millisecond, Max: time.Second})
-	for deadline := time.Now().Add(5 * time.Second); a.Connections(b.ID()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Poll(5*time.Second, func() bool { return a.Connections(b.ID()) > 0 })
 	if calls > 4 {
 		t.Fatalf("asked for addresses %d times in 300 ms with a 100 ms backoff", calls)
 	}
@@ -193,12 +184,8 @@ func TestKeepaliveDetectsDeadPeer(t *testing.T) {
 		t.Fatal("a live connection was closed by the keepalive")
 	}
 	close(f.frozen)
-	deadline := time.Now().Add(5 * time.Second)
-	for a.Connections(b.ID()) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("a silent peer's connection is still open after 5 s with a 100 ms keepalive")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testkit.Poll(5*time.Second, func() bool { return a.Connections(b.ID()) == 0 }) {
+		t.Fatal("a silent peer's connection is still open after 5 s with a 100 ms keepalive")
 	}
 	la.waitFor(t, "stopped answering")
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lafssync/lafssync/internal/testkit"
 )
 
 // whoami answers with the caller's node ID and this node's name.
@@ -64,14 +66,12 @@ func call(t *testing.T, from *testNode, to *testNode) string {
 
 func waitSettled(t *testing.T, a, b *testNode) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	if testkit.Poll(10*time.Second, func() bool {
 		ia, oka := a.Current(b.ID())
 		ib, okb := b.Current(a.ID())
-		if oka && okb && ia == ib && a.Connections(b.ID()) == 1 && b.Connections(a.ID()) == 1 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+		return oka && okb && ia == ib && a.Connections(b.ID()) == 1 && b.Connections(a.ID()) == 1
+	}) {
+		return
 	}
 	ia, _ := a.Current(b.ID())
 	ib, _ := b.Current(a.ID())
@@ -127,10 +127,7 @@ func TestSimultaneousDialsSettleOnOne(t *testing.T) {
 			c.sess.Close()
 		}
 		a.mu.Unlock()
-		deadline := time.Now().Add(5 * time.Second)
-		for (a.Connections(b.ID()) > 0 || b.Connections(a.ID()) > 0) && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testkit.Poll(5*time.Second, func() bool { return a.Connections(b.ID()) == 0 && b.Connections(a.ID()) == 0 })
 	}
 }
 
@@ -144,8 +141,12 @@ func TestInFlightCallSurvivesDuplicateClose(t *testing.T) {
 	if ia.ID() > ib.ID() {
 		ia, ib = ib, ia
 	}
-	release := make(chan struct{})
-	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release; io.WriteString(w, "done") })
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		io.WriteString(w, "done")
+	})
 	mk := func(id *Identity, h http.Handler) *testNode {
 		n := New(id, h, nil, nil)
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -170,11 +171,19 @@ func TestInFlightCallSurvivesDuplicateClose(t *testing.T) {
 		resp.Body.Close()
 		result <- string(body)
 	}()
-	time.Sleep(100 * time.Millisecond)                                   // the call is now in flight on B→A
+	select {
+	case <-entered: // the call is now in flight on B→A
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call over B→A did not reach A's handler in 10 s")
+	}
 	if err := a.Dial(context.Background(), b.addr, b.ID()); err != nil { // A→B wins
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	testkit.WaitFor(t, "both sides to keep A's connection", 10*time.Second, func() bool {
+		ia, oka := a.Current(b.ID())
+		ib, okb := b.Current(a.ID())
+		return oka && okb && ia == a.ID() && ib == a.ID()
+	})
 	close(release)
 	if got := <-result; got != "done" {
 		t.Fatalf("call in flight during the switch: %q", got)
@@ -198,13 +207,10 @@ func (l *logs) has(s string) bool {
 
 func (l *logs) waitFor(t *testing.T, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !l.has(s); {
-		if time.Now().After(deadline) {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			t.Fatalf("no log line with %q in:\n%s", s, l.b.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testkit.Poll(5*time.Second, func() bool { return l.has(s) }) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		t.Fatalf("no log line with %q in:\n%s", s, l.b.String())
 	}
 }
 
