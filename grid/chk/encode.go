@@ -90,9 +90,9 @@ type Encoder struct {
 	code   *fec.Code
 	ctr    cipher.Stream
 	seg    int
-	crypt  []Hash   // crypttext segment hashes, by segment
-	blocks [][]Hash // block hashes [share][segment]
-	sets   [4]*bufSet
+	crypt  []Hash    // crypttext segment hashes, by segment
+	blocks [][]Hash  // block hashes [share][segment]
+	sets   []*bufSet // up to pipelineDepth, never more than the file has segments
 
 	jobs    chan hashJob
 	whole   chan hashJob // ciphertext segments, in order, for the whole-file hash
@@ -116,6 +116,10 @@ type hashJob struct {
 	set   *bufSet
 }
 
+// pipelineDepth is how many segments can be in flight at once (being
+// encrypted and coded while earlier ones are still hashed).
+const pipelineDepth = 4
+
 // NewEncoder prepares to encode a file with the given key and layout.
 func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
 	code, err := fec.New(l.K, l.N)
@@ -128,6 +132,7 @@ func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
 	for i := range e.blocks {
 		e.blocks[i] = make([]Hash, l.NumSegments)
 	}
+	e.sets = make([]*bufSet, max(1, min(pipelineDepth, l.NumSegments)))
 	for i := range e.sets {
 		s := &bufSet{cipher: make([]byte, l.SegmentSize), pieces: make([][]byte, l.N)}
 		backing := make([]byte, int64(l.N)*l.BlockSize)
