@@ -8,9 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/chk"
-	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/grid/taghash"
 )
 
@@ -19,9 +17,7 @@ import (
 // whose length it knows): they feed a KeyHasher while they keep the bytes,
 // then UploadKeyed reads them once more. Upload's own first pass is the
 // same hash, so the caps are the same.
-//
-// (Added by the web API's owner as a separate file; Upload could become
-// "NewKeyHasher, copy, rewind, UploadKeyed" so that there is one path.)
+// Both end in the same encodeAndPlace.
 
 // KeyHasher computes the convergent key Upload would derive for a file of
 // a given size, as its bytes are written to it.
@@ -84,73 +80,21 @@ func (c *Client) UploadKeyed(ctx context.Context, r io.Reader, size int64, key [
 		return nil, err
 	}
 	if size <= chk.LITThreshold {
-		data := make([]byte, size)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return nil, fmt.Errorf("upload: read input: %w", err)
-		}
-		return &UploadResult{Cap: &cap.LIT{Data: data}, Bytes: size, Elapsed: time.Since(start)}, nil
+		return uploadLIT(r, size, start)
 	}
-	p := c.Params
-	l, err := chk.NewLayout(size, p.K, p.N, p.MaxSegmentSize)
+	l, err := chk.NewLayout(size, c.Params.K, c.Params.N, c.Params.MaxSegmentSize)
 	if err != nil {
 		return nil, err
 	}
-	si := storage.SI(taghash.StorageIndex(key))
-	uebLen := len((&chk.UEB{CodecName: "crs",
-		CodecParams:     fmt.Sprintf("%d-%d-%d", l.SegmentSize, l.K, l.N),
-		TailCodecParams: fmt.Sprintf("%d-%d-%d", l.PaddedTail, l.K, l.N),
-		NeededShares:    l.K, TotalShares: l.N, NumSegments: l.NumSegments, SegmentSize: l.SegmentSize, Size: l.Size,
-	}).Pack())
-	var uploadSecret storage.Secret
-	if _, err := rand.Read(uploadSecret[:]); err != nil {
-		return nil, err
-	}
-	targets, happiness, err := c.allocate(ctx, si, l.ShareLen(uebLen), uploadSecret, nil)
-	if err != nil {
-		return nil, err
-	}
-	c.logger().With("si", si.String()).Debug("upload placed", "happiness", happiness, "size", size)
-	abortAll := func() {
-		for _, t := range targets {
-			if !t.present {
-				actx, cancel := c.call(context.WithoutCancel(ctx))
-				_ = t.srv.AbortShare(actx, si, t.shnum, uploadSecret)
-				cancel()
+	return c.encodeAndPlace(ctx, r, l, key, start, func(err error) error {
+		if err == nil {
+			var one [1]byte
+			if n, _ := io.ReadFull(r, one[:]); n > 0 {
+				return fmt.Errorf("%w: more than the %d bytes announced", ErrSourceChanged, size)
 			}
+		} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return fmt.Errorf("%w: fewer than the %d bytes announced: %w", ErrSourceChanged, size, err)
 		}
-	}
-	w := &serverWriter{c: c, si: si, secret: uploadSecret, targets: targets, happy: p.Happy}
-	res, err := chk.Encode(r, key, l, w)
-	if err == nil {
-		err = w.flushErr()
-	}
-	if err == nil {
-		var one [1]byte
-		if n, _ := io.ReadFull(r, one[:]); n > 0 {
-			err = fmt.Errorf("%w: more than the %d bytes announced", ErrSourceChanged, size)
-		}
-	} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		err = fmt.Errorf("%w: fewer than the %d bytes announced: %w", ErrSourceChanged, size, err)
-	}
-	if err == nil && int64(len(res.UEB)) != int64(uebLen) {
-		err = fmt.Errorf("UEB is %d bytes, expected %d", len(res.UEB), uebLen)
-	}
-	if err != nil {
-		abortAll()
-		return nil, fmt.Errorf("upload %s: %w", si, err)
-	}
-	out := &UploadResult{Placement: map[int]string{}, Bytes: size, Happiness: happinessOfTargets(targets)}
-	for sh, t := range targets {
-		if t.failed != nil {
-			continue
-		}
-		out.Placement[sh] = t.srv.Info().ID
-		if !t.present {
-			out.Uploaded++
-		}
-	}
-	ref := res.Ref
-	out.Cap = &cap.CHK{Key: ref.Key, UEBHash: ref.UEBHash, K: ref.K, N: ref.N, Size: ref.Size}
-	out.Elapsed = time.Since(start)
-	return out, nil
+		return err
+	})
 }

@@ -188,11 +188,7 @@ func (c *Client) Upload(ctx context.Context, r io.ReadSeeker) (*UploadResult, er
 		return nil, fmt.Errorf("upload: rewind the input: %w", err)
 	}
 	if size <= chk.LITThreshold {
-		data := make([]byte, size)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return nil, fmt.Errorf("upload: read input: %w", err)
-		}
-		return &UploadResult{Cap: &cap.LIT{Data: data}, Bytes: size, Elapsed: time.Since(start)}, nil
+		return uploadLIT(r, size, start)
 	}
 	p := c.Params
 	l, err := chk.NewLayout(size, p.K, p.N, p.MaxSegmentSize)
@@ -215,6 +211,35 @@ func (c *Client) Upload(ctx context.Context, r io.ReadSeeker) (*UploadResult, er
 	} else if _, err := rand.Read(key[:]); err != nil {
 		return nil, err
 	}
+	second := &summingReader{r: r}
+	return c.encodeAndPlace(ctx, second, l, key, start, func(err error) error {
+		if err == nil || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			// The key came from the first pass and the shares from the second:
+			// both must have read the same bytes, or the cap would not be the
+			// file's convergent cap (and the file may be torn mid-write).
+			if cerr := second.changedSince(first, size, r); cerr != nil {
+				return cerr
+			}
+		}
+		return err
+	})
+}
+
+// uploadLIT reads a file small enough to live in its cap.
+func uploadLIT(r io.Reader, size int64, start time.Time) (*UploadResult, error) {
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, fmt.Errorf("upload: read input: %w", err)
+	}
+	return &UploadResult{Cap: &cap.LIT{Data: data}, Bytes: size, Elapsed: time.Since(start)}, nil
+}
+
+// encodeAndPlace is the pass both uploads share once the key is known: it
+// allocates shares, encrypts and erasure-codes r into them, and returns the
+// cap. check sees the encoder's outcome and may replace it (how each caller
+// tells that its input changed); on any error every share this upload
+// allocated is aborted.
+func (c *Client) encodeAndPlace(ctx context.Context, r io.Reader, l chk.Layout, key [16]byte, start time.Time, check func(error) error) (*UploadResult, error) {
 	si := storage.SI(taghash.StorageIndex(key))
 	// The UEB's size is known before encoding: it has fixed-width hashes
 	// and the numbers come from the layout.
@@ -223,20 +248,27 @@ func (c *Client) Upload(ctx context.Context, r io.ReadSeeker) (*UploadResult, er
 		TailCodecParams: fmt.Sprintf("%d-%d-%d", l.PaddedTail, l.K, l.N),
 		NeededShares:    l.K, TotalShares: l.N, NumSegments: l.NumSegments, SegmentSize: l.SegmentSize, Size: l.Size,
 	}).Pack())
-	shareLen := l.ShareLen(uebLen)
 
 	var uploadSecret storage.Secret
 	if _, err := rand.Read(uploadSecret[:]); err != nil {
 		return nil, err
 	}
-	targets, happiness, err := c.allocate(ctx, si, shareLen, uploadSecret, nil)
+	targets, happiness, err := c.allocate(ctx, si, l.ShareLen(uebLen), uploadSecret, nil)
 	if err != nil {
 		return nil, err
 	}
-	log := c.logger().With("si", si.String())
-	log.Debug("upload placed", "happiness", happiness, "size", size)
+	c.logger().With("si", si.String()).Debug("upload placed", "happiness", happiness, "size", l.Size)
 
-	abortAll := func() {
+	w := &serverWriter{c: c, si: si, secret: uploadSecret, targets: targets, happy: c.Params.Happy}
+	res, err := chk.Encode(r, key, l, w)
+	if err == nil {
+		err = w.flushErr()
+	}
+	err = check(err)
+	if err == nil && len(res.UEB) != uebLen {
+		err = fmt.Errorf("UEB is %d bytes, expected %d", len(res.UEB), uebLen)
+	}
+	if err != nil {
 		for _, t := range targets {
 			if !t.present {
 				actx, cancel := c.call(context.WithoutCancel(ctx))
@@ -244,30 +276,9 @@ func (c *Client) Upload(ctx context.Context, r io.ReadSeeker) (*UploadResult, er
 				cancel()
 			}
 		}
-	}
-	w := &serverWriter{c: c, si: si, secret: uploadSecret, targets: targets, happy: p.Happy}
-	second := &summingReader{r: r}
-	res, err := chk.Encode(second, key, l, w)
-	if err == nil {
-		err = w.flushErr()
-	}
-	if err == nil || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		// The key came from the first pass and the shares from the second:
-		// both must have read the same bytes, or the cap would not be the
-		// file's convergent cap (and the file may be torn mid-write).
-		if cerr := second.changedSince(first, size, r); cerr != nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		abortAll()
 		return nil, fmt.Errorf("upload %s: %w", si, err)
 	}
-	if int64(len(res.UEB)) != int64(uebLen) {
-		abortAll()
-		return nil, fmt.Errorf("upload %s: UEB is %d bytes, expected %d", si, len(res.UEB), uebLen)
-	}
-	out := &UploadResult{Placement: map[int]string{}, Bytes: size}
+	out := &UploadResult{Placement: map[int]string{}, Bytes: l.Size, Happiness: happinessOfTargets(targets)}
 	for sh, t := range targets {
 		if t.failed != nil {
 			continue
@@ -277,7 +288,6 @@ func (c *Client) Upload(ctx context.Context, r io.ReadSeeker) (*UploadResult, er
 			out.Uploaded++
 		}
 	}
-	out.Happiness = happinessOfTargets(targets)
 	ref := res.Ref
 	out.Cap = &cap.CHK{Key: ref.Key, UEBHash: ref.UEBHash, K: ref.K, N: ref.N, Size: ref.Size}
 	out.Elapsed = time.Since(start)
