@@ -120,6 +120,8 @@ type Node struct {
 	log      *slog.Logger
 	// MaxStreams bounds concurrent incoming streams per connection.
 	MaxStreams int
+	// MaxConns bounds the accepted connections open at once (Serve).
+	MaxConns int
 	// KeepAlive is how often an idle connection is pinged (default 15 s:
 	// well inside common NAT mapping timeouts); a peer that has not
 	// answered within two more intervals is taken for dead and its
@@ -145,7 +147,7 @@ func New(id *Identity, handler, fallback http.Handler, logger *slog.Logger) *Nod
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Node{id: id, handler: handler, fallback: fallback, log: logger, MaxStreams: 64,
+	return &Node{id: id, handler: handler, fallback: fallback, log: logger, MaxStreams: 64, MaxConns: DefaultMaxConns,
 		current: map[string]*conn{}, all: map[*conn]struct{}{}, changed: make(chan struct{})}
 }
 
@@ -180,18 +182,59 @@ func (n *Node) yamuxConfig(peer string) *yamux.Config {
 	return c
 }
 
-// Serve accepts connections on ln until ctx ends.
+// DefaultMaxConns is MaxConns unless set: far above what a grid's peers
+// need, far below a process's file-descriptor limit.
+const DefaultMaxConns = 1024
+
+// Serve accepts connections on ln until ctx ends. At most MaxConns
+// accepted connections are open at once (peers and plain-HTTPS clients
+// together); a further one waits in the kernel's backlog until one closes,
+// and unauthenticated ones close within the handshake and header timeouts,
+// so a flood of idle connections cannot exhaust file descriptors. A failed
+// accept (EMFILE and the like) is retried with back-off, never fatal.
 func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { <-ctx.Done(); ln.Close() }()
+	sem := make(chan struct{}, max(1, n.MaxConns))
+	var lastWarn time.Time
+	warn := func(msg string, args ...any) { // at most one line a second
+		if time.Since(lastWarn) >= time.Second {
+			lastWarn = time.Now()
+			n.log.Warn(msg, args...)
+		}
+	}
+	var delay time.Duration
 	for {
+		select {
+		case sem <- struct{}{}:
+		default:
+			warn("connection limit reached; new connections wait", "limit", cap(sem))
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		c, err := ln.Accept()
 		if err != nil {
+			<-sem
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			warn("accepting a connection failed; retrying", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
 		}
-		n.wg.Go(func() { n.accept(ctx, c) })
+		delay = 0
+		rc := &releaseConn{Conn: c, release: sync.OnceFunc(func() { <-sem })}
+		n.wg.Go(func() { n.accept(ctx, rc) })
 	}
 }
 
