@@ -495,3 +495,82 @@ func snapshot(servers []storage.Server, f *File) map[[2]int][]byte {
 	}
 	return out
 }
+
+// A writer's servermap is not a snapshot: it may have mapped some servers
+// before another writer's successful publish landed there and others
+// after. Built deterministically here (servers 8 and 9 mapped late), the
+// stale writer passes checkBase, since most servers still showed its base,
+// but must not overwrite the newer shares it saw: before the fix it
+// replaced them (its test vectors matched what it had mapped), and several
+// such torn writes together could make a stale version recoverable over a
+// successful one, losing that writer's change (the rare loss in dirnode's
+// TestConcurrentWritersLoseNothing).
+func TestStaleWriterLeavesNewerSharesAlone(t *testing.T) {
+	ctx := context.Background()
+	for _, format := range []cap.Format{cap.SDMF, cap.MDMF} {
+		_, servers, f := newFileOn(t, format, []byte("base\n"), 5)
+		z, err := Open(f.WriteCap(), servers, Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, base, err := z.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		early, err := z.mapServers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Replace(ctx, []byte("base\nW\n"), base); err != nil {
+			t.Fatal(err)
+		}
+		late, err := z.mapServers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lateSrv := map[int]bool{8: true, 9: true}
+		m := early
+		earlyShares := early.shares
+		m.shares, m.versions, m.maxSeq = nil, map[string]*version{}, 0
+		for _, s := range earlyShares {
+			if !lateSrv[s.srv] {
+				m.shares = append(m.shares, s)
+			}
+		}
+		for _, s := range late.shares {
+			if lateSrv[s.srv] {
+				m.shares = append(m.shares, s)
+			}
+		}
+		for _, s := range m.shares {
+			v := m.versions[string(s.p.signed())]
+			if v == nil {
+				v = &version{signed: string(s.p.signed()), h: s.p.header}
+				m.versions[v.signed] = v
+			}
+			v.shares = append(v.shares, s)
+			m.maxSeq = max(m.maxSeq, s.p.Seqnum)
+		}
+		if err := m.checkBase(base); err != nil {
+			t.Fatalf("%v: the torn map should still show the base as newest: %v", format, err)
+		}
+		if err := z.loadKey(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(servers, f)
+		_, err = z.publish(ctx, m, []byte("base\nZ\n"), m.maxSeq+1, 3, 10)
+		if !errors.Is(err, ErrUncoordinated) {
+			t.Fatalf("%v: stale publish: %v, want a conflict", format, err)
+		}
+		after := snapshot(servers, f)
+		for k, b := range before {
+			if lateSrv[k[0]] && !bytes.Equal(after[k], b) {
+				t.Errorf("%v: server %d share %d (the newer version) was overwritten by the stale writer", format, k[0], k[1])
+			}
+		}
+		got, _, err := f.Read(ctx)
+		if err != nil || string(got) != "base\nW\n" {
+			t.Fatalf("%v: read after the stale write: %q, %v", format, got, err)
+		}
+	}
+}

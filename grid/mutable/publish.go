@@ -67,7 +67,21 @@ func (m *servermap) checkBase(basedOn Version) error {
 	if cur != basedOn {
 		return &ConflictError{Base: basedOn, Current: cur, Detail: "newer version on the grid"}
 	}
+	m.base = basedOn
 	return nil
+}
+
+// newerThanBase reports whether share s belongs to a version the write is
+// not based on and must not overwrite: a higher seqnum, or the base's
+// seqnum with another root. The servers are not mapped at one instant, so
+// such a share may be part of a version another writer published
+// successfully on servers this map saw before it landed there; replacing
+// it would hide that version's content under a version that lacks it.
+func (m *servermap) newerThanBase(s mapShare) bool {
+	if m.base.IsZero() {
+		return false
+	}
+	return s.p.Seqnum > m.base.Seqnum || (s.p.Seqnum == m.base.Seqnum && s.p.Root != m.base.RootHash)
 }
 
 // loadKey recovers the signing key from a share's encrypted private key
@@ -305,8 +319,27 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 			placed[sh] = true
 		}
 	}
+	// Shares of versions newer than the base are left alone, and so are
+	// the servers holding them: nothing of this version is written there,
+	// and such a share is not placed elsewhere either (extra shares on
+	// untested slots could make this version recoverable over a newer
+	// one). The write lands on the other servers or conflicts.
+	keep := map[int]bool{}
 	for _, s := range holders {
 		old[key{s.srv, s.shnum}] = s.p.checkstring()
+		if m.newerThanBase(s) {
+			keep[s.srv] = true
+			placed[s.shnum] = true
+		}
+	}
+	for srv := range keep {
+		delete(goal, srv) // a rejected share there is left alone too
+		count[srv] = 0
+	}
+	for _, s := range holders {
+		if keep[s.srv] {
+			continue
+		}
 		if _, ok := writes[s.shnum]; ok && m.bad[s.srv] == nil {
 			add(s.srv, s.shnum)
 			placed[s.shnum] = true
@@ -324,7 +357,7 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 		sort.Ints(homeless)
 		var usable []int
 		for _, i := range m.ring {
-			if m.bad[i] == nil && !failed[i] {
+			if m.bad[i] == nil && !failed[i] && !keep[i] {
 				usable = append(usable, i)
 			}
 		}

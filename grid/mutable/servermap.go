@@ -64,6 +64,9 @@ type servermap struct {
 	rejected map[[2]int][]byte // (server index, share) → leading bytes
 	versions map[string]*version
 	maxSeq   uint64 // highest seqnum among good shares
+	// base is the version a write checked it is based on (checkBase);
+	// zero for an unconditional overwrite.
+	base Version
 }
 
 // newest is the newest recoverable version, or nil.
