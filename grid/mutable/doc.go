@@ -24,6 +24,10 @@
 // Uncoordinated writes. Every write carries test vectors on the checkstring
 // (version, seqnum, root hash[, salt]) each server held when the writer
 // mapped the file, so a server accepts at most one of two racing writers.
+// The servers are not mapped at one instant, so a writer may see shares of
+// a version newer than the one it is based on (published by another writer
+// after part of the map was taken); it leaves those servers alone rather
+// than replace them (TestStaleWriterLeavesNewerSharesAlone).
 // A writer that loses on any server gets a *ConflictError (errors.Is
 // ErrUncoordinated) carrying the version it was based on and the newest
 // version it saw. Some of its shares may have landed (after a torn race a
