@@ -456,6 +456,11 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 			break
 		}
 	}
+	if len(landed) < h.K && len(keep) > 0 {
+		// Too few servers left to write on, the others hold newer shares:
+		// the caller should re-read and retry, as after any conflict.
+		return Version{}, &ConflictError{Base: m.base, Current: m.highest(), Detail: fmt.Sprintf("%d servers hold a newer version, %d shares written", len(keep), len(landed))}
+	}
 	if len(landed) < h.K {
 		return Version{}, fmt.Errorf("only %d distinct shares written, need %d: %w", len(landed), h.K, errors.Join(errs...))
 	}
