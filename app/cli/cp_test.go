@@ -15,13 +15,7 @@ func TestCpOnLocalGrid(t *testing.T) {
 	dir := t.TempDir()
 	startLocalGrid(t, dir)
 	must := mustIn(t, dir)
-	fails := func(want string, args ...string) {
-		t.Helper()
-		code, out, errs := run(append([]string{"-d", dir}, args...)...)
-		if code == 0 || !strings.Contains(errs, want) {
-			t.Errorf("lafs %v: exit %d, %q %q; want an error with %q", args, code, out, errs, want)
-		}
-	}
+	fails := failsIn(t, dir)
 	must("create-alias", "home")
 	must("create-alias", "work")
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -12,40 +11,27 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/cap"
-	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
-	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/fullnode/fullnodetest"
 )
-
-// startLocalGrid runs what `make run` runs for the node directory dir —
-// the local grid (introducer and ten storage nodes) and the node in dir as
-// its client — until the test ends, and waits until the node is connected
-// to all ten servers. The commands then work through the running node.
-func startLocalGrid(t *testing.T, dir string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan *fullnode.Node, 1), make(chan error, 1)
-	go func() { done <- fullnode.RunEmbedded(ctx, dir, nil, func(n *fullnode.Node) { ready <- n }) }()
-	ended := false
-	t.Cleanup(func() {
-		cancel()
-		if !ended {
-			<-done
-		}
-	})
-	select {
-	case n := <-ready:
-		testkit.WaitFor(t, "the node to connect to the ten local servers", 30*time.Second, func() bool { return len(n.Servers()) == fullnode.LocalGridSize })
-	case err := <-done:
-		ended = true
-		t.Fatalf("the local grid stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("local grid did not start")
-	}
-}
 
 // mustIn returns a runner of lafs commands against the node in dir that
 // fails the test when one fails, and returns its standard output.
+// startLocalGrid runs what `make run` runs for dir until the test ends.
+func startLocalGrid(t *testing.T, dir string) { fullnodetest.StartLocalGrid(t, dir) }
+
+// failsIn returns a runner of lafs -d dir that expects the command to fail
+// with an error containing want.
+func failsIn(t *testing.T, dir string) func(want string, args ...string) {
+	return func(want string, args ...string) {
+		t.Helper()
+		code, out, errs := run(append([]string{"-d", dir}, args...)...)
+		if code == 0 || !strings.Contains(errs, want) {
+			t.Errorf("lafs %v: exit %d, %q %q; want an error with %q", args, code, out, errs, want)
+		}
+	}
+}
+
 func mustIn(t *testing.T, dir string) func(args ...string) string {
 	return func(args ...string) string {
 		t.Helper()
@@ -98,13 +84,7 @@ func TestLinkCommandsOnLocalGrid(t *testing.T) {
 	dir := t.TempDir()
 	startLocalGrid(t, dir)
 	must := mustIn(t, dir)
-	fails := func(want string, args ...string) {
-		t.Helper()
-		code, _, errs := run(append([]string{"-d", dir}, args...)...)
-		if code == 0 || !strings.Contains(errs, want) {
-			t.Errorf("lafs %v: exit %d, %q; want an error with %q", args, code, errs, want)
-		}
-	}
+	fails := failsIn(t, dir)
 	lsJSON := func(target string) map[string]lsEntry { t.Helper(); return lsJSONOf(t, must("ls", "--json", target)) }
 	must("create-alias", "home")
 	must("create-alias", "work")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -12,34 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lafssync/lafssync/internal/testkit"
-	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/fullnode/fullnodetest"
 )
-
-// startGrid runs the embedded local grid with dir as its client in this
-// process until the test ends; the lafs binary then works through it.
-func startGrid(t *testing.T, dir string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan *fullnode.Node, 1), make(chan error, 1)
-	go func() { done <- fullnode.RunEmbedded(ctx, dir, nil, func(n *fullnode.Node) { ready <- n }) }()
-	ended := false
-	t.Cleanup(func() {
-		cancel()
-		if !ended {
-			<-done
-		}
-	})
-	select {
-	case n := <-ready:
-		testkit.WaitFor(t, "the node to connect to the local servers", 30*time.Second, func() bool { return len(n.Servers()) == fullnode.LocalGridSize })
-	case err := <-done:
-		ended = true
-		t.Fatalf("the local grid stopped: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("local grid did not start")
-	}
-}
 
 // partialsIn lists the .lafs-get-* files in dir.
 func partialsIn(t *testing.T, dir string) []string {
@@ -96,7 +69,7 @@ func startGet(t *testing.T, node, capText, out string) (*exec.Cmd, *bytes.Buffer
 func TestGetInterruptedLeavesNoPartialFile(t *testing.T) {
 	root := t.TempDir()
 	node := filepath.Join(root, "node")
-	startGrid(t, node)
+	fullnodetest.StartLocalGrid(t, node)
 	src := filepath.Join(root, "big.bin")
 	want := writePattern(t, src, 64<<20)
 	capText := strings.TrimSpace(lafs(t, nil, "-d", node, "put", "--quiet", src))
