@@ -122,6 +122,19 @@ func (b *Broker) Servers() []storage.Server {
 	return out
 }
 
+// storageIDs are the storage servers heard of, connected or not.
+func (b *Broker) storageIDs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for id, e := range b.byID {
+		if e.server != nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func (b *Broker) isStorage(id string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

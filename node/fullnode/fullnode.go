@@ -66,10 +66,38 @@ type Node struct {
 	local  storage.Server   // this node's own storage server, if enabled
 	log    *slog.Logger
 
-	mu     sync.Mutex // guards addr, webURL, cl
+	mu     sync.Mutex // guards addr, webURL, cl, web
 	addr   string
 	webURL string
 	cl     *client.Client
+	web    *webapi.Server
+}
+
+// MountWeb serves h in the web API, behind its token, for the paths
+// under prefix (webapi.Server.Mount). It does nothing before the web API
+// is up: call it from Run's ready callback.
+func (n *Node) MountWeb(prefix string, h http.Handler) {
+	n.mu.Lock()
+	web := n.web
+	n.mu.Unlock()
+	if web != nil {
+		web.Mount(prefix, h)
+	}
+}
+
+// KnownServers counts the storage servers the node knows of: those it
+// heard announced (connected or not) and those usable now.
+func (n *Node) KnownServers() int {
+	ids := map[string]bool{}
+	for _, s := range n.Servers() {
+		ids[s.Info().ID] = true
+	}
+	if n.Broker != nil {
+		for _, id := range n.Broker.storageIDs() {
+			ids[id] = true
+		}
+	}
+	return len(ids)
 }
 
 // Open loads a node directory.
@@ -420,6 +448,9 @@ func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
 	n.mu.Unlock()
 	api := webapi.NewDynamic(n.Client, func(context.Context) *status.Node { return n.Status() }, token)
 	api.SetPeerProxy(n.storagePeer)
+	n.mu.Lock()
+	n.web = api
+	n.mu.Unlock()
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, ErrorLog: httplog.New(n.log, "web API")}
 	wg.Go(func() {
 		<-ctx.Done()

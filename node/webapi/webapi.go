@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lafssync/lafssync/grid/base32"
 	"github.com/lafssync/lafssync/grid/cap"
@@ -66,6 +67,39 @@ type Server struct {
 	peer       func(id string) http.RoundTripper
 	token      string
 	mux        *http.ServeMux
+
+	mountMu sync.RWMutex // guards mounts
+	mounts  map[string]http.Handler
+}
+
+// SyncPrefix is where the folder sync's API is mounted. Until it is,
+// requests under it get 503 with {"error": "the folder sync is starting"}.
+const SyncPrefix = "/sync/"
+
+// Mount serves h, behind the token check, for every request whose path
+// starts with prefix (which ends in "/"); h sees the whole path. It may be
+// called while the server is serving.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.mountMu.Lock()
+	defer s.mountMu.Unlock()
+	if s.mounts == nil {
+		s.mounts = map[string]http.Handler{}
+	}
+	s.mounts[prefix] = h
+}
+
+// mounted is the handler mounted for path, if any; waiting says the path
+// is under SyncPrefix with nothing mounted there yet.
+func (s *Server) mounted(path string) (h http.Handler, waiting bool) {
+	s.mountMu.RLock()
+	defer s.mountMu.RUnlock()
+	best := ""
+	for p, mh := range s.mounts {
+		if strings.HasPrefix(path, p) && len(p) > len(best) {
+			best, h = p, mh
+		}
+	}
+	return h, h == nil && strings.HasPrefix(path, SyncPrefix)
 }
 
 // New serves c's grid to holders of token.
@@ -129,6 +163,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 || s.token == "" {
 		http.Error(w, "missing or wrong API token (see private/api_auth_token in the node directory)", http.StatusUnauthorized)
+		return
+	}
+	if h, waiting := s.mounted(r.URL.Path); h != nil {
+		h.ServeHTTP(w, r)
+		return
+	} else if waiting {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":"the folder sync is starting","code":"starting"}`+"\n")
 		return
 	}
 	// One view of the grid per request: a running node's servers come
