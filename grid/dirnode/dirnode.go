@@ -137,70 +137,162 @@ func (d *Directory) Modify(ctx context.Context, fn func(Entries) error) error {
 
 // modify is Modify whose fn also learns whether an earlier attempt's write
 // reported a conflict (and so may have landed after all).
+//
+// Failures are of three kinds. A conflict (another writer got in first)
+// is retried at once after a short jittered pause. A transient failure
+// (servers unreachable, too few shares answering while other writers
+// replace them, a server call timing out; see transient) is retried with
+// a growing back-off, at most maxTransient times, within the same
+// MaxAttempts budget. Anything else (a malformed directory, a file not on
+// the grid, a read-only cap, a full or refusing server) fails at once.
 func (d *Directory) modify(ctx context.Context, fn func(es Entries, afterConflict bool) error) error {
 	if d.writeKey == nil {
 		return ErrReadOnly
 	}
+	transients := 0
+	var lastErr error
 	for attempt := 0; attempt < MaxAttempts; attempt++ {
-		// The first attempt works from the cached version; if that is
-		// stale, the write conflicts and later attempts read afresh.
-		d.mu.Lock()
-		es, ver := d.cached, d.ver
-		d.mu.Unlock()
-		fresh := false
-		if es == nil || attempt > 0 {
-			var err error
-			if es, ver, err = d.load(ctx); err != nil {
-				return err
-			}
-			fresh = true
+		err := d.attempt(ctx, attempt, fn)
+		if err == nil {
+			return nil
 		}
-		work := make(Entries, len(es))
+		var p permanent
+		if errors.As(err, &p) {
+			return p.err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		lastErr = err
+		var wait time.Duration
+		switch {
+		case errors.Is(err, mutable.ErrUncoordinated):
+			// Someone else wrote: back off a little (jittered,
+			// growing) and redo the change on top of theirs.
+			wait = time.Duration(rand.IntN(5+attempt*10)) * time.Millisecond
+		case transient(ctx, err) && transients < maxTransient:
+			transients++
+			wait = transientBackoff(transients)
+		case transients > 0:
+			return fmt.Errorf("directory %s: %w (after %d attempts)", cap.Redacted(d.cap), err, attempt+1)
+		default:
+			return err
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	if errors.Is(lastErr, mutable.ErrUncoordinated) {
+		return fmt.Errorf("directory %s: %w (%d attempts)", cap.Redacted(d.cap), ErrBusy, MaxAttempts)
+	}
+	return fmt.Errorf("directory %s: gave up after %d attempts; check that enough storage servers are reachable: %w",
+		cap.Redacted(d.cap), MaxAttempts, lastErr)
+}
+
+// attempt is one read-modify-write of modify.
+func (d *Directory) attempt(ctx context.Context, attempt int, fn func(es Entries, afterConflict bool) error) error {
+	// The first attempt works from the cached version; if that is
+	// stale, the write conflicts and later attempts read afresh.
+	d.mu.Lock()
+	es, ver := d.cached, d.ver
+	d.mu.Unlock()
+	fresh := false
+	if es == nil || attempt > 0 {
+		var err error
+		if es, ver, err = d.load(ctx); err != nil {
+			return err
+		}
+		fresh = true
+	}
+	work := make(Entries, len(es))
+	for n, e := range es {
+		work[n] = e
+	}
+	err := fn(work, attempt > 0)
+	if err == nil {
+		err = checkAdded(es, work)
+	}
+	if err != nil && !fresh {
+		// Decided on a cached view (e.g. "no such entry"): check
+		// against the current directory before answering.
+		if es, ver, err = d.load(ctx); err != nil {
+			return err
+		}
+		work = make(Entries, len(es))
 		for n, e := range es {
 			work[n] = e
 		}
-		err := fn(work, attempt > 0)
-		if err == nil {
+		if err = fn(work, attempt > 0); err == nil {
 			err = checkAdded(es, work)
 		}
-		if err != nil && !fresh {
-			// Decided on a cached view (e.g. "no such entry"): check
-			// against the current directory before answering.
-			if es, ver, err = d.load(ctx); err != nil {
-				return err
-			}
-			work = make(Entries, len(es))
-			for n, e := range es {
-				work[n] = e
-			}
-			if err = fn(work, attempt > 0); err == nil {
-				err = checkAdded(es, work)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		data, err := Pack(work, d.writeKey, false)
-		if err != nil {
-			return err
-		}
-		nv, err := d.file.Replace(ctx, data, ver)
-		if err == nil {
-			d.remember(work, nv)
-			return nil
-		}
-		if !errors.Is(err, mutable.ErrUncoordinated) {
-			return err
-		}
-		// Someone else wrote: back off a little (jittered, growing) and
-		// redo the change on top of theirs.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(rand.IntN(5+attempt*10)) * time.Millisecond):
-		}
 	}
-	return fmt.Errorf("directory %s: %w (%d attempts)", cap.Redacted(d.cap), ErrBusy, MaxAttempts)
+	if err != nil {
+		return permanent{err}
+	}
+	data, err := Pack(work, d.writeKey, false)
+	if err != nil {
+		return permanent{err}
+	}
+	nv, err := d.file.Replace(ctx, data, ver)
+	if err != nil {
+		return err
+	}
+	d.remember(work, nv)
+	return nil
+}
+
+// permanent marks an error of the caller's fn or of packing: the answer,
+// never retried (an fn may well return a transient-looking error it got
+// elsewhere).
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// maxTransient bounds the retries of one operation after transient
+// failures; with transientBackoff they wait about 3 s in all.
+const maxTransient = 6
+
+// transientBackoff is the pause before the n-th retry (n ≥ 1) after a
+// transient failure: 50 ms doubling, jittered down by up to a half.
+func transientBackoff(n int) time.Duration {
+	d := 50 * time.Millisecond << min(n-1, 10)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// transient reports whether err may go away by itself: a server
+// unreachable or timing out, or too few shares answering (servers offline,
+// or another writer replacing shares while they were read). A file not
+// found on any server that answered, a read-only cap, a refusing or full
+// server, a malformed directory and the caller's own errors are not.
+func transient(ctx context.Context, err error) bool {
+	var p permanent
+	switch {
+	case ctx.Err() != nil || errors.As(err, &p):
+		return false
+	case errors.Is(err, ErrReadOnly), errors.Is(err, mutable.ErrReadOnly),
+		errors.Is(err, storage.ErrUnauthorized), errors.Is(err, storage.ErrNoSpace),
+		errors.Is(err, storage.ErrTooLarge), errors.Is(err, storage.ErrReadOnly):
+		return false
+	case errors.Is(err, mutable.ErrNotFound):
+		// Not found where some servers did not answer: the ones
+		// holding it may be those.
+		return errors.Is(err, storage.ErrUnavailable)
+	}
+	return errors.Is(err, storage.ErrUnavailable) || errors.Is(err, storage.ErrNotEnoughShares) ||
+		errors.Is(err, mutable.ErrUncoordinated) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// sleep waits d or until ctx is done (then it returns ctx.Err()).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // SetClock sets the clock for link timestamps (clock.Real by default).

@@ -24,11 +24,19 @@ type fakeFile struct {
 	seq     uint64
 	replace func(n int) error // called before each write; non-nil error fails it
 	writes  int
+	read    func(n int) error // called before each read; non-nil error fails it
+	reads   int
 }
 
 func (f *fakeFile) Read(context.Context) ([]byte, mutable.Version, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads++
+	if f.read != nil {
+		if err := f.read(f.reads); err != nil {
+			return nil, mutable.Version{}, err
+		}
+	}
 	return bytes.Clone(f.data), mutable.Version{Seqnum: f.seq}, nil
 }
 
