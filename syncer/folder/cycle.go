@@ -1,0 +1,768 @@
+package folder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lafssync/lafssync/syncer/db"
+	"github.com/lafssync/lafssync/syncer/ignore"
+	"github.com/lafssync/lafssync/syncer/remote"
+	"github.com/lafssync/lafssync/syncer/scan"
+	"github.com/lafssync/lafssync/syncer/vv"
+)
+
+// actKind is what a cycle does to one path.
+type actKind int
+
+const (
+	actNone       actKind = iota
+	actDownload           // the grid's version replaces the local file (which is the synced one, or absent)
+	actConflict           // both changed: the local file becomes a conflict copy, the grid's version takes its name
+	actDeleteHere         // the grid deleted exactly the local version: delete the local file
+	actAdopt              // the local file already is the grid's version: record it as synced
+	actPut                // upload the local file and link it
+	actDelete             // unlink the grid entry (a local delete)
+	actDrop               // forget the record (deleted on both sides)
+	actIgnored            // a follower's local edit, not uploaded
+)
+
+// action is one decision of a cycle.
+type action struct {
+	kind  actKind
+	path  string
+	rec   db.Record
+	had   bool
+	entry *remote.Entry
+	base  vv.Vector // Put/Delete: the version the change is based on (nil: a new file)
+}
+
+// view is what a cycle read of the grid: the directories listed.
+type view struct {
+	listed map[string]map[string]*remote.Entry
+}
+
+// lookup says what the grid has at p: the entry (nil: nothing or a
+// directory), and whether the cycle knows (its directory, or an ancestor
+// lacking the next step, was listed).
+func (v *view) lookup(p string) (e *remote.Entry, known bool) {
+	dir, name := splitPath(p)
+	if ents, ok := v.listed[dir]; ok {
+		return ents[name], true
+	}
+	// The nearest listed ancestor decides whether the directory exists.
+	for d := dir; d != ""; {
+		parent, base := splitPath(d)
+		if ents, ok := v.listed[parent]; ok {
+			if c := ents[base]; c == nil || !c.Dir {
+				return nil, true
+			}
+			return nil, false
+		}
+		d = parent
+	}
+	return nil, false
+}
+
+func splitPath(p string) (dir, name string) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", p
+	}
+	return p[:i], p[i+1:]
+}
+
+// errRescan says the local file changed since the scan; the path is
+// scanned again and decided next cycle (not an error for the user).
+var errRescan = errors.New("changed since the scan")
+
+// cycle runs one round and says whether work is left to retry.
+func (f *Folder) cycle(ctx context.Context) (retry bool) {
+	if err := f.scanLocal(ctx); err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		f.log.Warn("scan", "err", err)
+		return true
+	}
+	if f.massDeletePaused() {
+		return false
+	}
+	v, gen, err := f.readGrid(ctx)
+	health := f.cfg.Grid.Health()
+	f.mu.Lock()
+	f.st.health = health
+	if err != nil {
+		f.st.offlineWhy = userGridError(err, health)
+	} else {
+		f.st.offlineWhy = ""
+		f.st.lastCheck = f.clk.Now()
+	}
+	f.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			f.log.Info("grid check failed", "err", err)
+		}
+		// Local changes wait: without the grid's view they could only
+		// fail or conflict.
+		return true
+	}
+	acts, err := f.plan(ctx, v)
+	if err != nil {
+		f.log.Warn("plan", "err", err)
+		return true
+	}
+	retry = f.apply(ctx, acts)
+	if !retry && gen != f.since {
+		if err := f.saveGeneration(gen); err != nil {
+			f.log.Warn("save generation", "err", err)
+		}
+	}
+	if len(f.localPaths) > 0 || len(f.relist) > 0 {
+		retry = true
+	}
+	return retry
+}
+
+// scanLocal scans what the watcher reported and records the changes.
+func (f *Folder) scanLocal(ctx context.Context) error {
+	if !f.localFull && len(f.localPaths) == 0 {
+		return nil
+	}
+	if fi, err := os.Stat(f.cfg.Root); err != nil || !fi.IsDir() {
+		f.setFatal(fmt.Sprintf("The local folder %s is missing. Nothing was deleted from the grid. Reconnect the drive or put the folder back, or remove this folder from LAFS Sync.", f.cfg.Root))
+		return fmt.Errorf("local folder %s missing", f.cfg.Root)
+	}
+	f.setFatal("")
+	o := scan.Options{Root: f.cfg.Root, Keyer: f.cfg.Keyer, Workers: f.cfg.Workers}
+	if f.ign != nil {
+		o.Ignore = f.ign
+	}
+	full := f.localFull
+	if !full {
+		for p := range f.localPaths {
+			o.Paths = append(o.Paths, p)
+			if p == ignore.FileName && f.ign != nil {
+				if err := f.ign.Reload(); err != nil {
+					f.setErr(ignore.FileName, err.Error(), "Fix the line in .lafsignore; the other lines apply.")
+				} else {
+					f.clearErr(ignore.FileName)
+				}
+			}
+		}
+		sort.Strings(o.Paths)
+	} else if f.ign != nil {
+		_ = f.ign.Reload()
+	}
+	res, err := scan.Scan(ctx, f.cfg.DB, o)
+	if err != nil {
+		return err
+	}
+	f.localFull = false
+	clear(f.localPaths)
+	for _, p := range res.Unstable {
+		f.localPaths[p] = true
+	}
+	err = f.cfg.DB.Update(func(tx *db.Tx) error {
+		for _, c := range res.Changes {
+			if err := recordChange(tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	f.mu.Lock()
+	if full {
+		f.st.skipped = f.st.skipped[:0]
+	}
+	for _, s := range res.Skipped {
+		f.st.skipped = appendSkipped(f.st.skipped, s)
+	}
+	f.mu.Unlock()
+	return err
+}
+
+func appendSkipped(list []apiSkipped, s scan.Skipped) []apiSkipped {
+	for i := range list {
+		if list[i].Path == s.Path {
+			list[i].Reason = s.Reason
+			return list
+		}
+	}
+	if len(list) >= 1000 {
+		return list
+	}
+	return append(list, apiSkipped{Path: s.Path, Reason: s.Reason})
+}
+
+// recordChange turns a scan's change into the record: a local change to
+// commit (Pending) unless the file is back to the synced version.
+func recordChange(tx *db.Tx, c scan.Change) error {
+	if c.Gone {
+		if !c.Had {
+			return nil
+		}
+		r := c.Old
+		if !r.Synced {
+			return tx.Delete(c.Path)
+		}
+		r.Gone, r.Pending = true, true
+		return tx.Put(c.Path, r)
+	}
+	r := c.Rec
+	r.Gone = false
+	r.Pending = !(r.Synced && r.Hash == r.SyncedHash)
+	return tx.Put(c.Path, r)
+}
+
+// massDeletePaused pauses the folder (and says true) when the scan found
+// most files deleted at once, until the user resumes.
+func (f *Folder) massDeletePaused() bool {
+	var synced, gone int
+	_ = f.cfg.DB.View(func(tx *db.Tx) error {
+		return tx.ForEach("", func(_ string, r db.Record) error {
+			if r.Synced {
+				synced++
+				if r.Gone && r.Pending {
+					gone++
+				}
+			}
+			return nil
+		})
+	})
+	mass := (gone == synced && synced >= 5) || (synced > 100 && gone > synced/2)
+	if !mass || f.massOK || f.cfg.Remote.ReadOnly() {
+		if !mass {
+			f.massOK = false
+		}
+		return false
+	}
+	f.mu.Lock()
+	f.st.pausedUntil = forever
+	f.st.pausedWhy = fmt.Sprintf("%d of the %d files of %s were deleted at once, so LAFS Sync paused this folder rather than delete them from the grid. If you meant it, resume the folder (lafs sync resume %s) and the grid follows; if not, put the files back, or restore them with lafs sync restore.", gone, synced, f.cfg.Root, f.cfg.Name)
+	f.mu.Unlock()
+	f.log.Warn("mass delete: folder paused", "deleted", gone, "files", synced)
+	f.emit()
+	return true
+}
+
+// readGrid polls the grid and lists what changed.
+func (f *Folder) readGrid(ctx context.Context) (*view, uint64, error) {
+	gen, dirs, full, err := f.cfg.Remote.Poll(ctx, f.since)
+	if err != nil {
+		return nil, 0, err
+	}
+	v := &view{listed: map[string]map[string]*remote.Entry{}}
+	if full || f.walkFull || f.clk.Now().Sub(f.lastWalk) > f.cfg.FullWalkEvery {
+		var unreadable []string
+		err := f.cfg.Remote.Walk(ctx, func(dir string, ents map[string]*remote.Entry, err error) error {
+			if err != nil {
+				unreadable = append(unreadable, dir)
+				return nil
+			}
+			v.listed[dir] = ents
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(unreadable) > 0 {
+			// Their subtrees stay unknown; the next full walk tries again.
+			f.log.Warn("grid directories unreadable", "count", len(unreadable))
+			return v, f.since, nil
+		}
+		f.walkFull = false
+		f.lastWalk = f.clk.Now()
+		clear(f.relist)
+		return v, gen, nil
+	}
+	want := map[string]bool{}
+	for _, d := range dirs {
+		want[d] = true
+	}
+	for d := range f.relist {
+		want[d] = true
+	}
+	for d := range want {
+		ents, err := f.cfg.Remote.List(ctx, d)
+		if errors.Is(err, remote.ErrNotFound) {
+			ents = map[string]*remote.Entry{}
+		} else if err != nil {
+			return nil, 0, err
+		}
+		v.listed[d] = ents
+	}
+	clear(f.relist)
+	return v, gen, nil
+}
+
+// plan decides, per path the cycle touches, what to do.
+func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
+	type item struct {
+		rec   db.Record
+		had   bool
+		entry *remote.Entry
+		known bool
+	}
+	items := map[string]*item{}
+	get := func(p string) *item {
+		it := items[p]
+		if it == nil {
+			it = &item{}
+			items[p] = it
+		}
+		return it
+	}
+	err := f.cfg.DB.View(func(tx *db.Tx) error {
+		if err := tx.Pending(func(p string, r db.Record) error {
+			it := get(p)
+			it.rec, it.had = r, true
+			return nil
+		}); err != nil {
+			return err
+		}
+		for dir, ents := range v.listed {
+			prefix := ""
+			if dir != "" {
+				prefix = dir + "/"
+			}
+			for name, e := range ents {
+				if e.Dir {
+					continue
+				}
+				p := prefix + name
+				it := get(p)
+				if !it.had {
+					r, ok, err := tx.Get(p)
+					if err != nil {
+						return err
+					}
+					it.rec, it.had = r, ok
+				}
+			}
+			if err := tx.ForEach(prefix, func(p string, r db.Record) error {
+				it := get(p)
+				it.rec, it.had = r, true
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ro := f.cfg.Remote.ReadOnly()
+	paths := make([]string, 0, len(items))
+	for p, it := range items {
+		it.entry, it.known = v.lookup(p)
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var acts []action
+	for _, p := range paths {
+		it := items[p]
+		a := action{path: p, rec: it.rec, had: it.had, entry: it.entry}
+		a.kind, a.base = f.decide(ctx, p, it.rec, it.had, it.entry, it.known, ro)
+		if a.kind != actNone {
+			acts = append(acts, a)
+		}
+	}
+	return acts, nil
+}
+
+// sameContent says whether grid entry e holds the content record r synced.
+func sameContent(e *remote.Entry, r db.Record) bool {
+	return r.Synced && (e.Cap == r.Cap || (!e.Foreign && e.Meta.Hash == r.SyncedHash))
+}
+
+// decide is the heart of the engine: one path's local record, the grid's
+// entry (known: the cycle read its directory) → what to do.
+func (f *Folder) decide(ctx context.Context, p string, r db.Record, had bool, e *remote.Entry, known, ro bool) (actKind, vv.Vector) {
+	local := func(kind actKind, base vv.Vector) (actKind, vv.Vector) {
+		if ro {
+			return actIgnored, nil
+		}
+		return kind, base
+	}
+	if !known {
+		if had && r.Pending {
+			switch {
+			case !r.Synced && r.Gone:
+				return actDrop, nil
+			case !r.Synced:
+				return local(actPut, nil)
+			case r.Gone:
+				return local(actDelete, r.Ver)
+			default:
+				return local(actPut, r.Ver)
+			}
+		}
+		return actNone, nil
+	}
+	if e != nil && e.Bad != "" {
+		f.setErr(p, "The grid entry for this file is broken: "+e.Bad+".", "Another device or a Tahoe user linked something that is not a file here; rename or delete the entry on the grid. Your local copy is kept.")
+		return actNone, nil
+	}
+	if e == nil { // nothing on the grid (or a directory of that name: not a file)
+		switch {
+		case !had:
+			return actNone, nil
+		case !r.Synced && r.Gone:
+			return actDrop, nil
+		case !r.Synced:
+			return local(actPut, nil) // a new local file
+		case r.Pending && r.Gone:
+			return actDrop, nil // deleted on both sides
+		case r.Pending:
+			return local(actPut, nil) // changed here, deleted there: the change wins
+		}
+		// Unchanged here, gone there: delete only the version the grid deleted.
+		t, err := f.cfg.Remote.Tombstone(ctx, p)
+		if err == nil && t != nil && t.Hash == r.SyncedHash {
+			return actDeleteHere, nil
+		}
+		// Unsure (no tombstone: deleted outside LAFS Sync): keep the file
+		// and give it back to the grid.
+		if ro {
+			return actDrop, nil
+		}
+		return actPut, nil
+	}
+	if e.Dir {
+		if had && !r.Gone {
+			f.setErr(p, "The grid has a folder where this device has a file of the same name.", "Rename one of them; until then this file does not sync.")
+		}
+		return actNone, nil
+	}
+	switch {
+	case !had || (!r.Synced && r.Gone) || (r.Gone && !r.Synced):
+		return actDownload, nil
+	case !r.Synced: // new here and there
+		if !e.Foreign && e.Meta.Hash == r.Hash {
+			return actAdopt, nil
+		}
+		return actConflict, nil
+	case sameContent(e, r):
+		if !r.Pending {
+			if e.Cap != r.Cap || e.Meta.Ver.Compare(r.Ver) != vv.Equal {
+				return actAdopt, nil
+			}
+			return actNone, nil
+		}
+		if r.Gone {
+			return local(actDelete, e.Meta.Ver)
+		}
+		return local(actPut, e.Meta.Ver)
+	}
+	// The grid's content differs from what this device last synced.
+	if !e.Foreign && e.Meta.Ver.Compare(r.Ver) == vv.Before {
+		return actNone, nil // a stale read; the next poll sees the newer one
+	}
+	switch {
+	case !r.Pending, r.Gone:
+		return actDownload, nil // theirs is newer (a change beats a delete)
+	case !e.Foreign && e.Meta.Hash == r.Hash:
+		return actAdopt, nil // both made the same change
+	}
+	return actConflict, nil
+}
+
+// apply carries out a cycle's actions and says whether any must retry.
+func (f *Folder) apply(ctx context.Context, acts []action) (retry bool) {
+	var downs, puts []action
+	for _, a := range acts {
+		switch a.kind {
+		case actDownload, actConflict:
+			downs = append(downs, a)
+		case actPut, actDelete:
+			puts = append(puts, a)
+		case actAdopt:
+			f.adopt(a)
+		case actDrop:
+			f.update(func(tx *db.Tx) error { return tx.Delete(a.path) })
+		case actDeleteHere:
+			if err := f.deleteLocal(a); err != nil {
+				retry = true
+			}
+		case actIgnored:
+			f.mu.Lock()
+			f.st.ignoredEdit[a.path] = true
+			f.mu.Unlock()
+		}
+	}
+	if len(downs) > 0 && f.transfer(ctx, downs, f.download) {
+		retry = true
+	}
+	if len(puts) > 0 && f.putAll(ctx, puts) {
+		retry = true
+	}
+	f.countFiles()
+	return retry
+}
+
+// transfer runs fn over acts with bounded concurrency, with progress.
+func (f *Folder) transfer(ctx context.Context, acts []action, fn func(context.Context, action) error) (retry bool) {
+	var total int64
+	for _, a := range acts {
+		if a.kind == actDownload || a.kind == actConflict {
+			total += a.entry.Meta.Size
+		} else {
+			total += a.rec.Size
+		}
+	}
+	f.startProgress(len(acts), total)
+	defer f.endProgress()
+	var mu sync.Mutex
+	sem := make(chan struct{}, f.cfg.Workers)
+	var wg sync.WaitGroup
+	for _, a := range acts {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := fn(ctx, a)
+			f.fileDone(a.path)
+			if err != nil {
+				mu.Lock()
+				retry = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return retry || ctx.Err() != nil
+}
+
+// adopt records that the local file is the grid's version.
+func (f *Folder) adopt(a action) {
+	r := a.rec
+	r.Synced, r.Cap, r.Ver, r.SyncedHash = true, a.entry.Cap, a.entry.Meta.Ver.Clone(), r.Hash
+	if a.entry.Foreign {
+		r.SyncedHash = r.Hash
+	}
+	r.Pending = r.Gone
+	f.update(func(tx *db.Tx) error { return tx.Put(a.path, r) })
+	f.clearErr(a.path)
+}
+
+func (f *Folder) update(fn func(tx *db.Tx) error) {
+	if err := f.cfg.DB.Update(fn); err != nil {
+		f.log.Warn("database", "err", err)
+	}
+}
+
+// deleteLocal removes a local file the grid deleted, if it is still the
+// synced version.
+func (f *Folder) deleteLocal(a action) error {
+	target := f.diskPath(a.path)
+	fi, err := os.Lstat(target)
+	if errors.Is(err, os.ErrNotExist) {
+		f.update(func(tx *db.Tx) error { return tx.Delete(a.path) })
+		return nil
+	}
+	if err != nil || !sameStat(fi, a.rec) {
+		f.localPaths[a.path] = true
+		return errRescan
+	}
+	if err := os.Remove(target); err != nil {
+		f.setErr(a.path, "It was deleted on another device but cannot be deleted here: "+err.Error(), "Check the file's permissions; it is kept.")
+		return err
+	}
+	f.update(func(tx *db.Tx) error { return tx.Delete(a.path) })
+	f.clearErr(a.path)
+	// Remove directories the delete left empty (never the root).
+	for d := filepath.Dir(target); d != f.cfg.Root && strings.HasPrefix(d, f.cfg.Root); d = filepath.Dir(d) {
+		if os.Remove(d) != nil {
+			break
+		}
+	}
+	f.log.Info("deleted (deleted on the grid)", "path", a.path)
+	return nil
+}
+
+func (f *Folder) diskPath(p string) string {
+	return filepath.Join(f.cfg.Root, filepath.FromSlash(p))
+}
+
+// putAll uploads and commits local changes, one publish per directory.
+func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
+	// Upload first (bounded), then commit each directory's ops at once.
+	type done struct {
+		a   action
+		cap string
+		ok  bool
+	}
+	results := make([]done, len(acts))
+	for i := range acts {
+		results[i].a = acts[i]
+	}
+	var idx sync.Map
+	for i, a := range acts {
+		idx.Store(a.path, i)
+	}
+	var uploads []action
+	for i, a := range acts {
+		if a.kind == actDelete {
+			results[i].ok = true
+			continue
+		}
+		if c := f.knownCap(a.rec.Hash); c != "" {
+			results[i].cap, results[i].ok = c, true
+			continue
+		}
+		uploads = append(uploads, a)
+	}
+	if len(uploads) > 0 {
+		var mu sync.Mutex
+		if f.transfer(ctx, uploads, func(ctx context.Context, a action) error {
+			c, err := f.upload(ctx, a)
+			if err != nil {
+				return err
+			}
+			i, _ := idx.Load(a.path)
+			mu.Lock()
+			results[i.(int)].cap, results[i.(int)].ok = c, true
+			f.uploaded[a.rec.Hash] = c
+			mu.Unlock()
+			return nil
+		}) {
+			retry = true
+		}
+	}
+	// Group by directory.
+	byDir := map[string][]int{}
+	for i, d := range results {
+		if !d.ok {
+			continue
+		}
+		dir, _ := splitPath(d.a.path)
+		byDir[dir] = append(byDir[dir], i)
+	}
+	dirs := make([]string, 0, len(byDir))
+	for d := range byDir {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		ix := byDir[dir]
+		ops := make([]remote.Op, len(ix))
+		vers := make([]vv.Vector, len(ix))
+		for j, i := range ix {
+			d := results[i]
+			_, name := splitPath(d.a.path)
+			if d.a.kind == actDelete {
+				ops[j] = remote.Op{Kind: remote.Delete, Name: name, Base: d.a.base}
+				continue
+			}
+			vers[j] = d.a.base.Bump(f.cfg.Device)
+			ops[j] = remote.Op{Kind: remote.Put, Name: name, Cap: d.cap, Base: d.a.base, Meta: remote.FileMeta{
+				Size: d.a.rec.Size, Mtime: time.Unix(0, d.a.rec.MtimeNs), Mode: fileMode(d.a.rec.Mode),
+				Ver: vers[j], By: f.cfg.Device, Hash: d.a.rec.Hash,
+			}}
+		}
+		res, err := f.cfg.Remote.Commit(ctx, dir, ops, f.cfg.Retention)
+		if err != nil {
+			retry = true
+			for _, i := range ix {
+				f.setErr(results[i].a.path, "Could not save the change to the grid: "+userGridError(err, f.cfg.Grid.Health()), "LAFS Sync retries by itself.")
+			}
+			continue
+		}
+		f.update(func(tx *db.Tx) error {
+			for j, i := range ix {
+				d := results[i]
+				if j >= len(res) || !res[j].Applied {
+					f.relist[dir] = true
+					retry = true
+					continue
+				}
+				f.clearErr(d.a.path)
+				if d.a.kind == actDelete {
+					if err := tx.Delete(d.a.path); err != nil {
+						return err
+					}
+					continue
+				}
+				r := d.a.rec
+				r.Synced, r.Cap, r.Ver, r.SyncedHash, r.Pending, r.Gone = true, d.cap, vers[j], r.Hash, false, false
+				if err := tx.Put(d.a.path, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return retry
+}
+
+// knownCap finds content already on the grid (a rename, a copy).
+func (f *Folder) knownCap(h [32]byte) string {
+	if c := f.uploaded[h]; c != "" {
+		return c
+	}
+	var c string
+	_ = f.cfg.DB.View(func(tx *db.Tx) error {
+		_, r, ok, err := tx.ByHash(h)
+		if err == nil && ok && r.Synced {
+			c = r.Cap
+		}
+		return nil
+	})
+	return c
+}
+
+func fileMode(m uint32) os.FileMode {
+	if m&0o100 != 0 {
+		return 0o755
+	}
+	return 0o644
+}
+
+// conflictName is Syncthing's form: NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT.
+func conflictName(p string, t time.Time, device string) string {
+	dir, name := path.Split(p)
+	ext := path.Ext(name)
+	if ext == name { // ".bashrc": no extension
+		ext = ""
+	}
+	base := strings.TrimSuffix(name, ext)
+	return dir + base + ".sync-conflict-" + t.UTC().Format("20060102-150405") + "-" + device + ext
+}
+
+// conflictCopies counts the existing conflict copies of p.
+func (f *Folder) conflictCopies(p string) int {
+	dir, name := path.Split(p)
+	ext := path.Ext(name)
+	if ext == name {
+		ext = ""
+	}
+	prefix := strings.TrimSuffix(name, ext) + ".sync-conflict-"
+	ents, err := os.ReadDir(f.diskPath(strings.TrimSuffix(dir, "/")))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) && strings.HasSuffix(e.Name(), ext) {
+			n++
+		}
+	}
+	return n
+}
+
+// MaxConflictCopies bounds the conflict copies of one file: beyond it the
+// file is reported instead (no conflict storms).
+const MaxConflictCopies = 5
