@@ -462,10 +462,10 @@ func readError(what string, err error) string {
 
 // job is a file to read.
 type job struct {
-	c    child
-	st   db.Record // the Lstat before reading
-	old  db.Record
-	had  bool
+	c   child
+	st  db.Record // the Lstat before reading
+	old db.Record
+	had bool
 }
 
 // result is a read file's outcome.
