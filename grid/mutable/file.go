@@ -36,6 +36,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Timeout bounds each server call (default 30 s).
 	Timeout time.Duration
+	// MaxWriteSize bounds the share bytes one read-test-write call
+	// carries (default DefaultMaxWriteSize); larger writes are split
+	// into several calls (see writeServer).
+	MaxWriteSize int
 }
 
 func (o *Options) defaults() {

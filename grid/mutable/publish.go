@@ -380,7 +380,7 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 			srv     int
 			ok      bool
 			err     error
-			current []byte
+			current []byte // the checkstring the server holds, after a failed test
 			shares  map[int]bool
 		}
 		results := make(chan result, len(goal))
@@ -389,7 +389,6 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 			wg.Add(1)
 			go func(srv int, shs map[int]bool) {
 				defer wg.Done()
-				s := f.servers[srv]
 				tw := make(map[int]storage.TestWrite, len(shs))
 				for sh := range shs {
 					test := storage.TestVector{Offset: 0, Size: 1, Specimen: []byte{}}
@@ -399,19 +398,8 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 					nl := lengths[sh]
 					tw[sh] = storage.TestWrite{Tests: []storage.TestVector{test}, Writes: writes[sh], NewLength: &nl}
 				}
-				cctx, cancel := f.call(ctx)
-				defer cancel()
-				r, err := s.ReadTestWrite(cctx, f.si, f.writeEnabler(s), f.leaseSecrets(s), tw, []storage.ReadVector{{Offset: 0, Size: mdmfCheckLen}})
-				res := result{srv: srv, ok: r.OK, err: err, shares: shs}
-				if err == nil && !r.OK {
-					for _, rs := range r.Reads {
-						if len(rs) > 0 {
-							res.current = rs[0]
-							break
-						}
-					}
-				}
-				results <- res
+				ok, current, err := f.writeServer(ctx, srv, tw, h.checkstring())
+				results <- result{srv: srv, ok: ok, err: err, shares: shs, current: current}
 			}(srv, shs)
 		}
 		wg.Wait()
@@ -472,3 +460,146 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 
 // maxPlaceRounds bounds how often shares of failed servers are re-placed.
 const maxPlaceRounds = 3
+
+// DefaultMaxWriteSize is the default bound on the share bytes one
+// read-test-write call carries (Options.MaxWriteSize). The HTTP storage
+// server refuses read-test-write bodies over 32 MiB (node/gbs
+// Limits.MaxRTWBody); half of that leaves room for the vectors.
+const DefaultMaxWriteSize = 16 << 20
+
+// minWriteSize is the smallest chunk a write is split into: the first
+// chunk of each share must hold its whole checkstring.
+const minWriteSize = 4 << 10
+
+// writeServer writes the shares in tw (each with one test, on the share's
+// old checkstring or on its absence) to server srv, in as many
+// read-test-write calls as Options.MaxWriteSize requires. ok is false if
+// a test failed (another writer got there first); current is then the
+// checkstring the server holds.
+//
+// A share too large for one call is written in pieces: its first piece
+// covers offset 0, so the first call that touches it replaces its
+// checkstring (testing the old one) with this version's, cs; every later
+// piece tests cs. No other writer can interleave: any other write fails
+// the test of the next piece (and a later writer that tested cs has
+// replaced the checkstring itself). A share cut short (the writer failed
+// or crashed between calls) carries this version's signed header over
+// blocks, hash trees or a signature that are partly another version's or
+// missing, so it fails the reader's checks (signature over the header,
+// share hash chain against the signed root, block hashes) and counts as
+// corrupt, never as good data; new-length goes with the last piece only.
+func (f *File) writeServer(ctx context.Context, srv int, tw map[int]storage.TestWrite, cs []byte) (ok bool, current []byte, err error) {
+	s := f.servers[srv]
+	limit := f.opts.MaxWriteSize
+	if limit <= 0 {
+		limit = DefaultMaxWriteSize
+	}
+	limit = max(limit, minWriteSize)
+	for _, call := range chunkWrites(tw, cs, uint64(limit)) {
+		cctx, cancel := f.call(ctx)
+		r, err := s.ReadTestWrite(cctx, f.si, f.writeEnabler(s), f.leaseSecrets(s), call, []storage.ReadVector{{Offset: 0, Size: mdmfCheckLen}})
+		cancel()
+		if err != nil {
+			return false, nil, err
+		}
+		if !r.OK {
+			for _, rs := range r.Reads {
+				if len(rs) > 0 {
+					return false, rs[0], nil
+				}
+			}
+			return false, nil, nil
+		}
+	}
+	return true, nil, nil
+}
+
+// writesCheckstring reports whether ws writes the first n bytes of the
+// share in one vector.
+func writesCheckstring(ws []storage.WriteVector, n int) bool {
+	for _, w := range ws {
+		if w.Offset == 0 && len(w.Data) >= n {
+			return true
+		}
+	}
+	return false
+}
+
+// chunkWrites splits the test-writes of one server into calls whose write
+// data is at most limit bytes (a single vector is cut as needed). Each
+// share's vectors are taken header first (the vector at offset 0, which
+// holds the checkstring). A share's first piece carries its own test;
+// later pieces test cs, the checkstring the first piece wrote. A share's
+// new length goes with its last piece. Everything fits in one call (the
+// common case) when the writes total at most limit.
+func chunkWrites(tw map[int]storage.TestWrite, cs []byte, limit uint64) []map[int]storage.TestWrite {
+	total := uint64(0)
+	for _, t := range tw {
+		for _, w := range t.Writes {
+			total += uint64(len(w.Data))
+		}
+	}
+	if total <= limit {
+		return []map[int]storage.TestWrite{tw}
+	}
+	for _, t := range tw {
+		if !writesCheckstring(t.Writes, len(cs)) {
+			// Pieces after the first could not test a checkstring
+			// this write set: send it whole (the server may refuse).
+			return []map[int]storage.TestWrite{tw}
+		}
+	}
+	shnums := make([]int, 0, len(tw))
+	for sh := range tw {
+		shnums = append(shnums, sh)
+	}
+	sort.Ints(shnums)
+	var calls []map[int]storage.TestWrite
+	cur, room := map[int]storage.TestWrite{}, limit
+	flush := func() {
+		if len(cur) > 0 {
+			calls = append(calls, cur)
+		}
+		cur, room = map[int]storage.TestWrite{}, limit
+	}
+	for _, sh := range shnums {
+		t := tw[sh]
+		ws := append([]storage.WriteVector(nil), t.Writes...)
+		sort.SliceStable(ws, func(a, b int) bool { return ws[a].Offset == 0 && ws[b].Offset != 0 })
+		started := false
+		for wi, w := range ws {
+			data, off := w.Data, w.Offset
+			for first := true; first || len(data) > 0; first = false {
+				if room == 0 {
+					flush()
+				}
+				n := min(uint64(len(data)), room)
+				if !started && n < uint64(len(cs)) && uint64(len(data)) >= uint64(len(cs)) {
+					// The checkstring goes whole into the share's first piece.
+					flush()
+					n = min(uint64(len(data)), room)
+				}
+				e := cur[sh]
+				if len(e.Tests) == 0 {
+					if started {
+						e.Tests = []storage.TestVector{{Offset: 0, Size: uint64(len(cs)), Specimen: cs}}
+					} else {
+						e.Tests = t.Tests
+					}
+				}
+				e.Writes = append(e.Writes, storage.WriteVector{Offset: off, Data: data[:n]})
+				if wi == len(ws)-1 && n == uint64(len(data)) {
+					e.NewLength = t.NewLength
+				}
+				cur[sh] = e
+				started = true
+				data, off, room = data[n:], off+n, room-n
+			}
+		}
+		if len(ws) == 0 {
+			cur[sh] = t
+		}
+	}
+	flush()
+	return calls
+}
