@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,8 +30,9 @@ func newDaemonCmd(opts *options) *cobra.Command {
 machine (an introducer and ten storage servers under NODEDIR/local-grid, loopback only) and
 the node in NODEDIR as its client, joined to the local introducer (petname "local" in
 NODEDIR/private/introducers.yaml), with the web API on a loopback port (its URL in
-NODEDIR/node.url, its token in NODEDIR/private/api_auth_token). The folder sync is not built
-yet, so nothing is synced. Stop it with Ctrl-C.
+NODEDIR/node.url, its token in NODEDIR/private/api_auth_token), and the folder sync: the
+folders added with 'lafs sync add DIR' are kept in step with the grid while it runs. Stop it
+with Ctrl-C.
 
 The log goes to NODEDIR/logs/lafs.log; the terminal shows only warnings and errors, and
 everything with -v. One daemon (or tray app) per node directory: a second one on the same
@@ -55,7 +57,13 @@ directory says which process runs it and exits.`,
 			fmt.Fprintf(out, "%s %s: starting the local grid in %s …\n", version.Name, version.Version, opts.nodeDir)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// The folder sync runs beside the node and stops with it.
+			syncCtx, stopSync := context.WithCancel(ctx)
+			var syncing sync.WaitGroup
+			defer syncing.Wait()
+			defer stopSync()
 			err = fullnode.RunEmbeddedLocked(ctx, lk, log, func(n *fullnode.Node) {
+				startSync(syncCtx, &syncing, n, log)
 				log.Info("local grid up", "storage_servers", fullnode.LocalGridSize,
 					"directory", filepath.Join(opts.nodeDir, "local-grid"), "web_api", n.WebURL(),
 					"token_file", webapi.TokenPath(opts.nodeDir))
@@ -68,6 +76,8 @@ directory says which process runs it and exits.`,
 					}
 				}()
 			})
+			stopSync()
+			syncing.Wait()
 			if err != nil {
 				log.Error("stopped", "err", err)
 				return fmt.Errorf("local grid: %w", err)
@@ -126,7 +136,6 @@ LAFS Sync is running (headless: no tray app).
 
 Next, in another terminal:
 %s
-The folder sync is not built yet: nothing is synced.
 Stop with Ctrl-C.
 `, nodeDir, fullnode.LocalGridSize, connected, filepath.Join(nodeDir, "local-grid"), webURL, webapi.TokenPath(nodeDir), logLine,
 		nextSteps(lafs))
@@ -135,6 +144,8 @@ Stop with Ctrl-C.
 // nextSteps lists the commands to try, their explanations in one column.
 func nextSteps(lafs string) string {
 	steps := [][2]string{
+		{"sync add DIR", "keep the folder DIR in sync with the grid"},
+		{"sync status", "how the folders are doing"},
 		{"create-alias home", "make a directory on the grid, named home:"},
 		{"put FILE home:", "upload FILE into it"},
 		{"ls home:", "list it"},

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -124,7 +126,8 @@ func newRunCmd(opts *options) *cobra.Command {
 		Long: `Run the node: it listens on tub.port, serves storage if enabled (to our nodes and, on the
 same port, to Tahoe-LAFS clients over HTTPS), runs an introducer if it is one, joins the
 introducers in private/introducers.yaml, connects to every node they announce, and serves
-the web API on loopback (URL in DIR/node.url). Stop with Ctrl-C.`,
+the web API on loopback (URL in DIR/node.url). A node with a grid client also runs the
+folder sync (lafs sync add DIR). Stop with Ctrl-C.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -134,7 +137,13 @@ the web API on loopback (URL in DIR/node.url). Stop with Ctrl-C.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// The folder sync runs beside the node and stops with it.
+			syncCtx, stopSync := context.WithCancel(ctx)
+			var syncing sync.WaitGroup
+			defer syncing.Wait()
+			defer stopSync()
 			return n.Run(ctx, func(n *fullnode.Node) {
+				startSync(syncCtx, &syncing, n, log)
 				out := cmd.OutOrStdout()
 				fmt.Fprintf(out, "node %s listening on %s\n", n.T.ID(), n.Addr())
 				if n.Intro != nil {

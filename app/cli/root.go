@@ -60,6 +60,8 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newCreateNodeCmd(opts),
 		newCreateIntroducerCmd(opts),
 		newTahoeServersYAMLCmd(opts),
+		// Folder sync.
+		newSyncCmd(opts),
 		// Files and directories.
 		newPutCmd(opts),
 		newGetCmd(opts),

@@ -5,6 +5,7 @@ package apitest
 import (
 	"context"
 	"fmt"
+	"path"
 	"sync"
 	"time"
 
@@ -79,7 +80,7 @@ func (m *Fake) Add(ctx context.Context, r api.AddRequest) (api.FolderStatus, err
 	}
 	name := r.Name
 	if name == "" {
-		name = r.Path[len(r.Path)-1:]
+		name = path.Base(r.Path)
 	}
 	if _, ok := m.folders[name]; ok {
 		return api.FolderStatus{}, fmt.Errorf("folder %q: %w", name, api.ErrExists)
@@ -163,14 +164,14 @@ func (m *Fake) Share(ctx context.Context, f, kind string) (string, error) {
 	return map[string]string{api.ShareRead: "URI:DIR2-RO:aaaa:bbbb", api.ShareWrite: "URI:DIR2:cccc:dddd", api.ShareSnapshot: "URI:DIR2-CHK:eeee:ffff:1:1:100"}[kind], nil
 }
 
-func (m *Fake) History(ctx context.Context, f, path string) ([]api.Version, error) {
+func (m *Fake) History(ctx context.Context, f, p string) ([]api.Version, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, err := m.find(f); err != nil {
 		return nil, err
 	}
-	if path != "a.txt" {
-		return nil, fmt.Errorf("%s: %w", path, api.ErrNoFolder)
+	if p != "a.txt" {
+		return nil, fmt.Errorf("%s: %w", p, api.ErrNoFolder)
 	}
 	t := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	return []api.Version{{N: 0, Size: 3, Mtime: t, By: "devA"}, {N: 1, Size: 2, Mtime: t.Add(-time.Hour), By: "devB", Replaced: t}}, nil

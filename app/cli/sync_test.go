@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lafssync/lafssync/node/client"
+	"github.com/lafssync/lafssync/node/webapi"
+	"github.com/lafssync/lafssync/syncer/api"
+	"github.com/lafssync/lafssync/syncer/api/apitest"
+)
+
+// fakeSyncNode serves the web API (token and all) with the folder sync
+// over a fake Manager mounted, as a running node does, and writes the
+// node directory's node.url and token. mount false: not mounted yet.
+func fakeSyncNode(t *testing.T, mount bool) (dir string, m *apitest.Fake, srv *httptest.Server) {
+	t.Helper()
+	dir = t.TempDir()
+	token, err := webapi.LoadToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = apitest.New("docs", "photos")
+	web := webapi.NewDynamic(func() *client.Client { return nil }, nil, token)
+	if mount {
+		web.Mount(webapi.SyncPrefix, api.Handler(m))
+	}
+	srv = httptest.NewServer(web)
+	t.Cleanup(srv.Close)
+	if err := os.WriteFile(filepath.Join(dir, "node.url"), []byte(srv.URL+"/\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, m, srv
+}
+
+func TestSyncNoNode(t *testing.T) {
+	empty := t.TempDir()
+	dir, _, srv := fakeSyncNode(t, true)
+	srv.Close() // a node that ran and stopped leaves node.url behind
+	for _, d := range []string{empty, dir} {
+		for _, args := range [][]string{{"list"}, {"status", "docs"}, {"add", "x"}, {"pause"}, {"share", "docs"}, {"history", "a"}} {
+			code, out, errs := run(append([]string{"-d", d, "sync"}, args...)...)
+			want := "lafs: No LAFS Sync node is running for " + d + ". Start one with: lafs daemon (or make run)\n"
+			if code == 0 || out != "" || errs != want {
+				t.Errorf("sync %v in %s: exit %d, %q %q", args, d, code, out, errs)
+			}
+		}
+	}
+}
+
+func TestSyncStarting(t *testing.T) {
+	dir, _, _ := fakeSyncNode(t, false)
+	code, _, errs := run("-d", dir, "sync", "list")
+	if code == 0 || !strings.Contains(errs, "the folder sync is starting (node in "+dir+"); try again in a moment") {
+		t.Errorf("before the mount: %d %q", code, errs)
+	}
+}
+
+func TestSyncCommands(t *testing.T) {
+	dir, m, _ := fakeSyncNode(t, true)
+	m.Set("docs", api.FolderStatus{Path: "/home/u/docs", Mode: "sync", State: api.Syncing, Detail: "syncing 3 files, 2.1 MB of 10 MB, about 4 s left",
+		Files: 12, Bytes: 10_000_000, Servers: api.Servers{Reachable: 8, Known: 10, Happy: 7}, Watcher: "polling",
+		Progress:  &api.Progress{Files: 3, DoneBytes: 2_100_000, TotalBytes: 10_000_000, ETASeconds: 4, Current: []api.FileProgress{{Path: "big.iso", Direction: "up", DoneBytes: 1_000_000, TotalBytes: 8_000_000}}},
+		Conflicts: []api.Conflict{{Path: "notes.txt", Copy: "notes.sync-conflict-20261201-100000-abcdefghij.txt", Time: time.Now()}},
+		Errors:    []api.FileError{{Path: "secret.txt", Error: "permission denied", Hint: "give yourself read permission: chmod u+r secret.txt"}},
+		Skipped:   []api.Skipped{{Path: "link", Reason: "a symbolic link"}}})
+	lafs := func(args ...string) (int, string, string) {
+		return run(append([]string{"-d", dir, "sync"}, args...)...)
+	}
+	wd, _ := os.Getwd()
+	tests := []struct {
+		args      []string
+		code      int
+		out, errs []string // each in stdout / stderr
+	}{
+		{args: []string{"list"}, out: []string{"NAME    STATE       DIRECTORY", "docs    syncing     /home/u/docs  (syncing 3 files, 2.1 MB of 10 MB, about 4 s left)", "photos  up-to-date  /home/u/photos"}},
+		{args: []string{"list", "--json"}, out: []string{`"name": "photos"`, `"state": "syncing"`}},
+		{args: []string{"status", "docs"}, out: []string{
+			"docs  /home/u/docs  (synced both ways)",
+			"State        syncing: syncing 3 files, 2.1 MB of 10 MB, about 4 s left",
+			"Transfers    3 files left, 2.1 MB of 10.0 MB, about 4s left",
+			"uploading   big.iso  1.0 MB of 8.0 MB",
+			"Servers      8 of 10 storage servers reachable (7 needed to store new files)",
+			"Watcher      polling (the system's limit on watched directories was reached",
+			"Conflicts    1: both sides changed these files",
+			"notes.txt  (other version: notes.sync-conflict-20261201-100000-abcdefghij.txt",
+			"secret.txt: permission denied — give yourself read permission: chmod u+r secret.txt",
+			"link: a symbolic link"}},
+		{args: []string{"status", "/home/u/photos/"}, out: []string{"photos  /home/u/photos", "State        up-to-date"}},
+		{args: []string{"status"}, out: []string{"docs  /home/u/docs", "photos  /home/u/photos"}},
+		{args: []string{"status", "--json", "photos"}, out: []string{`"name": "photos"`}},
+		{args: []string{"status", "nope"}, code: 1, errs: []string{`"nope" is not a synced folder's name or directory: lafs sync list shows them`}},
+		{args: []string{"add", "music", "--name", "tunes"}, out: []string{"Syncing " + filepath.Join(wd, "music") + ` as folder "tunes", in a new grid directory.`, "lafs sync share tunes --write"}},
+		{args: []string{"add", "/home/u/laptop", "--to", "URI:DIR2:a:b"}, out: []string{"joined to your existing folder"}},
+		{args: []string{"add", "/home/u/docs", "--name", "docs"}, code: 1, errs: []string{`add /home/u/docs: folder "docs": folder already exists`}},
+		{args: []string{"follow", "URI:DIR2-RO:a:b", "/home/u/friend"}, out: []string{`Following into /home/u/friend as folder "friend" (read-only`}},
+		{args: []string{"follow", "URI:DIR2-RO:a:b"}, code: 1, errs: []string{"accepts 2 arg(s), received 1", "usage: lafs sync follow READCAP LOCAL_DIR"}},
+		{args: []string{"pause", "docs", "--for", "30m"}, out: []string{"Paused docs until "}},
+		{args: []string{"pause"}, out: []string{"Paused every folder (5) until resumed (lafs sync resume)."}},
+		{args: []string{"resume", "/home/u/docs"}, out: []string{"Resumed docs: up-to-date."}},
+		{args: []string{"resume"}, out: []string{"Resumed every folder (5)."}},
+		{args: []string{"share", "docs"}, out: []string{"URI:DIR2-RO:aaaa:bbbb\n"}},
+		{args: []string{"share", "docs", "--snapshot"}, out: []string{"URI:DIR2-CHK:eeee:ffff:1:1:100\n"}},
+		{args: []string{"share", "docs", "--write"}, out: []string{"URI:DIR2:cccc:dddd\n"}, errs: []string{"Warning: this is the WRITE cap of folder docs"}},
+		{args: []string{"share", "friend", "--write"}, code: 1, errs: []string{`share friend: folder "friend": folder is read-only`}},
+		{args: []string{"share", "docs", "--write", "--snapshot"}, code: 1, errs: []string{"none of the others can be"}},
+		{args: []string{"history", "/home/u/docs/a.txt"}, out: []string{"a.txt in folder docs:", "current", "replaced ", "devB", "lafs sync restore /home/u/docs/a.txt --version N"}},
+		{args: []string{"history", "--json", "/home/u/docs/a.txt"}, out: []string{`"by": "devB"`}},
+		{args: []string{"history", "/home/u/docs/b.txt"}, code: 1, errs: []string{"b.txt: the grid keeps no version of it in folder docs"}},
+		{args: []string{"history", "/elsewhere/a.txt"}, code: 1, errs: []string{"/elsewhere/a.txt is not inside a synced folder"}},
+		{args: []string{"history", "/home/u/docs"}, code: 1, errs: []string{"is the folder docs itself"}},
+		{args: []string{"restore", "/home/u/docs/sub/../a.txt", "--version", "2", "--to", "out.txt"}, out: []string{"Restored version 2 of a.txt to " + filepath.Join(wd, "out.txt")}},
+		{args: []string{"restore", "/home/u/docs/a.txt"}, out: []string{"Restored the most recent previous version of a.txt to /home/u/docs/a.txt"}},
+		{args: []string{"remove", "photos", "--keep-remote"}, out: []string{"Stopped syncing photos (/home/u/photos); the local files are untouched.", "grid directory is kept"}},
+		{args: []string{"remove", "photos"}, code: 1, errs: []string{`"photos" is not a synced folder's name`}},
+	}
+	for _, tt := range tests {
+		code, out, errs := lafs(tt.args...)
+		bad := code != tt.code
+		for _, w := range tt.out {
+			bad = bad || !strings.Contains(out, w)
+		}
+		for _, w := range tt.errs {
+			bad = bad || !strings.Contains(errs, w)
+		}
+		if bad {
+			t.Errorf("lafs sync %s: exit %d\n%s%s", strings.Join(tt.args, " "), code, out, errs)
+		}
+	}
+	want := []string{
+		"add " + filepath.Join(wd, "music") + " name=tunes to=false follow=false",
+		"add /home/u/laptop name= to=true follow=false",
+		"add /home/u/docs name=docs to=false follow=false",
+		"add /home/u/friend name= to=false follow=true",
+		"pause docs 30m0s",
+	}
+	if got := m.Calls(); len(got) < len(want) || strings.Join(got[:len(want)], "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls:\n%s", strings.Join(got, "\n"))
+	}
+	calls := strings.Join(m.Calls(), "\n")
+	for _, w := range []string{"restore docs a.txt v2 to=" + filepath.Join(wd, "out.txt"), "restore docs a.txt v0 to=", "remove photos keep=true"} {
+		if !strings.Contains(calls, w) {
+			t.Errorf("no call %q in\n%s", w, calls)
+		}
+	}
+	var l []api.FolderStatus
+	_, out, _ := lafs("list", "--json")
+	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l) != 4 {
+		t.Errorf("list --json: %d folders, %v", len(l), err)
+	}
+}
+
+// TestSyncShareQR: a terminal gets a QR code of the cap; a pipe only the cap.
+func TestSyncShareQR(t *testing.T) {
+	dir, _, _ := fakeSyncNode(t, true)
+	code, out, _ := runTTY(t, true, false, "-d", dir, "sync", "share", "docs")
+	if code != 0 || !strings.HasPrefix(out, "URI:DIR2-RO:aaaa:bbbb\n") || !strings.Contains(out, "█") {
+		t.Errorf("terminal: %d %q", code, out)
+	}
+	code, out, _ = runTTY(t, false, false, "-d", dir, "sync", "share", "docs")
+	if code != 0 || out != "URI:DIR2-RO:aaaa:bbbb\n" {
+		t.Errorf("pipe: %d %q", code, out)
+	}
+}
+
+func TestDeviceID(t *testing.T) {
+	if got := deviceID("v0-abcdefghijklmnopqrstuvwxyz"); got != "abcdefghij" {
+		t.Errorf("deviceID: %q", got)
+	}
+}
