@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/node/client"
+	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/fullnode/fullnodetest"
 	"github.com/lafssync/lafssync/node/webapi"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/api/apitest"
@@ -171,5 +173,28 @@ func TestSyncShareQR(t *testing.T) {
 func TestDeviceID(t *testing.T) {
 	if got := deviceID("v0-abcdefghijklmnopqrstuvwxyz"); got != "abcdefghij" {
 		t.Errorf("deviceID: %q", got)
+	}
+}
+
+// TestSyncMountedInRunningNode: a running node's web API serves what the
+// app mounts at /sync/ (503 "starting" before), behind its token, and the
+// grid adapter sees the local grid's ten servers.
+func TestSyncMountedInRunningNode(t *testing.T) {
+	dir := t.TempDir()
+	n := fullnodetest.StartLocalGrid(t, dir)
+	code, _, errs := run("-d", dir, "sync", "list")
+	if code == 0 || !strings.Contains(errs, "the folder sync is starting") {
+		t.Errorf("before the mount: %d %q", code, errs)
+	}
+	n.MountWeb(webapi.SyncPrefix, api.Handler(apitest.New("docs")))
+	code, out, errs := run("-d", dir, "sync", "list")
+	if code != 0 || !strings.Contains(out, "docs  up-to-date  /home/u/docs") {
+		t.Errorf("after the mount: %d %q %q", code, out, errs)
+	}
+	if h := (nodeGrid{n}).Health(); h.Reachable != fullnode.LocalGridSize || h.Known != fullnode.LocalGridSize || h.Happy != 7 || !h.OK() {
+		t.Errorf("health %+v", h)
+	}
+	if g := (nodeGrid{n}); g.Immutable() == nil || g.Dirs() == nil {
+		t.Error("no grid clients")
 	}
 }
