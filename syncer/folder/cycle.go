@@ -85,14 +85,15 @@ var errRescan = errors.New("changed since the scan")
 
 // cycle runs one round and says whether work is left to retry.
 func (f *Folder) cycle(ctx context.Context) (retry bool) {
-	if err := f.scanLocal(ctx); err != nil {
+	gone, err := f.scanLocal(ctx)
+	if err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
 		f.log.Warn("scan", "err", err)
 		return true
 	}
-	if f.massDeletePaused() {
+	if (gone > 0 || f.massOK) && f.massDeletePaused() {
 		return false
 	}
 	v, gen, err := f.readGrid(ctx)
@@ -131,14 +132,15 @@ func (f *Folder) cycle(ctx context.Context) (retry bool) {
 	return retry
 }
 
-// scanLocal scans what the watcher reported and records the changes.
-func (f *Folder) scanLocal(ctx context.Context) error {
+// scanLocal scans what the watcher reported and records the changes; it
+// returns how many files it found deleted.
+func (f *Folder) scanLocal(ctx context.Context) (gone int, err error) {
 	if !f.localFull && len(f.localPaths) == 0 {
-		return nil
+		return 0, nil
 	}
 	if fi, err := os.Stat(f.cfg.Root); err != nil || !fi.IsDir() {
 		f.setFatal(fmt.Sprintf("The local folder %s is missing. Nothing was deleted from the grid. Reconnect the drive or put the folder back, or remove this folder from LAFS Sync.", f.cfg.Root))
-		return fmt.Errorf("local folder %s missing", f.cfg.Root)
+		return 0, fmt.Errorf("local folder %s missing", f.cfg.Root)
 	}
 	f.setFatal("")
 	o := scan.Options{Root: f.cfg.Root, Keyer: f.cfg.Keyer, Workers: f.cfg.Workers}
@@ -163,7 +165,10 @@ func (f *Folder) scanLocal(ctx context.Context) error {
 	}
 	res, err := scan.Scan(ctx, f.cfg.DB, o)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if len(res.Changes) > 0 {
+		f.dirty = true
 	}
 	f.localFull = false
 	clear(f.localPaths)
@@ -172,6 +177,9 @@ func (f *Folder) scanLocal(ctx context.Context) error {
 	}
 	err = f.cfg.DB.Update(func(tx *db.Tx) error {
 		for _, c := range res.Changes {
+			if c.Gone {
+				gone++
+			}
 			if err := recordChange(tx, c); err != nil {
 				return err
 			}
@@ -186,7 +194,7 @@ func (f *Folder) scanLocal(ctx context.Context) error {
 		f.st.skipped = appendSkipped(f.st.skipped, s)
 	}
 	f.mu.Unlock()
-	return err
+	return gone, err
 }
 
 func appendSkipped(list []apiSkipped, s scan.Skipped) []apiSkipped {
@@ -505,7 +513,10 @@ func (f *Folder) apply(ctx context.Context, acts []action) (retry bool) {
 	if len(puts) > 0 && f.putAll(ctx, puts) {
 		retry = true
 	}
-	f.countFiles()
+	if len(acts) > 0 || f.dirty {
+		f.dirty = false
+		f.countFiles()
+	}
 	return retry
 }
 

@@ -82,6 +82,7 @@ type Folder struct {
 	uploaded   map[[32]byte]string // content hash → cap uploaded by this engine
 	backoff    time.Duration
 	massOK     bool // the user resumed after a mass-delete pause
+	dirty      bool // the records changed since the files were counted
 
 	mu sync.Mutex // guards st
 	st status
@@ -231,6 +232,7 @@ func (f *Folder) Run(ctx context.Context) error {
 	defer w.Close()
 	f.localFull = true
 	f.walkFull = f.since == 0
+	f.dirty = true
 
 	poll := f.clk.NewTimer(0)
 	defer func() { poll.Stop() }()

@@ -152,7 +152,7 @@ func (f *Folder) refreshState() {
 		if st.offlineWhy != "" && st.health.OK() {
 			st.detail = "offline — the grid did not answer: " + st.offlineWhy
 		}
-	case pending > 0:
+	case pending > len(st.errors):
 		st.state, st.detail = api.Syncing, fmt.Sprintf("syncing: %d changes waiting", pending)
 	case len(st.errors) > 0:
 		st.state, st.detail = api.Error, fmt.Sprintf("%d files could not sync (see errors)", len(st.errors))
