@@ -1,20 +1,24 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/fullnode"
 	"github.com/lafssync/lafssync/node/fullnode/fullnodetest"
 	"github.com/lafssync/lafssync/node/webapi"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/api/apitest"
+	"github.com/lafssync/lafssync/syncer/remote"
 )
 
 // fakeSyncNode serves the web API (token and all) with the folder sync
@@ -196,5 +200,52 @@ func TestSyncMountedInRunningNode(t *testing.T) {
 	}
 	if g := (nodeGrid{n}); g.Immutable() == nil || g.Dirs() == nil {
 		t.Error("no grid clients")
+	}
+}
+
+// fakeHealth is a remote.Grid whose health a test sets.
+type fakeHealth struct {
+	remote.Grid
+	ok    atomic.Bool
+	calls atomic.Int32
+}
+
+func (f *fakeHealth) Health() remote.Health {
+	f.calls.Add(1)
+	if f.ok.Load() {
+		return remote.Health{Reachable: 7, Known: 10, Happy: 7}
+	}
+	return remote.Health{Reachable: 2, Known: 10, Happy: 7}
+}
+
+// TestKickOnReconnect: the folders are told to check the grid when it
+// comes back, once per return.
+func TestKickOnReconnect(t *testing.T) {
+	g := &fakeHealth{}
+	var kicks atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); kickOnReconnect(ctx, g, func() { kicks.Add(1) }, time.Millisecond) }()
+	// seen waits until the loop has looked at the health twice more.
+	seen := func() {
+		n := g.calls.Load()
+		testkit.WaitFor(t, "health checks", 5*time.Second, func() bool { return g.calls.Load() >= n+2 })
+	}
+	seen()
+	if kicks.Load() != 0 {
+		t.Fatal("kicked while the grid stayed away")
+	}
+	g.ok.Store(true)
+	testkit.WaitFor(t, "a kick", 5*time.Second, func() bool { return kicks.Load() == 1 })
+	seen()
+	g.ok.Store(false)
+	seen()
+	g.ok.Store(true)
+	testkit.WaitFor(t, "a second kick", 5*time.Second, func() bool { return kicks.Load() == 2 })
+	seen()
+	cancel()
+	<-done
+	if k := kicks.Load(); k != 2 {
+		t.Errorf("%d kicks for two returns", k)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/grid/immutable"
@@ -58,19 +59,37 @@ func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *s
 		n.MountWeb(webapi.SyncPrefix, api.Unavailable(fmt.Sprintf("the folder sync could not start: %v (the node's log has more)", err)))
 		return
 	}
-	// Until syncer.Manager has every api.Manager method, it is checked
-	// here rather than by the compiler.
-	am, ok := any(m).(api.Manager)
-	if !ok {
-		slog.Warn("the folder sync is not complete in this build; the node runs without it")
-		n.MountWeb(webapi.SyncPrefix, api.Unavailable("the folder sync is not complete in this build of LAFS Sync"))
-		return
-	}
 	wg.Go(func() {
 		if err := m.Run(ctx); err != nil && ctx.Err() == nil {
 			slog.Error("the folder sync stopped; the node runs on without it", "err", err)
 		}
 	})
-	n.MountWeb(webapi.SyncPrefix, api.Handler(am))
+	wg.Go(func() { kickOnReconnect(ctx, nodeGrid{n}, m.Kick, reconnectCheck) })
+	n.MountWeb(webapi.SyncPrefix, api.Handler(m))
 	slog.Info("folder sync running", "device", deviceID(n.T.ID()))
+}
+
+// reconnectCheck is how often the app looks at the grid's health for
+// kickOnReconnect.
+const reconnectCheck = time.Second
+
+// kickOnReconnect calls kick whenever the grid becomes healthy again
+// (enough servers back for an upload), so the folders check the grid at
+// once rather than at their next poll.
+func kickOnReconnect(ctx context.Context, g remote.Grid, kick func(), every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	was := g.Health().OK()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok := g.Health().OK()
+		if ok && !was {
+			kick()
+		}
+		was = ok
+	}
 }

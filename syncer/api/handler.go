@@ -159,33 +159,23 @@ func (h *handler) resume(w http.ResponseWriter, r *http.Request) {
 	h.each(w, r.PathValue("f"), h.m.Resume)
 }
 
-// each applies op to folder f, or to every folder when f is Every, and
-// answers with the folder's status (or the list).
+// each applies op to folder f (the Manager takes Every for every folder)
+// and answers with the folder's status, or the list for Every.
 func (h *handler) each(w http.ResponseWriter, f string, op func(string) error) {
-	if f != Every {
-		if err := op(f); err != nil {
-			fail(w, err)
-			return
-		}
-		st, err := h.m.Status(f)
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-		return
-	}
-	var errs []error
-	for _, st := range h.m.List() {
-		if err := op(st.Name); err != nil && !errors.Is(err, ErrNoFolder) {
-			errs = append(errs, fmt.Errorf("%s: %w", st.Name, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := op(f); err != nil {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, nonNil(h.m.List()))
+	if f == Every {
+		writeJSON(w, http.StatusOK, nonNil(h.m.List()))
+		return
+	}
+	st, err := h.m.Status(f)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *handler) share(w http.ResponseWriter, r *http.Request) {

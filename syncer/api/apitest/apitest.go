@@ -124,6 +124,17 @@ func (m *Fake) Remove(ctx context.Context, f string, keepRemote bool) error {
 }
 
 func (m *Fake) Pause(f string, d time.Duration) error {
+	if f == api.Every {
+		m.mu.Lock()
+		names := append([]string(nil), m.order...)
+		m.mu.Unlock()
+		for _, n := range names {
+			if err := m.Pause(n, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, err := m.find(f)
@@ -140,6 +151,17 @@ func (m *Fake) Pause(f string, d time.Duration) error {
 }
 
 func (m *Fake) Resume(f string) error {
+	if f == api.Every {
+		m.mu.Lock()
+		names := append([]string(nil), m.order...)
+		m.mu.Unlock()
+		for _, n := range names {
+			if err := m.Resume(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, err := m.find(f)
