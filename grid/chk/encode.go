@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"runtime"
 	"sync"
 
@@ -77,13 +78,19 @@ func ConvergentKey(r io.Reader, secret []byte, l Layout) ([16]byte, error) {
 }
 
 // Encoder turns plaintext segments into erasure-coded, hashed blocks. It
-// keeps two segments' buffers and the per-share hashes (32 bytes per share
-// per segment), so memory does not grow with the file.
+// keeps up to pipelineDepth segments' buffers (never more than the file
+// has segments, recycled across encoders) and the per-share hashes (32
+// bytes per share per segment), so memory does not grow with the file.
 //
 // Hashing is most of the work (SHA-256d over the ciphertext twice and over
-// n/k times its size in blocks), so it runs on worker goroutines,
-// overlapped with encrypting and erasure-coding the next segment. Call
-// Finish or Close to stop them.
+// n/k times its size in blocks), so it runs on worker goroutines. Within
+// one segment the work overlaps too, which is what a one-segment (≤ 1 MiB)
+// file has to go on: the two ciphertext hashes start as soon as the
+// segment is encrypted, and the k data blocks (the ciphertext itself, cut
+// in k) are hashed while the n-k parity blocks are computed (which the
+// FEC library splits across goroutines); across segments, hashing one
+// overlaps encrypting and coding the next. Call Finish or Close to stop
+// the goroutines.
 type Encoder struct {
 	l      Layout
 	key    [16]byte
@@ -101,11 +108,12 @@ type Encoder struct {
 	closed  bool
 }
 
-// bufSet is one segment's ciphertext and blocks; busy counts hash jobs
-// still reading it.
+// bufSet is one segment's buffers: the ciphertext, whose first k×block
+// bytes are also the k data blocks, and the n-k parity blocks; busy counts
+// hash jobs still reading it.
 type bufSet struct {
-	cipher []byte
-	pieces [][]byte
+	cipher []byte   // SegmentSize bytes
+	parity [][]byte // n-k blocks of BlockSize bytes
 	busy   sync.WaitGroup
 }
 
@@ -134,10 +142,9 @@ func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
 	}
 	e.sets = make([]*bufSet, max(1, min(pipelineDepth, l.NumSegments)))
 	for i := range e.sets {
-		s := &bufSet{cipher: make([]byte, l.SegmentSize), pieces: make([][]byte, l.N)}
-		backing := make([]byte, int64(l.N)*l.BlockSize)
-		for j := range s.pieces {
-			s.pieces[j] = backing[int64(j)*l.BlockSize : int64(j+1)*l.BlockSize]
+		s := &bufSet{cipher: getBuf(int(l.SegmentSize)), parity: make([][]byte, l.N-l.K)}
+		for j := range s.parity {
+			s.parity[j] = getBuf(int(l.BlockSize))
 		}
 		e.sets[i] = s
 	}
@@ -154,14 +161,14 @@ func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
 			}
 		})
 	}
-	go func() {
+	e.workers.Go(func() {
 		h := taghash.New(taghash.TagCrypttext)
 		for j := range e.whole {
 			h.Write(j.data)
 			j.set.busy.Done()
 		}
 		e.wholeCh <- h.Sum()
-	}()
+	})
 	return e, nil
 }
 
@@ -173,7 +180,8 @@ func (e *Encoder) Segment() int { return e.seg }
 
 // EncodeSegment encrypts and erasure-codes the next plaintext segment,
 // which must be exactly Layout.SegmentLen(Segment()) bytes. It returns the
-// n blocks, block i for share i; they stay valid until the call after next.
+// n blocks, block i for share i; they stay valid until the call after next,
+// and not after Finish or Close (the buffers are recycled).
 func (e *Encoder) EncodeSegment(plain []byte) ([][]byte, error) {
 	if e.closed {
 		return nil, errors.New("chk: encoder is closed")
@@ -186,35 +194,33 @@ func (e *Encoder) EncodeSegment(plain []byte) ([][]byte, error) {
 	}
 	set := e.sets[e.seg%len(e.sets)]
 	set.busy.Wait() // hashing of the segment that last used these buffers
-	ct := set.cipher[:len(plain)]
+	k, bl := e.l.K, e.l.BlockLen(e.seg)
+	// The data blocks are the ciphertext cut in k, the last one padded
+	// with zeros (k×bl ≤ SegmentSize): no copy. The padding is cleared
+	// before any job reads the blocks; the ciphertext jobs read only ct.
+	padded := set.cipher[:int64(k)*bl]
+	ct := padded[:len(plain)]
 	e.ctr.XORKeyStream(ct, plain)
-	set.busy.Add(2)
+	clear(padded[len(ct):])
+	set.busy.Add(2 + k)
 	e.whole <- hashJob{data: ct, set: set}
 	e.jobs <- hashJob{data: ct, dst: &e.crypt[e.seg], set: set}
-	bl := e.l.BlockLen(e.seg)
 	out := make([][]byte, e.l.N)
-	for i := 0; i < e.l.K; i++ {
-		p := set.pieces[i][:bl]
-		start := int64(i) * bl
-		if start < int64(len(ct)) {
-			c := copy(p, ct[start:min(int64(len(ct)), start+bl)])
-			clear(p[c:])
-		} else {
-			clear(p)
-		}
-		out[i] = p
+	for i := 0; i < k; i++ {
+		out[i] = padded[int64(i)*bl : int64(i+1)*bl]
+		e.jobs <- hashJob{data: out[i], dst: &e.blocks[i][e.seg], block: true, set: set}
 	}
-	for i := e.l.K; i < e.l.N; i++ {
-		out[i] = set.pieces[i][:bl]
+	for i := k; i < e.l.N; i++ {
+		out[i] = set.parity[i-k][:bl]
 	}
-	// The ciphertext hash jobs read ct while the pieces are filled from
-	// it: both only read, so that is safe.
+	// Parity is computed while the data blocks and the ciphertext are
+	// hashed: all of those only read the data blocks.
 	if err := e.code.Encode(out); err != nil {
 		return nil, fmt.Errorf("chk: erasure-code segment %d: %w", e.seg, err)
 	}
-	set.busy.Add(e.l.N)
-	for i, b := range out {
-		e.jobs <- hashJob{data: b, dst: &e.blocks[i][e.seg], block: true, set: set}
+	set.busy.Add(e.l.N - k)
+	for i := k; i < e.l.N; i++ {
+		e.jobs <- hashJob{data: out[i], dst: &e.blocks[i][e.seg], block: true, set: set}
 	}
 	e.seg++
 	return out, nil
@@ -230,6 +236,43 @@ func (e *Encoder) Close() {
 	close(e.jobs)
 	close(e.whole)
 	e.workers.Wait()
+	for _, set := range e.sets {
+		putBuf(set.cipher)
+		for _, p := range set.parity {
+			putBuf(p)
+		}
+	}
+	e.sets = nil
+}
+
+// Segment buffers are recycled across encoders, in power-of-two size
+// classes: a 1 MiB file otherwise allocates (and the kernel zeroes) 4.5 MB
+// of buffers for one segment. Idle buffers are the sync.Pools' to drop
+// at any garbage collection, so this bounds nothing new in memory.
+var bufPools [48]sync.Pool // class c holds *[]byte of capacity 1<<c
+
+func bufClass(n int) int { return max(12, bits.Len(uint(max(n, 1)-1))) }
+
+// getBuf returns a buffer of length n (its contents are garbage).
+func getBuf(n int) []byte {
+	c := bufClass(n)
+	if c >= len(bufPools) {
+		return make([]byte, n)
+	}
+	if b, ok := bufPools[c].Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return make([]byte, n, 1<<c)
+}
+
+// putBuf recycles a buffer from getBuf.
+func putBuf(b []byte) {
+	c := bufClass(cap(b))
+	if c >= len(bufPools) || cap(b) != 1<<c {
+		return
+	}
+	b = b[:0]
+	bufPools[c].Put(&b)
 }
 
 // Result is an encoded file: its cap and, per share, the bytes that frame
@@ -315,7 +358,8 @@ func (e *Encoder) Finish() (*Result, error) {
 }
 
 // ShareWriter receives share bytes at offsets (blocks as they are made,
-// then header and trailer).
+// then header and trailer). WriteAt must not keep p after it returns: the
+// encoder reuses its buffers.
 type ShareWriter interface {
 	WriteAt(shnum int, off int64, p []byte) error
 }
@@ -328,7 +372,8 @@ func Encode(r io.Reader, key [16]byte, l Layout, w ShareWriter) (*Result, error)
 		return nil, err
 	}
 	defer e.Close()
-	buf := make([]byte, l.SegmentSize)
+	buf := getBuf(int(l.SegmentSize))
+	defer putBuf(buf)
 	for s := 0; s < l.NumSegments; s++ {
 		seg := buf[:l.SegmentLen(s)]
 		if _, err := io.ReadFull(r, seg); err != nil {
