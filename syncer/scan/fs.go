@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -19,7 +20,8 @@ import (
 // to the folder root ("." is the root), as they are on disk (not
 // normalized). Nothing follows symbolic links.
 type FS interface {
-	// ReadDir lists a directory, sorted by name (os.ReadDir).
+	// ReadDir lists a directory, sorted by name; an entry's Info is its
+	// Lstat (os.ReadDir, or entries that already hold it).
 	ReadDir(name string) ([]fs.DirEntry, error)
 	// Lstat describes name without following a link (os.Lstat).
 	Lstat(name string) (fs.FileInfo, error)
@@ -35,8 +37,38 @@ type osFS struct{ root string }
 
 func (o osFS) full(name string) string { return filepath.Join(o.root, filepath.FromSlash(name)) }
 
-func (o osFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(o.full(name)) }
-func (o osFS) Lstat(name string) (fs.FileInfo, error)     { return os.Lstat(o.full(name)) }
+// ReadDir lstats every entry as it lists them: (*os.File).Readdir does so
+// relative to the directory (fstatat on unix), which is markedly cheaper
+// than an Lstat of each entry's whole path, and a rescan is mostly that.
+func (o osFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	d, err := os.Open(o.full(name))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	infos, err := d.Readdir(-1)
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]fs.DirEntry, len(infos))
+	for i, fi := range infos {
+		ents[i] = fs.FileInfoToDirEntry(fi)
+	}
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, nil
+}
+
+// readDirLazy lists without lstatting: the walk down to Options.Paths
+// looks at one entry of each directory, not all of them.
+func (o osFS) readDirLazy(name string) ([]fs.DirEntry, error) { return os.ReadDir(o.full(name)) }
+
+// lazyLister is an FS that can list a directory without an Lstat of every
+// entry (Info then lstats the one entry asked).
+type lazyLister interface {
+	readDirLazy(name string) ([]fs.DirEntry, error)
+}
+
+func (o osFS) Lstat(name string) (fs.FileInfo, error) { return os.Lstat(o.full(name)) }
 
 func (o osFS) Open(name string) (io.ReadCloser, error) {
 	f, err := openNoFollow(o.full(name))

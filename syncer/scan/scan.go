@@ -288,6 +288,7 @@ func (s *scanner) load(f *db.Folder, roots []string) error {
 
 // child is one directory entry, classified.
 type child struct {
+	e         fs.DirEntry
 	rel, disk string // NFC path, on-disk path
 	isDir     bool
 	ignored   bool
@@ -308,7 +309,12 @@ func (s *scanner) list(dirRel, dirDisk string, keep bool) ([]child, error) {
 	ents, ok := s.listings[dirDisk]
 	if !ok {
 		var err error
-		if ents, err = s.fsys.ReadDir(dirDisk); err != nil {
+		if l, lazy := s.fsys.(lazyLister); lazy && keep {
+			ents, err = l.readDirLazy(dirDisk)
+		} else {
+			ents, err = s.fsys.ReadDir(dirDisk)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if keep {
@@ -323,7 +329,10 @@ func (s *scanner) list(dirRel, dirDisk string, keep bool) ([]child, error) {
 		if !norm.NFC.IsNormalString(name) {
 			nfc = norm.NFC.String(name)
 		}
-		c := child{rel: join(dirRel, nfc), disk: join(dirDisk, name), isDir: e.IsDir()}
+		c := child{e: e, rel: join(dirRel, nfc), isDir: e.IsDir()}
+		if c.disk = c.rel; nfc != name || dirRel != dirDisk && dirDisk != "." {
+			c.disk = join(dirDisk, name)
+		}
 		typ := e.Type()
 		switch {
 		case !utf8.ValidString(name):
@@ -348,7 +357,7 @@ func (s *scanner) list(dirRel, dirDisk string, keep bool) ([]child, error) {
 			}
 		}
 		if c.skip == "" && !c.ignored {
-			key := s.fold.String(nfc)
+			key := foldKey(s.fold, nfc)
 			if other, dup := first[key]; dup {
 				c.skip = fmt.Sprintf("name differs from %q only by case or Unicode normalization: not synced (a Windows or macOS device can hold only one of them); rename one", other)
 			} else {
@@ -453,6 +462,17 @@ func (s *scanner) walkDir(rel, disk string) error {
 	return nil
 }
 
+// foldKey is the name two names share when they differ only by case:
+// ASCII names (most) are lowered without the Unicode folder's allocation.
+func foldKey(fold cases.Caser, nfc string) string {
+	for i := 0; i < len(nfc); i++ {
+		if nfc[i] >= utf8.RuneSelf {
+			return fold.String(nfc)
+		}
+	}
+	return strings.ToLower(nfc)
+}
+
 func readError(what string, err error) string {
 	if errors.Is(err, fs.ErrPermission) {
 		return fmt.Sprintf("permission denied: cannot read this %s; give your user read access to it (%v)", what, err)
@@ -486,7 +506,7 @@ func (s *scanner) file(c child) error {
 	if err := s.ctx.Err(); err != nil {
 		return context.Cause(s.ctx)
 	}
-	fi, err := s.fsys.Lstat(c.disk)
+	fi, err := c.e.Info()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

@@ -489,6 +489,11 @@ func TestPathsLimitTheScan(t *testing.T) {
 	if res.Files != 2 {
 		t.Fatalf("files %d, want 2 (a/1, a/2)", res.Files)
 	}
+	// One file, found through a listing of its directory.
+	res = scan(t, f, Options{Root: root, Paths: []string{"ab/3"}})
+	if got := paths(res.Changes); !slices.Equal(got, []string{"ab/3"}) || res.Files != 1 || res.Changes[0].Rec.Hash != sum("three") {
+		t.Fatalf("file path: changes %q files %d", got, res.Files)
+	}
 	if _, err := Scan(context.Background(), f, Options{Root: root, Paths: []string{"../etc"}}); err == nil {
 		t.Fatal("a path outside the folder was accepted")
 	}
