@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -156,13 +157,32 @@ func (d *device) waitFor(what string, cond func() bool) {
 	d.t.Helper()
 	if !testkit.Poll(wait, cond) {
 		s := d.eng.Status()
-		d.t.Fatalf("%s: timed out waiting for %s; tree %v; status %s: %s, errors %v", d.name, what, d.tree(), s.State, s.Detail, s.Errors)
+		d.t.Fatalf("%s: timed out waiting for %s; tree %v; status %s: %s, errors %v\nlog:\n%s", d.name, what, d.tree(), s.State, s.Detail, s.Errors, d.logs.String())
 	}
 }
 
 func (d *device) waitContent(rel, want string) {
 	d.t.Helper()
 	d.waitFor(fmt.Sprintf("%s = %q", rel, want), func() bool { got, ok := d.read(rel); return ok && got == want })
+}
+
+// waitGrid waits until the grid has content at rel (read as another
+// node would).
+func (d *device) waitGrid(rel, content string) {
+	d.t.Helper()
+	rf, err := remote.Open(context.Background(), d.g, d.cap, "reader")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	dir, name := path.Split(rel)
+	d.waitFor("the grid to have "+rel, func() bool {
+		ents, err := rf.List(context.Background(), strings.TrimSuffix(dir, "/"))
+		if err != nil || ents[name] == nil {
+			return false
+		}
+		var buf bytes.Buffer
+		return rf.Download(context.Background(), ents[name].Cap, &buf) == nil && buf.String() == content
+	})
 }
 
 func (d *device) waitUpToDate() {
@@ -232,7 +252,7 @@ func TestConcurrentEditsKeepBothVersions(t *testing.T) {
 	// B goes offline (stops), both edit the same file.
 	b.halt()
 	a.write("report.txt", "A's edit")
-	a.waitUpToDate()
+	a.waitGrid("report.txt", "A's edit")
 	b.write("report.txt", "B's edit")
 	b.start()
 
