@@ -24,8 +24,8 @@ func isLimit(err error) bool {
 // limitMessage is the Status message of the polling fallback: what
 // happened, to which folder, what the watcher does instead, and how to
 // lift the limit.
-func limitMessage(root string, cause error, maxWatches int, poll time.Duration) string {
-	instead := fmt.Sprintf("checking for changes %s instead", every(poll))
+func limitMessage(root string, cause error, maxWatches int, poll, retry time.Duration) string {
+	instead := fmt.Sprintf("checking for changes %s instead (watching is tried again %s, and when the node restarts)", every(poll), every(retry))
 	switch runtime.GOOS {
 	case "linux", "android":
 		if errors.Is(cause, syscall.ENOSPC) {

@@ -28,9 +28,9 @@
 // reached (ENOSPC from inotify on Linux, EMFILE/ENFILE from kqueue on
 // macOS, or Options.MaxWatches in tests), the fsnotify watcher is closed,
 // Status becomes Mode "polling" with a Message saying so and how to raise
-// the limit, and a Full batch is sent every PollInterval. It does not go
-// back to watching by itself; a restart of the folder (after raising the
-// limit) does.
+// the limit, and a Full batch is sent every PollInterval. At every
+// Options.Rescan it tries watching again (the user may have raised the
+// limit); a restart of the folder tries at once.
 //
 // What it deliberately does not do: decide whether a change matters (the
 // engine's scan compares with its records; events are only hints, and a
@@ -281,6 +281,10 @@ func (w *Watcher) loop(ctx context.Context) {
 			w.checkDue()
 		case <-rescan.C():
 			rescan = w.clk.NewTimer(w.o.Rescan)
+			if w.polling && w.tryWatching() {
+				poll.Stop()
+				poll = nil
+			}
 			if !w.polling {
 				w.rewatch()
 			}
@@ -638,13 +642,35 @@ func (w *Watcher) startPolling(cause error) {
 	clear(w.children)
 	w.markFull()
 	w.mu.Lock()
-	w.status = Status{Mode: "polling", Message: limitMessage(w.root, cause, w.o.MaxWatches, w.o.PollInterval)}
+	w.status = Status{Mode: "polling", Message: limitMessage(w.root, cause, w.o.MaxWatches, w.o.PollInterval, w.o.Rescan)}
 	w.mu.Unlock()
+}
+
+// tryWatching leaves polling if the watches now fit (the user raised the
+// limit, or the folder shrank); false if still polling.
+func (w *Watcher) tryWatching() bool {
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return false
+	}
+	w.fsw, w.polling = fsw, false
+	w.watchTree("")
+	if w.polling {
+		return false // the limit again; startPolling closed fsw and kept the message
+	}
+	w.mu.Lock()
+	w.status = Status{Mode: "watching", Watches: len(w.watched)}
+	w.mu.Unlock()
+	return true
 }
 
 // every says "every 10 s".
 func every(d time.Duration) string {
 	switch {
+	case d == time.Hour:
+		return "every hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("every %d h", d/time.Hour)
 	case d%time.Minute == 0:
 		return fmt.Sprintf("every %d min", d/time.Minute)
 	case d%time.Second == 0:

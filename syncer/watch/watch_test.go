@@ -446,6 +446,35 @@ func TestWatchLimitFallsBackToPolling(t *testing.T) {
 	}
 }
 
+func TestPollingReturnsToWatchingWhenTheWatchesFit(t *testing.T) {
+	root := t.TempDir()
+	for i := range 4 {
+		mkdir(t, root, fmt.Sprintf("d%d", i))
+	}
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	w := start(t, root, Options{Clock: clk, MaxWatches: 3, PollInterval: 10 * time.Second, Rescan: time.Hour})
+	if s := w.Status(); s.Mode != "polling" || !strings.Contains(s.Message, "every 10 s instead (watching is tried again every hour") {
+		t.Fatalf("Status = %+v", s)
+	}
+	clk.Advance(10 * time.Second)
+	if b := next(t, w); !b.Full {
+		t.Fatalf("poll: %+v, want Full", b)
+	}
+	// The folder shrinks to fit the limit; at the next rescan it is
+	// watched again.
+	for i := range 2 {
+		if err := os.Remove(filepath.Join(root, fmt.Sprintf("d%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.WaitFor(t, "poll and rescan timers armed", wait, func() bool { return clk.Timers() == 2 })
+	clk.Set(time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC))
+	testkit.WaitFor(t, "watching again", wait, func() bool { return w.Status().Mode == "watching" })
+	if s := w.Status(); s.Watches != 3 || s.Message != "" {
+		t.Fatalf("Status = %+v, want watching 3 directories, no message", s)
+	}
+}
+
 func TestIsLimit(t *testing.T) {
 	if !isLimit(fmt.Errorf("add: %w", errENOSPC)) || !isLimit(errLimit) || isLimit(os.ErrNotExist) || isLimit(os.ErrPermission) {
 		t.Fatal("isLimit wrong")
