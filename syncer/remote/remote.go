@@ -5,14 +5,18 @@
 // folder's generation and change journal ("state", for O(1) polls) and
 // its history (previous versions and tombstones).
 //
-// CONTRACT (written by the coordinator before the implementation; the
-// implementer may add to it but must keep these signatures and meanings).
+// The types and signatures here began as the coordinator's contract; the
+// implementation is in folder.go (Create, Open, List, Walk), commit.go
+// (Commit), state.go (Poll and the journal), history.go (History,
+// Tombstone, retention), files.go (Upload, Download, Snapshot) and
+// meta.go (the entry metadata codec). gridtest is the in-memory grid the
+// engine's tests use.
 package remote
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
-	"io"
 	"io/fs"
 	"time"
 
@@ -65,6 +69,10 @@ type Entry struct {
 	// (linked by stock Tahoe, say): Meta has what could be read (size,
 	// mtime) and a zero Ver and Hash.
 	Foreign bool
+	// Bad, if not "", says why the entry cannot be synced (a cap that is
+	// neither a file nor a directory cap, say), in the user's words; the
+	// engine reports it with the path and leaves the entry alone.
+	Bad string
 }
 
 // OpKind is what a commit does to one name.
@@ -87,6 +95,11 @@ type Op struct {
 	Cap  string
 	Meta FileMeta
 	Base vv.Vector
+	// BaseCap is the cap the writer based its change on when the entry it
+	// saw was Foreign (it has no version to test): with a zero Base, the op
+	// applies to a Foreign or Bad entry only if that entry's Cap equals
+	// BaseCap. With BaseCap empty, a zero Base means "no entry".
+	BaseCap string
 }
 
 // OpResult is what happened to one Op.
@@ -128,94 +141,10 @@ var (
 	ErrNotFound = errors.New("no such file or directory in the folder")
 )
 
-// Folder is an opened folder root. Methods are safe for concurrent use.
-type Folder struct {
-	g Grid
-	// implementation fields
-}
-
-// Create makes a new empty folder (root directory, .lafssync/state,
-// .lafssync/history) and returns it with its write cap.
-func Create(ctx context.Context, g Grid, device string) (*Folder, error) {
-	return nil, errors.New("remote.Create: not built yet")
-}
-
-// Open opens a folder by its root cap (write cap: read-write; read cap:
-// read-only). A directory without .lafssync is adopted (a plain Tahoe
-// directory the user wants synced) when opened with a write cap: the hidden
-// entry is created on the first Commit.
-func Open(ctx context.Context, g Grid, rootCap, device string) (*Folder, error) {
-	return nil, errors.New("remote.Open: not built yet")
-}
-
-// WriteCap is the root's write cap ("" when read-only). ReadCap is its
-// read cap. ReadOnly says which.
-func (f *Folder) WriteCap() string { return "" }
-func (f *Folder) ReadCap() string  { return "" }
-func (f *Folder) ReadOnly() bool   { return true }
-
-// Poll is the cheap check: it reads .lafssync/state only (a constant number
-// of server requests, whatever the tree's size) and returns the current
-// generation and the directories (slash-separated paths, "" = root)
-// changed after generation since. full is true when the journal does not
-// reach back to since (or state is missing or unreadable): the caller walks
-// the whole tree. since == gen means nothing changed.
-func (f *Folder) Poll(ctx context.Context, since uint64) (gen uint64, dirs []string, full bool, err error) {
-	return 0, nil, true, errors.New("not built")
-}
-
-// List reads one directory of the folder ("" = root; the root's
-// .lafssync entry is never listed). ErrNotFound if it does not exist.
-func (f *Folder) List(ctx context.Context, dir string) (map[string]*Entry, error) {
-	return nil, errors.New("not built")
-}
-
-// Walk visits every directory of the tree, parents before children, with
-// bounded concurrency; fn gets each directory's entries. A directory that
-// cannot be read is reported to fn with err set and its subtree skipped.
-func (f *Folder) Walk(ctx context.Context, fn func(dir string, entries map[string]*Entry, err error) error) error {
-	return errors.New("not built")
-}
-
-// Commit applies ops to directory dir (made, with its parents, if
-// missing) in one publish of that directory, each op tested against the
-// entry it finds (see Op). Entries replaced by a Put and removed by a
-// Delete are moved to history (with a tombstone for a Delete), pruned to
-// r, before the directory is published; then state gets generation+1 and
-// a journal record naming dir. Concurrent writers of the same directory or
-// of state are retried, never lost. results[i] is what happened to ops[i].
-func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) (results []OpResult, err error) {
-	return nil, errors.New("not built")
-}
-
-// History lists the previous versions of path (a slash-separated file
-// path), newest first; a deleted file's history starts with its last
-// version (Deleted set). ErrNotFound if there is none.
-func (f *Folder) History(ctx context.Context, path string) ([]Version, error) {
-	return nil, errors.New("not built")
-}
-
-// Tombstone says whether path was deleted and which version was (nil,
-// nil: no tombstone).
-func (f *Folder) Tombstone(ctx context.Context, path string) (*Tombstone, error) {
-	return nil, errors.New("not built")
-}
-
-// Upload stores a file's contents as CHK (LIT when tiny), with key as its
-// convergent key (the scan computed it; immutable.UploadKeyed), and returns
-// the read cap. progress, if not nil, gets the plaintext bytes done so far.
-// A source that changes under the upload fails with immutable.ErrSourceChanged.
-func (f *Folder) Upload(ctx context.Context, r io.Reader, size int64, key [16]byte, progress func(done int64)) (string, error) {
-	return "", errors.New("not built")
-}
-
-// Download writes the verified contents of a file cap to w.
-func (f *Folder) Download(ctx context.Context, fileCap string, w io.Writer) error {
-	return errors.New("not built")
-}
-
-// Snapshot makes a frozen immutable copy of the tree (DIR2-CHK, .lafssync
-// left out) and returns its read cap.
-func (f *Folder) Snapshot(ctx context.Context) (string, error) {
-	return "", errors.New("not built")
+// KeySource is what a Grid may also implement to supply the RSA keys of
+// the mutable files a folder makes (directories, state): the app passes
+// its key pool, gridtest hands out pre-generated keys. Without it the
+// Dirs client's Options decide (Pool, or a fresh key each time).
+type KeySource interface {
+	NewKey(ctx context.Context) (*rsa.PrivateKey, error)
 }
