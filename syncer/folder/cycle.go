@@ -157,9 +157,16 @@ func (f *Folder) scanLocal(ctx context.Context) (gone int, err error) {
 				} else {
 					f.clearErr(ignore.FileName)
 				}
+				// Directories the new rules let in need watching, and
+				// their files scanning.
+				f.watcher.Rewatch()
+				full = true
 			}
 		}
 		sort.Strings(o.Paths)
+		if full {
+			o.Paths = nil
+		}
 	} else if f.ign != nil {
 		_ = f.ign.Reload()
 	}

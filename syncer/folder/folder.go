@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -64,13 +65,14 @@ type Config struct {
 
 // Folder is a running folder engine.
 type Folder struct {
-	cfg   Config
-	log   *slog.Logger
-	clk   clock.Clock
-	ign   *ignore.Matcher
-	kick  chan struct{}
-	ctl   chan func()
-	ready chan struct{} // closed after the first cycle
+	cfg     Config
+	log     *slog.Logger
+	clk     clock.Clock
+	ign     *ignore.Matcher
+	watcher *watch.Watcher // set by Run
+	kick    chan struct{}
+	ctl     chan func()
+	ready   chan struct{} // closed after the first cycle
 
 	// Owned by the engine goroutine.
 	localFull  bool
@@ -214,8 +216,13 @@ func (f *Folder) Run(ctx context.Context) error {
 		}
 	}
 	ign, err := ignore.New(f.cfg.Root)
+	if ign == nil {
+		// Syncing without the user's rules could upload what they keep
+		// out on purpose.
+		return fmt.Errorf("folder %s: cannot read its ignore rules (%v); fix or remove %s", f.cfg.Name, err, filepath.Join(f.cfg.Root, ignore.FileName))
+	}
 	if err != nil {
-		f.log.Warn("ignore rules", "err", err)
+		f.setErr(ignore.FileName, err.Error(), "Fix the line in .lafsignore; the other lines apply.")
 	}
 	f.ign = ign
 	if err := f.loadMeta(); err != nil {
@@ -230,6 +237,7 @@ func (f *Folder) Run(ctx context.Context) error {
 		return fmt.Errorf("folder %s: cannot watch %s: %w", f.cfg.Name, f.cfg.Root, err)
 	}
 	defer w.Close()
+	f.watcher = w
 	f.localFull = true
 	f.walkFull = f.since == 0
 	f.dirty = true
