@@ -119,8 +119,10 @@ func (s *syncConn) explain(err error) error {
 		switch {
 		case re.Status == http.StatusUnauthorized:
 			return fmt.Errorf("the node in %s refused this command's API token: %s. Is another node using this node directory's node.url?", s.nodeDir, re.Message)
-		case errors.Is(err, api.ErrStarting):
+		case re.Code == api.CodeStarting:
 			return fmt.Errorf("%s (node in %s); try again in a moment", re.Message, s.nodeDir)
+		case errors.Is(err, api.ErrStarting):
+			return fmt.Errorf("%s (node in %s)", re.Message, s.nodeDir)
 		case errors.Is(err, api.ErrNoGrid):
 			return fmt.Errorf("%s: the node is not connected to enough storage servers (lafs status shows them); the folder sync retries on its own", re.Message)
 		}
@@ -152,12 +154,18 @@ func (s *syncConn) resolve(ctx context.Context, arg string) (api.FolderStatus, e
 				return f, nil
 			}
 		}
+		for _, f := range l {
+			if samePath(realPath(f.Path), realPath(abs)) {
+				return f, nil
+			}
+		}
 	}
 	return api.FolderStatus{}, fmt.Errorf("%q is not a synced folder's name or directory: lafs sync list shows them (add one with lafs sync add DIR)", arg)
 }
 
 // within finds the synced folder holding local path p and p's
-// slash-separated path inside it.
+// slash-separated path inside it. Symbolic links on either side are
+// followed when the paths as given do not match.
 func (s *syncConn) within(ctx context.Context, p string) (api.FolderStatus, string, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
@@ -167,9 +175,26 @@ func (s *syncConn) within(ctx context.Context, p string) (api.FolderStatus, stri
 	if err != nil {
 		return api.FolderStatus{}, "", err
 	}
+	f, rel, ok := longestWithin(l, abs, func(p string) string { return p })
+	if !ok {
+		f, rel, ok = longestWithin(l, abs, realPath)
+	}
+	if !ok {
+		return api.FolderStatus{}, "", fmt.Errorf("%s is not inside a synced folder (lafs sync list shows them)", abs)
+	}
+	if rel == "." {
+		return api.FolderStatus{}, "", fmt.Errorf("%s is the folder %s itself: give the path of a file in it", abs, f.Name)
+	}
+	return f, filepath.ToSlash(rel), nil
+}
+
+// longestWithin is the folder of l with the longest path holding abs,
+// both seen through fix, and abs relative to it.
+func longestWithin(l []api.FolderStatus, abs string, fix func(string) string) (api.FolderStatus, string, bool) {
 	best, rel := -1, ""
+	abs = fix(abs)
 	for i, f := range l {
-		r, err := filepath.Rel(f.Path, abs)
+		r, err := filepath.Rel(fix(f.Path), abs)
 		if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) || filepath.IsAbs(r) {
 			continue
 		}
@@ -178,12 +203,26 @@ func (s *syncConn) within(ctx context.Context, p string) (api.FolderStatus, stri
 		}
 	}
 	if best < 0 {
-		return api.FolderStatus{}, "", fmt.Errorf("%s is not inside a synced folder (lafs sync list shows them)", abs)
+		return api.FolderStatus{}, "", false
 	}
-	if rel == "." {
-		return api.FolderStatus{}, "", fmt.Errorf("%s is the folder %s itself: give the path of a file in it", abs, l[best].Name)
+	return l[best], rel, true
+}
+
+// realPath is p with symbolic links resolved, as far as p exists (a
+// deleted file's history is asked for by a path that no longer does).
+func realPath(p string) string {
+	rest := ""
+	for q := p; ; {
+		if r, err := filepath.EvalSymlinks(q); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(q)
+		if parent == q {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(q), rest)
+		q = parent
 	}
-	return l[best], filepath.ToSlash(rel), nil
 }
 
 func samePath(a, b string) bool {

@@ -249,3 +249,39 @@ func TestKickOnReconnect(t *testing.T) {
 		t.Errorf("%d kicks for two returns", k)
 	}
 }
+
+// TestSyncPathsThroughSymlinks: a folder and a file in it are found by a
+// path through a symbolic link (macOS's /tmp is one), also for a file
+// that no longer exists.
+func TestSyncPathsThroughSymlinks(t *testing.T) {
+	dir, m, _ := fakeSyncNode(t, true)
+	root := t.TempDir()
+	real := filepath.Join(root, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(root, "link")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	m.Set("docs", api.FolderStatus{Path: real, Mode: "sync", State: api.UpToDate})
+	code, out, errs := run("-d", dir, "sync", "history", filepath.Join(root, "link", "a.txt"))
+	if code != 0 || !strings.Contains(out, "a.txt in folder docs:") {
+		t.Errorf("history through a link: %d %q %q", code, out, errs)
+	}
+	code, out, errs = run("-d", dir, "sync", "status", filepath.Join(root, "link"))
+	if code != 0 || !strings.Contains(out, "docs  "+real) {
+		t.Errorf("status through a link: %d %q %q", code, out, errs)
+	}
+}
+
+// TestBannerSuggestsSyncAdd: the daemon's banner starts the next steps
+// with the folder sync, which runs now.
+func TestBannerSuggestsSyncAdd(t *testing.T) {
+	var b strings.Builder
+	printBanner(&b, "/n", "http://127.0.0.1:1/", 10, false)
+	steps := b.String()[strings.Index(b.String(), "Next, in another terminal:"):]
+	if !strings.Contains(steps, "sync add DIR") || strings.Index(steps, "sync add DIR") > strings.Index(steps, "create-alias") ||
+		strings.Contains(b.String(), "not built") {
+		t.Errorf("banner:\n%s", b.String())
+	}
+}

@@ -58,7 +58,7 @@ func (e *ResponseError) Is(target error) bool {
 	case ErrNoGrid:
 		return e.Code == CodeNoGrid
 	case ErrStarting:
-		return e.Code == CodeStarting
+		return e.Code == CodeStarting || e.Code == CodeOff
 	}
 	return false
 }

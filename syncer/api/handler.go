@@ -39,7 +39,8 @@ const (
 	CodeBadInput = "bad_input"
 	CodeNoGrid   = "no_grid"
 	CodeInternal = "internal"
-	CodeStarting = "starting"
+	CodeStarting = "starting"    // the web API's answer before the folder sync is mounted
+	CodeOff      = "unavailable" // the folder sync cannot run on this node (Unavailable)
 	CodeNoRoute  = "no_route"
 )
 
@@ -453,7 +454,7 @@ func StatusOf(err error) (int, string) {
 // mounts when the folder sync cannot run on this node.
 func Unavailable(msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusServiceUnavailable, CodeStarting, msg)
+		writeError(w, http.StatusServiceUnavailable, CodeOff, msg)
 	})
 }
 

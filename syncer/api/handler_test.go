@@ -348,16 +348,16 @@ func TestClientRoutes(t *testing.T) {
 		t.Errorf("last call %q", got[len(got)-1])
 	}
 	// What the web API answers before the folder sync is mounted.
-	u := httptest.NewServer(api.Unavailable("the folder sync is starting"))
+	u := httptest.NewServer(api.Unavailable("the folder sync could not start"))
 	defer u.Close()
-	if _, err := api.NewClient(u.URL, "", u.Client()).List(ctx); !errors.Is(err, api.ErrStarting) || err.Error() != "the folder sync is starting" {
+	if _, err := api.NewClient(u.URL, "", u.Client()).List(ctx); !errors.Is(err, api.ErrStarting) || err.Error() != "the folder sync could not start" {
 		t.Errorf("unavailable: %v", err)
 	}
 	var doc api.ErrorDoc
 	resp, _ := u.Client().Get(u.URL + "/sync/folders")
 	json.NewDecoder(resp.Body).Decode(&doc)
 	resp.Body.Close()
-	if resp.StatusCode != 503 || doc.Code != api.CodeStarting {
+	if resp.StatusCode != 503 || doc.Code != api.CodeOff {
 		t.Errorf("unavailable: %d %+v", resp.StatusCode, doc)
 	}
 }
