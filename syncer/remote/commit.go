@@ -11,6 +11,10 @@ import (
 	"github.com/lafssync/lafssync/syncer/vv"
 )
 
+// testHookBeforePublish, when set by a test, runs after history is
+// written and before the directory is published (a crash point).
+var testHookBeforePublish func() error
+
 // errNoChange ends a Modify whose ops changed nothing, so nothing is
 // published.
 var errNoChange = errors.New("no change")
@@ -68,9 +72,9 @@ func (f *Folder) mkdirAll(ctx context.Context, path string) (*dirnode.Directory,
 		here := strings.Join(parts[:i+1], "/")
 		e, err := cur.Get(ctx, part)
 		if errors.Is(err, dirnode.ErrNotFound) {
-			sub, err := f.newDir(ctx)
-			if err != nil {
-				return nil, nil, fmt.Errorf("make directory %q: %w", here, err)
+			sub, mkErr := f.newDir(ctx)
+			if mkErr != nil {
+				return nil, nil, fmt.Errorf("make directory %q: %w", here, mkErr)
 			}
 			_, err = cur.Link(ctx, part, sub.Cap(), dirMeta(), dirnode.ReplaceNothing)
 			switch {
@@ -289,6 +293,11 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 		}
 		if !changed {
 			return errNoChange
+		}
+		if testHookBeforePublish != nil {
+			if err := testHookBeforePublish(); err != nil {
+				return err
+			}
 		}
 		everChanged = true
 		return nil

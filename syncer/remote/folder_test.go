@@ -484,3 +484,36 @@ func TestForeignEntryBaseCap(t *testing.T) {
 }
 
 var _ = dirnode.Normalize
+
+// Two devices committing into the same new directory at once: both make
+// it, one link wins, both files end up in the one directory.
+func TestConcurrentMkdirAll(t *testing.T) {
+	g := gridtest.New(10)
+	ctx := ctxT(t)
+	a := newFolder(t, g, "DEVA")
+	b, _ := remote.Open(ctx, g, a.WriteCap(), "DEVB")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, f := range []*remote.Folder{a, b} {
+		c, m := upload(t, f, f.Device(), f.Device(), nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var r []remote.OpResult
+			r, errs[i] = f.Commit(ctx, "new/deep", []remote.Op{{Kind: remote.Put, Name: f.Device(), Cap: c, Meta: m}}, remote.Retention{})
+			if errs[i] == nil && !r[0].Applied {
+				errs[i] = fmt.Errorf("not applied: %+v", r[0])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := a.List(ctx, "new/deep")
+	if err != nil || es["DEVA"] == nil || es["DEVB"] == nil {
+		t.Fatalf("new/deep holds %v (%v)", es, err)
+	}
+}

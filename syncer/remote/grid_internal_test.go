@@ -17,7 +17,6 @@ import (
 // imports this package, so they cannot use it).
 type testGrid struct {
 	servers []storage.Server
-	pool    chan *rsa.PrivateKey
 }
 
 func newTestGrid(n int) *testGrid {

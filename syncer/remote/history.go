@@ -133,15 +133,15 @@ func (f *Folder) archive(ctx context.Context, h *hiddenCaps, dir string, items [
 		now := f.now()
 		for _, it := range items {
 			old := es[it.name]
-			vs, tomb := decodeHistory(old)
+			vs, _ := decodeHistory(old)
 			if len(vs) == 0 || vs[0].Cap != it.v.Cap || vs[0].Meta.Ver.String() != it.v.Meta.Ver.String() || vs[0].Meta.Hash != it.v.Meta.Hash {
 				vs = append([]histVersion{it.v}, vs...)
 			} else if it.v.Deleted {
 				vs[0].Deleted = true
 			}
-			tomb = it.tomb // a replacing Put clears an old tombstone
 			vs = prune(vs, r, now)
-			es[it.name] = historyEntry(old, vs, tomb, now)
+			// A Delete sets the tombstone; a replacing Put clears an old one.
+			es[it.name] = historyEntry(old, vs, it.tomb, now)
 		}
 		return nil
 	})

@@ -5,10 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// gridOf is set by the external tests' helper; internal tests build their
-// own grid through testGrid (state_grid_test.go).
+	"github.com/lafssync/lafssync/grid/mutable"
+)
 
 func TestBumpStateConcurrentLosesNoGeneration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -72,5 +71,42 @@ func TestBumpStateConcurrentLosesNoGeneration(t *testing.T) {
 		if !found {
 			t.Errorf("generation %d by %s is not in the journal", gen, dev)
 		}
+	}
+}
+
+func TestPollJournalReach(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g := newTestGrid(10)
+	f, err := Create(ctx, g, "DEVA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := f.findHidden(ctx)
+	sf, _ := f.openState(h)
+	s := &stateDoc{V: 1, Generation: 60}
+	for gen := uint64(50); gen <= 60; gen++ {
+		s.Journal = append(s.Journal, journalRecord{Gen: gen, Dir: "d"})
+	}
+	if _, err := sf.Replace(ctx, encodeState(s), mutable.Version{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, full, _ := f.Poll(ctx, 10); !full {
+		t.Error("journal from 50, since 10: not full")
+	}
+	if gen, dirs, full, _ := f.Poll(ctx, 49); full || gen != 60 || len(dirs) != 1 {
+		t.Errorf("journal from 50, since 49: gen %d dirs %v full %v", gen, dirs, full)
+	}
+	for _, bad := range []string{"not json", `{"v": 2, "generation": 3}`, `{"v": 1, "generation": 1, "journal": [{"gen": 5}]}`} {
+		if _, err := sf.Replace(ctx, []byte(bad), mutable.Version{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, full, err := f.Poll(ctx, 1); !full || err != nil {
+			t.Errorf("state %q: full %v err %v", bad, full, err)
+		}
+	}
+	// The next commit starts state again; pollers walk once.
+	if gen, err := f.bumpState(ctx, h, []string{""}); err != nil || gen != 1 {
+		t.Fatalf("bump over a broken state: %d %v", gen, err)
 	}
 }
