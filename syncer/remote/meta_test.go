@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/syncer/vv"
 )
 
@@ -133,4 +134,32 @@ func roundTrip(t *testing.T, md map[string]any) map[string]any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// FuzzEntry: whatever a grid member links (cap text, metadata), listing it
+// and reading it as history never panics; a Bad entry is never a
+// directory.
+func FuzzEntry(f *testing.F) {
+	f.Add("URI:LIT:aa", "", []byte(`{"size": 1}`))
+	f.Add("URI:NOPE:x", "", []byte(`{"lafssync": {"v": 1, "versions": [{"cap": "URI:LIT:aa", "ver": {"A": 1}}, 3, {"cap": 7}], "deleted": {"time": "x", "ver": []}}}`))
+	f.Add("URI:DIR2-RO:aaaa:bbbb", "URI:DIR2:x:y", []byte(`{}`))
+	f.Fuzz(func(t *testing.T, rc, wc string, mdJSON []byte) {
+		var md map[string]any
+		if json.Unmarshal(mdJSON, &md) != nil || md == nil {
+			return
+		}
+		for _, ro := range []bool{false, true} {
+			fo := &Folder{readOnly: ro}
+			e := fo.toEntry("n", &dirnode.Entry{ReadCap: rc, WriteCap: wc, Metadata: md})
+			if e.Bad != "" && (e.Dir || !e.Foreign) {
+				t.Fatalf("bad entry %+v", e)
+			}
+		}
+		vs, _ := decodeHistory(&dirnode.Entry{ReadCap: rc, Metadata: md})
+		for _, v := range vs {
+			if v.Cap == "" {
+				t.Fatal("a history version without a cap")
+			}
+		}
+	})
 }
