@@ -2,6 +2,11 @@
 
 package scan
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func mkfifo(*testing.T, string) bool { return false }
+
+func cpuTime() time.Duration { return 0 }

@@ -5,6 +5,7 @@ package scan
 import (
 	"syscall"
 	"testing"
+	"time"
 )
 
 func mkfifo(t *testing.T, p string) bool {
@@ -12,4 +13,13 @@ func mkfifo(t *testing.T, p string) bool {
 		t.Fatal(err)
 	}
 	return true
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -264,6 +264,15 @@ type scanner struct {
 // load reads the records under each root into remaining.
 func (s *scanner) load(f *db.Folder, roots []string) error {
 	return f.View(func(tx *db.Tx) error {
+		if len(roots) == 1 && roots[0] == "" {
+			// Sized once: growing a map of 100,000 records costs more
+			// than counting them.
+			n, err := tx.Count()
+			if err != nil {
+				return err
+			}
+			s.remaining = make(map[string]db.Record, n)
+		}
 		for _, r := range roots {
 			if r != "" {
 				old, ok, err := tx.Get(r)
@@ -322,7 +331,7 @@ func (s *scanner) list(dirRel, dirDisk string, keep bool) ([]child, error) {
 		}
 	}
 	out := make([]child, 0, len(ents))
-	first := map[string]string{} // folded NFC name → the name that has it
+	first := make(map[string]string, len(ents)) // folded NFC name → the name that has it
 	for _, e := range ents {
 		name := e.Name()
 		nfc := name
