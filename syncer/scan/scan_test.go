@@ -519,3 +519,46 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("cancelled scan: %v", err)
 	}
 }
+
+// cancelFS cancels the scan as the first file is read.
+type cancelFS struct {
+	FS
+	cancel context.CancelFunc
+}
+
+func (c cancelFS) Open(name string) (io.ReadCloser, error) {
+	c.cancel()
+	return c.FS.Open(name)
+}
+
+func TestCancelDuringRead(t *testing.T) {
+	root, f := t.TempDir(), newFolder(t)
+	for _, n := range []string{"a", "b", "c", "d", "e", "f"} {
+		write(t, root, n, strings.Repeat(n, 1<<20))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := Scan(ctx, f, Options{Root: root, FS: cancelFS{OS(root), cancel}, Workers: 2})
+	if !errors.Is(err, context.Canceled) || res != nil {
+		t.Fatalf("scan cancelled mid-read: %v, %v", res, err)
+	}
+}
+
+// A file whose record says Gone (a delete the engine committed, or a
+// remote delete applied) is read when it appears again, even with the
+// size, mtime and inode it had.
+func TestGoneRecordFileBackIsRead(t *testing.T) {
+	root, f := t.TempDir(), newFolder(t)
+	write(t, root, "back", "again")
+	res := scan(t, f, Options{Root: root})
+	commit(t, f, res)
+	r := res.Changes[0].Rec
+	r.Gone = true
+	if err := f.Update(func(tx *db.Tx) error { return tx.Put("back", r) }); err != nil {
+		t.Fatal(err)
+	}
+	res = scan(t, f, Options{Root: root})
+	if len(res.Changes) != 1 || res.Hashed != 1 || res.Changes[0].Rec.Gone || !res.Changes[0].Old.Gone {
+		t.Fatalf("file back: %+v hashed %d", res.Changes, res.Hashed)
+	}
+}
