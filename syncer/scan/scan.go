@@ -221,24 +221,38 @@ func cleanPaths(ps []string) ([]string, error) {
 		return []string{""}, nil
 	}
 	var out []string
+	whole := false
 	for _, p := range ps {
-		c := path.Clean("/" + norm.NFC.String(p))[1:]
 		if strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../") {
 			return nil, fmt.Errorf("scan: path %q is not relative to the folder", p)
 		}
-		if c == "" {
-			return []string{""}, nil
-		}
+		c := path.Clean("/" + norm.NFC.String(p))[1:]
+		whole = whole || c == ""
 		out = append(out, c)
 	}
-	slices.Sort(out)
-	kept := out[:0]
-	for _, p := range out {
-		if n := len(kept); n > 0 && (p == kept[n-1] || strings.HasPrefix(p, kept[n-1]+"/")) {
-			continue
-		}
-		kept = append(kept, p)
+	if whole {
+		return []string{""}, nil
 	}
+	// Shortest first, so that a path's ancestors are kept before it.
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b)) })
+	set := map[string]bool{}
+	var kept []string
+	for _, p := range out {
+		under := false
+		for a := p; !under; {
+			under = set[a]
+			i := strings.LastIndexByte(a, '/')
+			if i < 0 {
+				break
+			}
+			a = a[:i]
+		}
+		if !under {
+			set[p] = true
+			kept = append(kept, p)
+		}
+	}
+	slices.Sort(kept)
 	return kept, nil
 }
 

@@ -562,3 +562,24 @@ func TestGoneRecordFileBackIsRead(t *testing.T) {
 		t.Fatalf("file back: %+v hashed %d", res.Changes, res.Hashed)
 	}
 }
+
+func TestCleanPaths(t *testing.T) {
+	for _, tc := range []struct {
+		in, want []string
+	}{
+		{nil, []string{""}},
+		{[]string{"a", "a b", "a/x", "a b/c"}, []string{"a", "a b"}},
+		{[]string{"x/./y/", "x/y/z", "cafe\u0301"}, []string{"caf\u00e9", "x/y"}},
+		{[]string{"x", ".", "y"}, []string{""}},
+	} {
+		got, err := cleanPaths(tc.in)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("cleanPaths(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range [][]string{{"../x"}, {"/etc"}, {".", "a/../../b"}} {
+		if _, err := cleanPaths(bad); err == nil {
+			t.Errorf("cleanPaths(%q) accepted", bad)
+		}
+	}
+}
