@@ -27,6 +27,26 @@ type bodyLimited struct {
 	largest    int
 	crashAfter int // >0: calls left before every later one fails
 	crashed    bool
+	// writer, if set, is shared by every server of a grid: the calls the
+	// writer makes before it dies, after which every call fails.
+	writer *writerLife
+}
+
+// writerLife counts down the read-test-write calls a writer makes, on
+// any server, before it dies.
+type writerLife struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (w *writerLife) call() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.left <= 0 {
+		return false
+	}
+	w.left--
+	return true
 }
 
 var ctx = context.Background()
@@ -42,6 +62,9 @@ func (b *bodyLimited) ReadTestWrite(ctx context.Context, si storage.SI, we stora
 	}
 	if n > b.limit {
 		return storage.RTWResult{}, fmt.Errorf("read-test-write of %d bytes: %w", n, storage.ErrTooLarge)
+	}
+	if b.writer != nil && !b.writer.call() {
+		return storage.RTWResult{}, storage.Unavailable(b.Info(), errCrashed)
 	}
 	b.mu.Lock()
 	if b.crashed {
@@ -130,52 +153,66 @@ func TestLargeSharesWrittenInBoundedCalls(t *testing.T) {
 	}
 }
 
-// A large write cut short after the first call on every server (the
-// writer crashed) never reads as wrong bytes: the old version or an error
-// that says shares are corrupt, and Check reports the file unhealthy. A
-// write cut short on two servers only is completed elsewhere: it reads
-// back, and Check reports the two torn shares as bad until a repair.
+// A large write cut short never reads as wrong bytes, and the version it
+// was replacing stays readable:
+//   - the writer dies after 12 calls (of the ~60 it needs, 6 a share, so
+//     fewer than k new shares are complete): it wrote the servers not
+//     needed to keep k old shares first, so the old version reads back, and Check reports the torn shares as bad (a repair makes
+//     the file healthy again, with the old contents);
+//   - every server fails after its first call: the servers keeping the
+//     last k old shares are never touched, the write fails, and the old
+//     version reads back;
+//   - two servers fail mid-share: their shares go elsewhere, the new
+//     version reads back, and Check reports the two torn shares as bad
+//     until a repair.
 func TestTornLargeWriteNeverReadsWrongBytes(t *testing.T) {
 	const limit = 64 << 10
 	for _, format := range []cap.Format{cap.SDMF, cap.MDMF} {
-		t.Run(format.String()+"/all servers", func(t *testing.T) {
-			_, bs, servers := limitedGrid(10, limit)
-			o := opts(format, testKey(t, 1))
-			o.MaxWriteSize = limit
-			old := random(1 << 20)
-			f, err := Create(ctx, servers, old, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, b := range bs {
-				b.crashAfter = 1
-			}
-			if _, err := f.Replace(ctx, random(1<<20), Version{}); err == nil {
-				t.Fatal("a write that crashed after its first calls succeeded")
-			}
-			for _, b := range bs {
-				b.crashed = false
-			}
-			g, err := Open(f.ReadCap(), servers, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _, err := g.Read(ctx)
-			switch {
-			case err == nil && !bytes.Equal(got, old):
-				t.Fatalf("torn write read back as %d wrong bytes", len(got))
-			case err != nil && !errors.Is(err, storage.ErrNotEnoughShares):
-				t.Fatalf("read after a torn write: %v, want the old version or ErrNotEnoughShares", err)
-			case err != nil && !errors.Is(err, storage.ErrCorruptShare):
-				t.Errorf("read after a torn write: %v does not say shares are corrupt", err)
-			}
-			t.Logf("read after the torn write: %d bytes, %v", len(got), err)
-			res, err := g.Check(ctx, true)
-			t.Logf("check: %v, %v", res.Summary(), err)
-			if err == nil && res.Healthy {
-				t.Fatalf("check after a torn write: %s", res.Summary())
-			}
-		})
+		for _, how := range []string{"writer dies", "every server fails"} {
+			t.Run(format.String()+"/"+how, func(t *testing.T) {
+				_, bs, servers := limitedGrid(10, limit)
+				o := opts(format, testKey(t, 1))
+				o.MaxWriteSize = limit
+				old := random(1 << 20)
+				f, err := Create(ctx, servers, old, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				life := &writerLife{left: 12}
+				for _, b := range bs {
+					if how == "writer dies" {
+						b.writer = life
+					} else {
+						b.crashAfter = 1
+					}
+				}
+				if _, err := f.Replace(ctx, random(1<<20), Version{}); err == nil {
+					t.Fatal("a write cut short succeeded")
+				}
+				for _, b := range bs {
+					b.writer, b.crashed, b.crashAfter = nil, false, 0
+				}
+				g, err := Open(f.WriteCap(), servers, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _, err := g.Read(ctx)
+				if err != nil || !bytes.Equal(got, old) {
+					t.Fatalf("read after a torn write: %d bytes (old version: %v), %v", len(got), bytes.Equal(got, old), err)
+				}
+				res, err := g.Check(ctx, true)
+				if err != nil || res.Healthy {
+					t.Fatalf("check after a torn write: %s, %v", res.Summary(), err)
+				}
+				rr, err := g.Repair(ctx, true)
+				if err != nil || !rr.After.Healthy {
+					t.Fatalf("repair after a torn write: %v, %v", rr.After.Summary(), err)
+				}
+				if got, _, err := g.Read(ctx); err != nil || !bytes.Equal(got, old) {
+					t.Fatalf("read after repair: %d bytes, %v", len(got), err)
+				}
+			})
+		}
 		t.Run(format.String()+"/two servers", func(t *testing.T) {
 			_, bs, servers := limitedGrid(10, limit)
 			o := opts(format, testKey(t, 1))

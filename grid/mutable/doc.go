@@ -39,6 +39,19 @@
 // (TestConcurrentWritersLoseNothing). Replace with a zero Version overwrites
 // whatever is newest (Tahoe's overwrite).
 //
+// Large writes. A server's share write larger than Options.MaxWriteSize
+// (default 16 MiB; node/gbs refuses read-test-write bodies over 32 MiB)
+// goes in several read-test-write calls: the first call that touches a
+// share writes its header (testing the old checkstring, replacing it with
+// the new one), later calls test the new checkstring, and the signature
+// goes last, so a share cut short fails the signature check and is
+// skipped as corrupt, never read. Such a write goes in two waves when it
+// replaces the version readers get now: the servers keeping k of that
+// version's shares are written only once k new shares are complete, so a
+// writer that dies mid-write leaves the old version readable (a repair
+// then clears the leftovers). See writeServer and lastWave;
+// TestTornLargeWriteNeverReadsWrongBytes.
+//
 // Key generation takes 100 ms or more: pass Options.Key (tests, vectors)
 // or Options.Pool (a KeyPool generating in the background).
 //

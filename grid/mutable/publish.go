@@ -276,8 +276,12 @@ func (f *File) publish(ctx context.Context, m *servermap, contents []byte, seq u
 	}
 	writes := make(map[int][]storage.WriteVector, n)
 	for sh := range e.shares {
-		b := e.shares[sh].marshal()
-		writes[sh] = []storage.WriteVector{{Offset: 0, Data: b}}
+		// The signature goes last: a share written in several calls
+		// (writeServer) and cut short has no valid signature yet.
+		sp := &e.shares[sh]
+		b := sp.marshal()
+		lo, hi := sp.h.offSig, sp.h.offSig+uint64(len(sp.sig))
+		writes[sh] = []storage.WriteVector{{Offset: 0, Data: b[:lo]}, {Offset: hi, Data: b[hi:]}, {Offset: lo, Data: b[lo:hi]}}
 	}
 	lengths := make(map[int]uint64, n)
 	for sh := range e.shares {
@@ -294,9 +298,9 @@ func (f *File) publish(ctx context.Context, m *servermap, contents []byte, seq u
 // maxPlaceRounds rounds, if movable (whole shares are being written). It succeeds if at least k distinct shares landed.
 func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h header, writes map[int][]storage.WriteVector, lengths map[int]uint64, movable bool) (Version, error) {
 	ver := Version{Seqnum: h.Seqnum, RootHash: h.Root}
-	type key struct{ srv, sh int }
-	old := map[key][]byte{} // checkstring each (server, share) held
-	count := map[int]int{}  // shares in the goal per server
+	prev := m.newest()           // the version a reader gets now, which this write supersedes
+	old := map[shareKey][]byte{} // checkstring each (server, share) held
+	count := map[int]int{}       // shares in the goal per server
 	failed := map[int]bool{}
 	goal := map[int]map[int]bool{}
 	add := func(srv, sh int) {
@@ -313,7 +317,7 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 	// the write tests the bytes it holds, and the slot keeps its place.
 	for k, raw := range m.rejected {
 		srv, sh := k[0], k[1]
-		old[key{srv, sh}] = raw
+		old[shareKey{srv, sh}] = raw
 		if _, ok := writes[sh]; ok && m.bad[srv] == nil && movable {
 			add(srv, sh)
 			placed[sh] = true
@@ -326,7 +330,7 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 	// one). The write lands on the other servers or conflicts.
 	keep := map[int]bool{}
 	for _, s := range holders {
-		old[key{s.srv, s.shnum}] = s.p.checkstring()
+		old[shareKey{s.srv, s.shnum}] = s.p.checkstring()
 		if m.newerThanBase(s) {
 			keep[s.srv] = true
 			placed[s.shnum] = true
@@ -352,6 +356,7 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 		}
 	}
 	landed := map[int]bool{}
+	touched := map[int]bool{} // servers written to (whether or not it landed)
 	var errs []error
 	for round := 0; round < maxPlaceRounds; round++ {
 		sort.Ints(homeless)
@@ -376,60 +381,55 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 		if len(goal) == 0 {
 			break
 		}
-		type result struct {
-			srv     int
-			ok      bool
-			err     error
-			current []byte // the checkstring the server holds, after a failed test
-			shares  map[int]bool
-		}
-		results := make(chan result, len(goal))
-		var wg sync.WaitGroup
-		for srv, shs := range goal {
-			wg.Add(1)
-			go func(srv int, shs map[int]bool) {
-				defer wg.Done()
-				tw := make(map[int]storage.TestWrite, len(shs))
-				for sh := range shs {
-					test := storage.TestVector{Offset: 0, Size: 1, Specimen: []byte{}}
-					if cs, ok := old[key{srv, sh}]; ok {
-						test = storage.TestVector{Offset: 0, Size: uint64(len(cs)), Specimen: cs}
-					}
-					nl := lengths[sh]
-					tw[sh] = storage.TestWrite{Tests: []storage.TestVector{test}, Writes: writes[sh], NewLength: &nl}
+		// A write split into several calls per server goes in two waves
+		// when it overwrites the version a reader would get now: first
+		// the servers not needed to keep k of that version's shares,
+		// then, once k shares of the new version have landed, the rest.
+		// A writer that dies (or whose servers fail) mid-write leaves its
+		// torn shares on the first wave only, where they fail the
+		// signature check, and the old version stays readable.
+		waves := []map[int]map[int]bool{goal}
+		if last := lastWave(goal, prev, h.K, m.ring, func(srv int) bool { return f.chunked(goal[srv], writes) }, touched, len(failed) > 0); last != nil {
+			first, second := map[int]map[int]bool{}, map[int]map[int]bool{}
+			for srv, shs := range goal {
+				if last[srv] {
+					second[srv] = shs
+				} else {
+					first[srv] = shs
 				}
-				ok, current, err := f.writeServer(ctx, srv, tw, h.checkstring())
-				results <- result{srv: srv, ok: ok, err: err, shares: shs, current: current}
-			}(srv, shs)
+			}
+			waves = []map[int]map[int]bool{first, second}
 		}
-		wg.Wait()
-		close(results)
 		goal = map[int]map[int]bool{}
 		homeless = homeless[:0]
-		for r := range results {
-			name := f.servers[r.srv].Info().Nickname
-			switch {
-			case r.err != nil:
-				if ctx.Err() != nil {
-					return Version{}, ctx.Err()
+		for wi, wave := range waves {
+			if len(wave) == 0 {
+				continue
+			}
+			if wi > 0 && len(landed) < h.K {
+				// Too few new shares complete: leave the servers keeping
+				// the old version alone this round.
+				goal = wave
+				break
+			}
+			for srv := range wave {
+				touched[srv] = true
+			}
+			if err := f.writeWave(ctx, wave, old, writes, lengths, h, m, func(srv int, shares map[int]bool, err error) {
+				if err != nil {
+					errs = append(errs, fmt.Errorf("server %s: %w", f.servers[srv].Info().Nickname, err))
+					failed[srv] = true
+					count[srv] = 0
+					for sh := range shares {
+						homeless = append(homeless, sh)
+					}
+					return
 				}
-				errs = append(errs, fmt.Errorf("server %s: %w", name, r.err))
-				failed[r.srv] = true
-				count[r.srv] = 0
-				for sh := range r.shares {
-					homeless = append(homeless, sh)
-				}
-			case !r.ok:
-				c := &ConflictError{Base: m.highest(), Detail: "server " + name + " holds a share written by someone else"}
-				if len(r.current) >= mdmfCheckLen {
-					c.Current.Seqnum = binary.BigEndian.Uint64(r.current[1:9])
-					copy(c.Current.RootHash[:], r.current[9:41])
-				}
-				return Version{}, c
-			default:
-				for sh := range r.shares {
+				for sh := range shares {
 					landed[sh] = true
 				}
+			}); err != nil {
+				return Version{}, err
 			}
 		}
 		// A share that landed somewhere need not be placed again.
@@ -440,7 +440,10 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 			}
 		}
 		homeless = kept
-		if len(homeless) == 0 || !movable {
+		if !movable {
+			homeless = nil
+		}
+		if len(homeless) == 0 && len(goal) == 0 {
 			break
 		}
 	}
@@ -456,6 +459,144 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 		f.opts.Logger.Warn("mutable: publish placed fewer shares than wanted", "file", f, "placed", len(landed), "wanted", len(writes), "errors", errors.Join(errs...))
 	}
 	return ver, nil
+}
+
+// shareKey names one share on one server (an index into File.servers).
+type shareKey struct{ srv, sh int }
+
+// writeWave writes the shares of goal (server → shares) to their servers
+// concurrently, each tested against the checkstring old says the server
+// held (or its absence), and calls done for each server that answered
+// (err nil: its shares landed). A server whose test failed ends the wave
+// with a *ConflictError; a cancelled ctx ends it with ctx.Err().
+func (f *File) writeWave(ctx context.Context, goal map[int]map[int]bool, old map[shareKey][]byte, writes map[int][]storage.WriteVector,
+	lengths map[int]uint64, h header, m *servermap, done func(srv int, shares map[int]bool, err error)) error {
+	type result struct {
+		srv     int
+		ok      bool
+		err     error
+		current []byte // the checkstring the server holds, after a failed test
+		shares  map[int]bool
+	}
+	results := make(chan result, len(goal))
+	var wg sync.WaitGroup
+	for srv, shs := range goal {
+		wg.Go(func() {
+			tw := make(map[int]storage.TestWrite, len(shs))
+			for sh := range shs {
+				test := storage.TestVector{Offset: 0, Size: 1, Specimen: []byte{}}
+				if cs, ok := old[shareKey{srv, sh}]; ok {
+					test = storage.TestVector{Offset: 0, Size: uint64(len(cs)), Specimen: cs}
+				}
+				nl := lengths[sh]
+				tw[sh] = storage.TestWrite{Tests: []storage.TestVector{test}, Writes: writes[sh], NewLength: &nl}
+			}
+			ok, current, err := f.writeServer(ctx, srv, tw, h.checkstring())
+			results <- result{srv: srv, ok: ok, err: err, shares: shs, current: current}
+		})
+	}
+	wg.Wait()
+	close(results)
+	var conflict *ConflictError
+	for r := range results {
+		switch {
+		case r.err != nil:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			done(r.srv, r.shares, r.err)
+		case !r.ok:
+			c := &ConflictError{Base: m.highest(), Detail: "server " + f.servers[r.srv].Info().Nickname + " holds a share written by someone else"}
+			if len(r.current) >= mdmfCheckLen {
+				c.Current.Seqnum = binary.BigEndian.Uint64(r.current[1:9])
+				copy(c.Current.RootHash[:], r.current[9:41])
+			}
+			conflict = c
+		default:
+			done(r.srv, r.shares, nil)
+		}
+	}
+	if conflict != nil {
+		return conflict
+	}
+	return nil
+}
+
+// lastWave picks, for a round of writes (goal: server → shares), the
+// servers to write last so that k distinct shares of prev (the version
+// readers get now) survive until the new version has k complete shares:
+// prev's shares the round does not overwrite (on servers an earlier round
+// did not write to: touched) count first, then those of the servers taken
+// in ring order. It is nil when no split is needed or
+// none helps: prev is nil, k of its shares survive anyway, no write to a
+// server holding prev is split (split reports whether a server's write
+// takes several calls; a single call is atomic), or every server would
+// have to wait while no server has failed (k = n, say: then there is no
+// way to keep the old version whole). After failures, every server may
+// have to wait: the write then fails rather than tear the last k shares
+// of the readable version.
+func lastWave(goal map[int]map[int]bool, prev *version, k int, ring []int, split func(srv int) bool, touched map[int]bool, anyFailed bool) map[int]bool {
+	if prev == nil {
+		return nil
+	}
+	survive := map[int]bool{}
+	overwritten := map[int][]int{} // server → prev's shares this round overwrites there
+	for _, s := range prev.shares {
+		switch {
+		case goal[s.srv][s.shnum]:
+			overwritten[s.srv] = append(overwritten[s.srv], s.shnum)
+		case !touched[s.srv]:
+			survive[s.shnum] = true
+		}
+	}
+	if len(survive) >= k {
+		return nil
+	}
+	anySplit := false
+	for srv := range overwritten {
+		anySplit = anySplit || split(srv)
+	}
+	if !anySplit {
+		return nil
+	}
+	last := map[int]bool{}
+	for _, srv := range ring {
+		if len(survive) >= k {
+			break
+		}
+		if len(overwritten[srv]) == 0 {
+			continue
+		}
+		last[srv] = true
+		for _, sh := range overwritten[srv] {
+			survive[sh] = true
+		}
+	}
+	if len(survive) < k || (len(last) == len(goal) && !anyFailed) {
+		return nil
+	}
+	return last
+}
+
+// chunked reports whether writing shares to one server takes more than
+// one read-test-write call.
+func (f *File) chunked(shares map[int]bool, writes map[int][]storage.WriteVector) bool {
+	total := 0
+	for sh := range shares {
+		for _, w := range writes[sh] {
+			total += len(w.Data)
+		}
+	}
+	return total > f.writeLimit()
+}
+
+// writeLimit is the most share bytes one read-test-write call carries.
+func (f *File) writeLimit() int {
+	limit := f.opts.MaxWriteSize
+	if limit <= 0 {
+		limit = DefaultMaxWriteSize
+	}
+	return max(limit, minWriteSize)
 }
 
 // maxPlaceRounds bounds how often shares of failed servers are re-placed.
@@ -490,12 +631,7 @@ const minWriteSize = 4 << 10
 // corrupt, never as good data; new-length goes with the last piece only.
 func (f *File) writeServer(ctx context.Context, srv int, tw map[int]storage.TestWrite, cs []byte) (ok bool, current []byte, err error) {
 	s := f.servers[srv]
-	limit := f.opts.MaxWriteSize
-	if limit <= 0 {
-		limit = DefaultMaxWriteSize
-	}
-	limit = max(limit, minWriteSize)
-	for _, call := range chunkWrites(tw, cs, uint64(limit)) {
+	for _, call := range chunkWrites(tw, cs, uint64(f.writeLimit())) {
 		cctx, cancel := f.call(ctx)
 		r, err := s.ReadTestWrite(cctx, f.si, f.writeEnabler(s), f.leaseSecrets(s), call, []storage.ReadVector{{Offset: 0, Size: mdmfCheckLen}})
 		cancel()
