@@ -70,7 +70,7 @@ func (f *Folder) mkdirAll(ctx context.Context, path string) (*dirnode.Directory,
 	for i, part := range parts {
 		parent := strings.Join(parts[:i], "/")
 		here := strings.Join(parts[:i+1], "/")
-		e, err := cur.Get(ctx, part)
+		e, err := get(ctx, cur, part)
 		if errors.Is(err, dirnode.ErrNotFound) {
 			sub, mkErr := f.newDir(ctx)
 			if mkErr != nil {
@@ -83,7 +83,7 @@ func (f *Folder) mkdirAll(ctx context.Context, path string) (*dirnode.Directory,
 				cur = sub
 				continue
 			case errors.Is(err, dirnode.ErrExists): // another device made it meanwhile
-				e, err = cur.Get(ctx, part)
+				e, err = get(ctx, cur, part)
 			}
 		}
 		if err != nil {
@@ -319,6 +319,6 @@ func (f *Folder) isEmpty(ctx context.Context, dirCap string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	names, _, err := d.List(ctx)
+	names, _, err := list(ctx, d)
 	return len(names) == 0, err
 }

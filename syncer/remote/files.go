@@ -87,7 +87,7 @@ func (f *Folder) snapshotDir(ctx context.Context, dir, dirCap string, onPath map
 	if err != nil {
 		return nil, err
 	}
-	names, es, err := d.List(ctx)
+	names, es, err := list(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", showDir(dir), err)
 	}

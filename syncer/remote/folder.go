@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/grid/mutable"
+	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/internal/clock"
 )
 
@@ -208,7 +211,7 @@ func (f *Folder) findHidden(ctx context.Context) (*hiddenCaps, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := root.Get(ctx, StateName)
+	e, err := get(ctx, root, StateName)
 	if errors.Is(err, dirnode.ErrNotFound) {
 		return nil, nil
 	}
@@ -222,7 +225,7 @@ func (f *Folder) findHidden(ctx context.Context) (*hiddenCaps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", StateName, err)
 	}
-	_, es, err := hd.List(ctx)
+	_, es, err := list(ctx, hd)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", StateName, err)
 	}
@@ -285,7 +288,7 @@ func (f *Folder) resolve(ctx context.Context, path string) (*dirnode.Directory, 
 		return nil, err
 	}
 	for i, part := range parts {
-		e, err := cur.Get(ctx, part)
+		e, err := get(ctx, cur, part)
 		if errors.Is(err, dirnode.ErrNotFound) {
 			return nil, fmt.Errorf("directory %q: %w", strings.Join(parts[:i+1], "/"), ErrNotFound)
 		}
@@ -367,7 +370,7 @@ func (f *Folder) List(ctx context.Context, dir string) (map[string]*Entry, error
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", showDir(dir), err)
 	}
-	_, es, err := d.List(ctx)
+	_, es, err := list(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", showDir(dir), err)
 	}
@@ -430,7 +433,7 @@ func (f *Folder) Walk(ctx context.Context, fn func(dir string, entries map[strin
 				d, err := f.open(n.cap)
 				if err == nil {
 					var es dirnode.Entries
-					if _, es, err = d.List(ctx); err == nil {
+					if _, es, err = list(ctx, d); err == nil {
 						n.entries = f.entries(n.path, es)
 					}
 				}
@@ -472,4 +475,46 @@ func (f *Folder) Walk(ctx context.Context, fn func(dir string, entries map[strin
 		level = next
 	}
 	return nil
+}
+
+// readAttempts bounds the reads of one directory or file that fail for
+// too few good shares. Besides servers being away, that is what a read
+// racing another device's publish of the same directory can see (shares
+// replaced while they were read look corrupt); a moment later the read
+// succeeds. The mutable layer already re-maps the servers three times at
+// once; this adds a short, growing pause between such rounds.
+const readAttempts = 4
+
+func readRetry(ctx context.Context, read func() error) error {
+	var err error
+	for attempt := 0; attempt < readAttempts; attempt++ {
+		if err = read(); err == nil || !errors.Is(err, storage.ErrNotEnoughShares) {
+			return err
+		}
+		d := time.Duration(10<<attempt)*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+	return err
+}
+
+// get reads one entry of d, retrying as readRetry does.
+func get(ctx context.Context, d *dirnode.Directory, name string) (e *dirnode.Entry, err error) {
+	err = readRetry(ctx, func() error {
+		e, err = d.Get(ctx, name)
+		return err
+	})
+	return e, err
+}
+
+// list reads d, retrying as readRetry does.
+func list(ctx context.Context, d *dirnode.Directory) (names []string, es dirnode.Entries, err error) {
+	err = readRetry(ctx, func() error {
+		names, es, err = d.List(ctx)
+		return err
+	})
+	return names, es, err
 }

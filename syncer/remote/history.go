@@ -77,7 +77,7 @@ func (f *Folder) shard(ctx context.Context, h *hiddenCaps, dir string, create bo
 		return nil, err
 	}
 	name := shardName(dir)
-	e, err := hd.Get(ctx, name)
+	e, err := get(ctx, hd, name)
 	if errors.Is(err, dirnode.ErrNotFound) && create {
 		sub, mkErr := f.newDir(ctx)
 		if mkErr != nil {
@@ -91,7 +91,7 @@ func (f *Folder) shard(ctx context.Context, h *hiddenCaps, dir string, create bo
 		if !errors.Is(linkErr, dirnode.ErrExists) {
 			return nil, linkErr
 		}
-		e, err = hd.Get(ctx, name) // another device made it meanwhile
+		e, err = get(ctx, hd, name) // another device made it meanwhile
 	}
 	if errors.Is(err, dirnode.ErrNotFound) {
 		return nil, nil
@@ -286,7 +286,7 @@ func (f *Folder) historyOf(ctx context.Context, p string) ([]histVersion, *Tombs
 	if sd == nil {
 		return nil, nil, nil
 	}
-	e, err := sd.Get(ctx, name)
+	e, err := get(ctx, sd, name)
 	if errors.Is(err, dirnode.ErrNotFound) {
 		return nil, nil, nil
 	}

@@ -97,7 +97,11 @@ func (f *Folder) Poll(ctx context.Context, since uint64) (gen uint64, dirs []str
 	if err != nil {
 		return 0, nil, true, nil
 	}
-	data, _, err := sf.Read(ctx)
+	var data []byte
+	err = readRetry(ctx, func() (err error) {
+		data, _, err = sf.Read(ctx)
+		return err
+	})
 	if errors.Is(err, mutable.ErrNotFound) {
 		return 0, nil, true, nil
 	}
