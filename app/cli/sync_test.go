@@ -195,10 +195,10 @@ func TestSyncMountedInRunningNode(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "docs  up-to-date  /home/u/docs") {
 		t.Errorf("after the mount: %d %q %q", code, out, errs)
 	}
-	if h := (nodeGrid{n}).Health(); h.Reachable != fullnode.LocalGridSize || h.Known != fullnode.LocalGridSize || h.Happy != 7 || !h.OK() {
+	if h := (nodeGrid{n: n}).Health(); h.Reachable != fullnode.LocalGridSize || h.Known != fullnode.LocalGridSize || h.Happy != 7 || !h.OK() {
 		t.Errorf("health %+v", h)
 	}
-	if g := (nodeGrid{n}); g.Immutable() == nil || g.Dirs() == nil {
+	if g := (nodeGrid{n: n}); g.Immutable() == nil || g.Dirs() == nil {
 		t.Error("no grid clients")
 	}
 }
