@@ -201,6 +201,25 @@ func TestSyncMountedInRunningNode(t *testing.T) {
 	if g := (nodeGrid{n: n}); g.Immutable() == nil || g.Dirs() == nil {
 		t.Error("no grid clients")
 	}
+	// The event stream flushes through the node's web server.
+	token, _ := readToken(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	evs, err := api.NewClient(n.WebURL(), token, nil).Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-evs:
+		if ev.Type != "status" || ev.Folder != "docs" {
+			t.Errorf("first event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no event through the node's web API")
+	}
+	cancel()
+	for range evs {
+	}
 }
 
 // fakeHealth is a remote.Grid whose health a test sets.
