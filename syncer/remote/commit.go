@@ -176,11 +176,11 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 	dir = strings.Trim(dir, "/")
 	h, err := f.ensureHidden(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("commit to %s: set up the folder's .lafssync: %w", showDir(dir), err)
+		return nil, f.withHealth(fmt.Errorf("commit to %s: set up the folder's .lafssync: %w", showDir(dir), err))
 	}
 	d, changedDirs, err := f.mkdirAll(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("commit to %s: %w", showDir(dir), err)
+		return nil, f.withHealth(fmt.Errorf("commit to %s: %w", showDir(dir), err))
 	}
 	caps := make([]string, len(ops))
 	for i, op := range ops {
@@ -306,10 +306,10 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 		return results, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("commit to %s: %w", showDir(dir), err)
+		return nil, f.withHealth(fmt.Errorf("commit to %s: %w", showDir(dir), err))
 	}
 	if _, err := f.bumpState(ctx, h, append(changedDirs, dir)); err != nil {
-		return results, fmt.Errorf("commit to %s: the changes are on the grid, but other devices may not notice them until the next change (update .lafssync/state: %w)", showDir(dir), err)
+		return results, f.withHealth(fmt.Errorf("commit to %s: the changes are on the grid, but other devices may not notice them until the next change (update .lafssync/state: %w)", showDir(dir), err))
 	}
 	return results, nil
 }

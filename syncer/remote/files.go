@@ -56,7 +56,7 @@ func (f *Folder) Download(ctx context.Context, fileCap string, w io.Writer) erro
 		return fmt.Errorf("download: not a file's read cap (URI:CHK or URI:LIT)")
 	}
 	if _, err := f.g.Immutable().Download(ctx, c, w); err != nil {
-		return fmt.Errorf("download %s: %w", cap.Redacted(c), err)
+		return f.withHealth(fmt.Errorf("download %s: %w", cap.Redacted(c), err))
 	}
 	return nil
 }
@@ -72,7 +72,7 @@ func (f *Folder) Download(ctx context.Context, fileCap string, w io.Writer) erro
 func (f *Folder) Snapshot(ctx context.Context) (string, error) {
 	c, err := f.snapshotDir(ctx, "", f.root.String(), map[string]bool{})
 	if err != nil {
-		return "", fmt.Errorf("snapshot: %w", err)
+		return "", f.withHealth(fmt.Errorf("snapshot: %w", err))
 	}
 	return c.String(), nil
 }

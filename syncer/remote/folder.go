@@ -368,11 +368,11 @@ func capSize(c cap.Cap) int64 {
 func (f *Folder) List(ctx context.Context, dir string) (map[string]*Entry, error) {
 	d, err := f.resolve(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", showDir(dir), err)
+		return nil, f.withHealth(fmt.Errorf("list %s: %w", showDir(dir), err))
 	}
 	_, es, err := list(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", showDir(dir), err)
+		return nil, f.withHealth(fmt.Errorf("list %s: %w", showDir(dir), err))
 	}
 	return f.entries(dir, es), nil
 }
@@ -438,7 +438,7 @@ func (f *Folder) Walk(ctx context.Context, fn func(dir string, entries map[strin
 					}
 				}
 				if err != nil {
-					n.err = fmt.Errorf("read %s: %w", showDir(n.path), err)
+					n.err = f.withHealth(fmt.Errorf("read %s: %w", showDir(n.path), err))
 				}
 			}()
 		}
@@ -517,4 +517,18 @@ func list(ctx context.Context, d *dirnode.Directory) (names []string, es dirnode
 		return err
 	})
 	return names, es, err
+}
+
+// withHealth adds what the grid looks like to an error from it, when too
+// few servers are reachable: that, not the file, is then what the user
+// must fix or wait for.
+func (f *Folder) withHealth(err error) error {
+	if err == nil {
+		return nil
+	}
+	h := f.g.Health()
+	if h.OK() {
+		return err
+	}
+	return fmt.Errorf("%w (only %d of %d storage servers are reachable and %d are needed; check the network connection, or wait: the folder catches up when they are back)", err, h.Reachable, h.Known, h.Happy)
 }

@@ -42,8 +42,11 @@ func TestPollJournal(t *testing.T) {
 	}
 	// Servers gone: an error (the caller says offline), not "nothing changed".
 	g.Offline(9)
-	if _, _, full, err = b.Poll(ctx, 3); err == nil || !full {
+	if _, _, full, err = b.Poll(ctx, 3); err == nil || !full || !strings.Contains(err.Error(), "only 1 of 10 storage servers are reachable") {
 		t.Fatalf("poll with 1 of 10 servers: full %v err %v", full, err)
+	}
+	if _, err := b.List(ctx, "x"); err == nil || !strings.Contains(err.Error(), `directory "x"`) || !strings.Contains(err.Error(), "storage servers are reachable") {
+		t.Fatalf("list with 1 of 10 servers: %v", err)
 	}
 }
 

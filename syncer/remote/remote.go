@@ -1,16 +1,3 @@
-// Package remote is a synced folder's side on the grid, in the layout of
-// docs/sync-format.md: a plain Tahoe directory tree (files as CHK/LIT
-// entries with size/mtime/mode and a "lafssync" metadata key, subfolders
-// as mutable directories) plus the hidden ".lafssync" entry holding the
-// folder's generation and change journal ("state", for O(1) polls) and
-// its history (previous versions and tombstones).
-//
-// The types and signatures here began as the coordinator's contract; the
-// implementation is in folder.go (Create, Open, List, Walk), commit.go
-// (Commit), state.go (Poll and the journal), history.go (History,
-// Tombstone, retention), files.go (Upload, Download, Snapshot) and
-// meta.go (the entry metadata codec). gridtest is the in-memory grid the
-// engine's tests use.
 package remote
 
 import (

@@ -88,7 +88,7 @@ func (f *Folder) openState(h *hiddenCaps) (*mutable.File, error) {
 func (f *Folder) Poll(ctx context.Context, since uint64) (gen uint64, dirs []string, full bool, err error) {
 	h, err := f.findHidden(ctx)
 	if err != nil {
-		return 0, nil, true, fmt.Errorf("check the folder for changes: %w", err)
+		return 0, nil, true, f.withHealth(fmt.Errorf("check the folder for changes: %w", err))
 	}
 	if h == nil || h.state == "" {
 		return 0, nil, true, nil
@@ -106,7 +106,7 @@ func (f *Folder) Poll(ctx context.Context, since uint64) (gen uint64, dirs []str
 		return 0, nil, true, nil
 	}
 	if err != nil {
-		return 0, nil, true, fmt.Errorf("check the folder for changes: read .lafssync/state: %w", err)
+		return 0, nil, true, f.withHealth(fmt.Errorf("check the folder for changes: read .lafssync/state: %w", err))
 	}
 	s, ok := decodeState(data)
 	if !ok {
