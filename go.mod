@@ -17,6 +17,7 @@ require (
 	golang.org/x/text v0.44.0
 	gopkg.in/ini.v1 v1.67.3
 	gopkg.in/yaml.v3 v3.0.1
+	howett.net/plist v1.0.1
 )
 
 require (
