@@ -134,7 +134,7 @@ type Manager struct {
 // running is one folder's engine and the goroutine that runs it.
 type running struct {
 	conf   folderConf
-	cancel context.CancelFunc
+	cancel context.CancelFunc // nil until started; guarded by Manager.mu
 	done   chan struct{}
 
 	mu     sync.Mutex // guards engine, remote and why
@@ -176,6 +176,9 @@ func New(cfg Config) (*Manager, error) {
 		}
 	}
 	m.doc.V = 1
+	for _, c := range m.doc.Folders {
+		m.running[c.ID] = &running{conf: c, why: "starting", done: make(chan struct{})}
+	}
 	return m, nil
 }
 
@@ -183,32 +186,32 @@ func New(cfg Config) (*Manager, error) {
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.ctx = ctx
-	for _, c := range m.doc.Folders {
-		m.startLocked(c)
+	for _, r := range m.running {
+		m.startLocked(r)
 	}
 	m.mu.Unlock()
 	<-ctx.Done()
 	m.mu.Lock()
 	for _, r := range m.running {
-		r.cancel()
+		if r.cancel != nil {
+			r.cancel()
+		}
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
 	return m.db.Close()
 }
 
-// startLocked starts a folder's goroutine; m.mu held.
-func (m *Manager) startLocked(c folderConf) *running {
+// startLocked starts a folder's goroutine; m.mu held, Run started.
+func (m *Manager) startLocked(r *running) {
 	ctx, cancel := context.WithCancel(m.ctx)
-	r := &running{conf: c, cancel: cancel, done: make(chan struct{}), why: "starting"}
-	m.running[c.ID] = r
+	r.cancel = cancel
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		defer close(r.done)
 		m.runFolder(ctx, r)
 	}()
-	return r
 }
 
 // runFolder opens the folder on the grid (retrying while the grid is
@@ -350,10 +353,6 @@ func (m *Manager) Add(ctx context.Context, req api.AddRequest) (api.FolderStatus
 		return api.FolderStatus{}, fmt.Errorf("%w: %s is a file, not a folder", api.ErrBadInput, p)
 	}
 	m.mu.Lock()
-	if m.ctx == nil {
-		m.mu.Unlock()
-		return api.FolderStatus{}, fmt.Errorf("%w: the folder sync is still starting; try again in a moment", api.ErrNoGrid)
-	}
 	for _, r := range m.running {
 		switch {
 		case r.conf.Name == name:
@@ -400,7 +399,11 @@ func (m *Manager) Add(ctx context.Context, req api.AddRequest) (api.FolderStatus
 		m.doc.Folders = m.doc.Folders[:len(m.doc.Folders)-1]
 		return api.FolderStatus{}, err
 	}
-	r := m.startLocked(c)
+	r := &running{conf: c, why: "starting", done: make(chan struct{})}
+	m.running[c.ID] = r
+	if m.ctx != nil {
+		m.startLocked(r)
+	}
 	m.log.Info("folder added", "folder", name, "path", p, "mode", c.Mode)
 	return r.status(), nil
 }
@@ -457,12 +460,15 @@ func (m *Manager) Remove(ctx context.Context, f string, keepRemote bool) error {
 		m.doc.Removed = append(m.doc.Removed, r.conf)
 	}
 	err = m.saveLocked()
+	started := r.cancel != nil
 	m.mu.Unlock()
-	r.cancel()
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return ctx.Err()
+	if started {
+		r.cancel()
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if err != nil {
 		return err
@@ -707,4 +713,20 @@ func restoreTo(ctx context.Context, rf *remote.Folder, v remote.Version, dest, d
 		}
 	}
 	return os.Rename(tmp.Name(), dest)
+}
+
+// LeaseRoots are the caps of every synced folder, for the node's lease
+// renewal (everything reachable from them, history included, is kept).
+func (m *Manager) LeaseRoots() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.doc.Folders)+len(m.doc.Removed))
+	for _, c := range m.doc.Folders {
+		out = append(out, c.Cap)
+	}
+	// Folders removed with --keep-remote stay alive on the grid.
+	for _, c := range m.doc.Removed {
+		out = append(out, c.Cap)
+	}
+	return out
 }

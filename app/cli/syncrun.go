@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/grid/immutable"
+	"github.com/lafssync/lafssync/grid/mutable"
 	"github.com/lafssync/lafssync/node/fullnode"
 	"github.com/lafssync/lafssync/node/webapi"
 	"github.com/lafssync/lafssync/syncer"
@@ -19,7 +21,14 @@ import (
 
 // nodeGrid is the folder sync's view of a running node: each call takes
 // the servers usable at that moment.
-type nodeGrid struct{ n *fullnode.Node }
+type nodeGrid struct {
+	n    *fullnode.Node
+	keys *mutable.KeyPool // RSA keys for new directories, made in the background
+}
+
+// NewKey implements remote.KeySource: a new directory does not wait for
+// its key (100 ms or more to generate) when the pool has one ready.
+func (g nodeGrid) NewKey(ctx context.Context) (*rsa.PrivateKey, error) { return g.keys.Get(ctx) }
 
 func (g nodeGrid) Immutable() *immutable.Client { return g.n.Client().Imm }
 func (g nodeGrid) Dirs() *dirnode.Client        { return g.n.Client().Dirs }
@@ -53,7 +62,9 @@ func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *s
 		return
 	}
 	slog := log.With("part", "folder sync")
-	m, err := syncer.New(syncer.Config{NodeDir: n.Dir, Device: deviceID(n.T.ID()), Grid: nodeGrid{n}, Log: slog})
+	g := nodeGrid{n: n, keys: mutable.NewKeyPool(8)}
+	wg.Go(func() { <-ctx.Done(); g.keys.Close() })
+	m, err := syncer.New(syncer.Config{NodeDir: n.Dir, Device: deviceID(n.T.ID()), Grid: g, Log: slog})
 	if err != nil {
 		slog.Warn("the folder sync could not start; the node runs without it", "err", err)
 		n.MountWeb(webapi.SyncPrefix, api.Unavailable(fmt.Sprintf("the folder sync could not start: %v (the node's log has more)", err)))
@@ -64,7 +75,8 @@ func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *s
 			slog.Error("the folder sync stopped; the node runs on without it", "err", err)
 		}
 	})
-	wg.Go(func() { kickOnReconnect(ctx, nodeGrid{n}, m.Kick, reconnectCheck) })
+	wg.Go(func() { kickOnReconnect(ctx, g, m.Kick, reconnectCheck) })
+	n.AddLeaseRoots(m.LeaseRoots)
 	n.MountWeb(webapi.SyncPrefix, api.Handler(m))
 	slog.Info("folder sync running", "device", deviceID(n.T.ID()))
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,11 +67,14 @@ type Node struct {
 	local  storage.Server   // this node's own storage server, if enabled
 	log    *slog.Logger
 
-	mu     sync.Mutex // guards addr, webURL, cl, web
-	addr   string
-	webURL string
-	cl     *client.Client
-	web    *webapi.Server
+	mu sync.Mutex // guards addr, webURL, cl, web, leaseRoots
+	// leaseRoots are more roots whose leases the node renews (the synced
+	// folders), beside its aliases.
+	leaseRoots []func() []string
+	addr       string
+	webURL     string
+	cl         *client.Client
+	web        *webapi.Server
 }
 
 // MountWeb serves h in the web API, behind its token, for the paths
@@ -234,6 +238,14 @@ func (n *Node) storagePeer(id string) http.RoundTripper {
 	return n.T.HTTPClient(id).Transport
 }
 
+// AddLeaseRoots makes lease renewal also keep alive everything reachable
+// from the caps roots returns at each run (the synced folders).
+func (n *Node) AddLeaseRoots(roots func() []string) {
+	n.mu.Lock()
+	n.leaseRoots = append(n.leaseRoots, roots)
+	n.mu.Unlock()
+}
+
 // Client is the grid client over the servers usable now (nil on a bare
 // introducer).
 func (n *Node) Client() *client.Client {
@@ -395,6 +407,12 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 			roots := make([]string, 0, len(aliases))
 			for _, c := range aliases {
 				roots = append(roots, c)
+			}
+			n.mu.Lock()
+			more := slices.Clone(n.leaseRoots)
+			n.mu.Unlock()
+			for _, fn := range more {
+				roots = append(roots, fn()...)
 			}
 			return roots, err
 		}, Logger: n.log.With("task", "lease renewal"),
