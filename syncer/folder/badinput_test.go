@@ -176,7 +176,6 @@ func TestDiskFullOnDownload(t *testing.T) {
 	}
 }
 
-
 // TestPermissionDeniedIsReported makes a file the engine cannot read. Root
 // reads everything, so as root the test runs itself again as nobody.
 func TestPermissionDeniedIsReported(t *testing.T) {
