@@ -129,7 +129,7 @@ func printFolderStatus(w io.Writer, f api.FolderStatus, now time.Time) {
 	}
 	fmt.Fprintf(w, "%s  %s  (%s)\n", f.Name, f.Path, mode)
 	state := f.State
-	if f.Detail != "" {
+	if f.Detail != "" && f.Detail != f.State {
 		state += ": " + f.Detail
 	}
 	fmt.Fprintf(w, "  State        %s\n", state)
