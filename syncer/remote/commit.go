@@ -15,6 +15,10 @@ import (
 // written and before the directory is published (a crash point).
 var testHookBeforePublish func() error
 
+// testHookAfterPublish, when set by a test, runs after the directory is
+// published and before the check that it is still linked.
+var testHookAfterPublish func()
+
 // errNoChange ends a Modify whose ops changed nothing, so nothing is
 // published.
 var errNoChange = errors.New("no change")
@@ -307,6 +311,21 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 	}
 	if err != nil {
 		return nil, f.withHealth(fmt.Errorf("commit to %s: %w", showDir(dir), err))
+	}
+	if testHookAfterPublish != nil {
+		testHookAfterPublish()
+	}
+	// Another device may have removed the directory (empty when it looked)
+	// while this commit was writing into it: the changes would then sit in
+	// an unlinked directory, unseen. Check that the path still leads here.
+	if dir != "" {
+		again, err := f.resolve(ctx, dir)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, f.withHealth(fmt.Errorf("commit to %s: check the directory is still in the folder: %w", showDir(dir), err))
+		}
+		if err != nil || again.Cap().String() != d.Cap().String() {
+			return nil, fmt.Errorf("commit to %s: %w", showDir(dir), ErrDirGone)
+		}
 	}
 	if _, err := f.bumpState(ctx, h, append(changedDirs, dir)); err != nil {
 		return results, f.withHealth(fmt.Errorf("commit to %s: the changes are on the grid, but other devices may not notice them until the next change (update .lafssync/state: %w)", showDir(dir), err))

@@ -517,3 +517,37 @@ func TestConcurrentMkdirAll(t *testing.T) {
 		t.Fatalf("new/deep holds %v (%v)", es, err)
 	}
 }
+
+// A commit into a directory another device removes meanwhile (it was
+// empty when that device looked) must not report success: its file would
+// be in an unlinked directory. Simulated by unlinking the directory (as
+// B's delete, decided before A's publish, would) right after A's publish.
+func TestCommitIntoRemovedDirectory(t *testing.T) {
+	g := gridtest.New(10)
+	ctx := ctxT(t)
+	a := newFolder(t, g, "DEVA")
+	b, _ := remote.Open(ctx, g, a.WriteCap(), "DEVB")
+	if _, err := a.Commit(ctx, "", []remote.Op{{Kind: remote.Mkdir, Name: "d"}}, remote.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	c, m := upload(t, a, "precious", "DEVA", nil)
+	root, _ := g.Dirs().Open(a.WriteCap())
+	remote.SetTestHookAfterPublish(func() {
+		if err := root.Delete(ctx, "d"); err != nil {
+			t.Errorf("unlink d: %v", err)
+		}
+	})
+	_, err := a.Commit(ctx, "d", []remote.Op{{Kind: remote.Put, Name: "f", Cap: c, Meta: m}}, remote.Retention{})
+	remote.SetTestHookAfterPublish(nil)
+	if !errors.Is(err, remote.ErrDirGone) {
+		t.Fatalf("commit into a directory removed meanwhile: %v, want ErrDirGone", err)
+	}
+	// Committing again makes the directory anew with the file.
+	r, err := a.Commit(ctx, "d", []remote.Op{{Kind: remote.Put, Name: "f", Cap: c, Meta: m}}, remote.Retention{})
+	if err != nil || !r[0].Applied {
+		t.Fatalf("commit again: %+v %v", r, err)
+	}
+	if es, _ := b.List(ctx, "d"); es["f"] == nil {
+		t.Fatal("the file is not in the folder")
+	}
+}

@@ -126,6 +126,11 @@ var (
 	ErrReadOnly = errors.New("this folder is shared with you read-only")
 	ErrNoFolder = errors.New("not a LAFS Sync folder")
 	ErrNotFound = errors.New("no such file or directory in the folder")
+	// ErrDirGone: another device removed (or replaced) the directory while
+	// a Commit was writing into it, so the commit's changes are not in
+	// the folder. Nothing is lost locally; commit again (the directory is
+	// made anew).
+	ErrDirGone = errors.New("another device removed the directory while the changes were being written; they will be written again")
 )
 
 // KeySource is what a Grid may also implement to supply the RSA keys of
