@@ -243,6 +243,9 @@ func (h *handler) restore(w http.ResponseWriter, r *http.Request) {
 // request's context ends, or the manager closes the subscription.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
+	// flush sets a deadline per write; a connection kept alive after the
+	// stream must not inherit the last one.
+	defer rc.SetWriteDeadline(time.Time{})
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	src, unsubscribe := h.m.Subscribe()
