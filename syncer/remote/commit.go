@@ -177,7 +177,11 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 	if err := checkOps(dir, ops); err != nil {
 		return nil, fmt.Errorf("commit to %s: %w", showDir(dir), err)
 	}
-	dir = strings.Trim(dir, "/")
+	parts, err := splitPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("commit to %s: %w", showDir(dir), err)
+	}
+	dir = strings.Join(parts, "/") // as stored: NFC, so history and journal agree across devices
 	h, err := f.ensureHidden(ctx)
 	if err != nil {
 		return nil, f.withHealth(fmt.Errorf("commit to %s: set up the folder's .lafssync: %w", showDir(dir), err))

@@ -268,13 +268,13 @@ func decodeHash(x any) (h [32]byte) {
 
 // historyOf reads the history entry of a file path.
 func (f *Folder) historyOf(ctx context.Context, p string) ([]histVersion, *Tombstone, error) {
-	p = strings.Trim(p, "/")
-	if _, err := splitPath(p); err != nil || p == "" {
+	parts, err := splitPath(p)
+	if err != nil || len(parts) == 0 {
 		return nil, nil, fmt.Errorf("history of %q: not a file path in the folder: %w", p, ErrNotFound)
 	}
+	p = strings.Join(parts, "/")
 	dir, name := path.Split(p)
 	dir = strings.Trim(dir, "/")
-	name = dirnode.Normalize(name)
 	h, err := f.findHidden(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("history of %q: %w", p, err)

@@ -137,3 +137,24 @@ func TestHistoryDefaultsKeepTen(t *testing.T) {
 		t.Fatalf("old versions with the default retention: kept %d, want %d", len(h), remote.DefaultVersions)
 	}
 }
+
+// Paths are compared in NFC: a macOS device (NFD names) and a Linux one
+// (NFC) share one history for "café/x".
+func TestHistoryPathNormalized(t *testing.T) {
+	g := gridtest.New(10)
+	ctx := ctxT(t)
+	a := newFolder(t, g, "DEVA")
+	nfd, nfc := "cafe\u0301", "caf\u00e9"
+	_, m := put(t, a, nfd, "x", "one", "DEVA", nil)
+	if res, _ := put(t, a, nfc, "x", "two", "DEVA", m.Ver); !res.Applied {
+		t.Fatal("the NFC path is not the same directory")
+	}
+	h, err := a.History(ctx, nfd+"/x")
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history by the NFD path: %+v %v", h, err)
+	}
+	gen, dirs, _, _ := a.Poll(ctx, 1)
+	if gen != 2 || len(dirs) != 1 || dirs[0] != nfc {
+		t.Fatalf("journal names %q, want the NFC path", dirs)
+	}
+}
