@@ -42,6 +42,9 @@ type action struct {
 	had   bool
 	entry *remote.Entry
 	base  vv.Vector // Put/Delete: the version the change is based on (nil: a new file)
+	// baseCap names the entry a Put/Delete replaces when that entry has no
+	// version vector (linked by stock Tahoe): remote.Op.BaseCap.
+	baseCap string
 }
 
 // view is what a cycle read of the grid: the directories listed.
@@ -387,6 +390,14 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 		it := items[p]
 		a := action{path: p, rec: it.rec, had: it.had, entry: it.entry}
 		a.kind, a.base = f.decide(ctx, p, it.rec, it.had, it.entry, it.known, ro)
+		if (a.kind == actPut || a.kind == actDelete) && a.base.IsZero() {
+			switch {
+			case it.entry != nil && (it.entry.Foreign || it.entry.Bad != ""):
+				a.baseCap = it.entry.Cap
+			case !it.known && it.rec.Synced && a.base != nil:
+				a.baseCap = it.rec.Cap
+			}
+		}
 		if a.kind != actNone {
 			acts = append(acts, a)
 		}
@@ -611,8 +622,18 @@ func (f *Folder) deleteLocal(a action) error {
 	return nil
 }
 
+// diskPath is where the folder path p (NFC) is on disk: the same name,
+// or, when the disk holds the name in another normalization (macOS NFD),
+// that name.
 func (f *Folder) diskPath(p string) string {
-	return filepath.Join(f.cfg.Root, filepath.FromSlash(p))
+	full := filepath.Join(f.cfg.Root, filepath.FromSlash(p))
+	if _, err := os.Lstat(full); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return full
+	}
+	if dp, err := scan.DiskPath(scan.OS(f.cfg.Root), p); err == nil && dp != p {
+		return filepath.Join(f.cfg.Root, filepath.FromSlash(dp))
+	}
+	return full
 }
 
 // putAll uploads and commits local changes, one publish per directory.
@@ -682,11 +703,11 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			d := results[i]
 			_, name := splitPath(d.a.path)
 			if d.a.kind == actDelete {
-				ops[j] = remote.Op{Kind: remote.Delete, Name: name, Base: d.a.base}
+				ops[j] = remote.Op{Kind: remote.Delete, Name: name, Base: d.a.base, BaseCap: d.a.baseCap}
 				continue
 			}
 			vers[j] = d.a.base.Bump(f.cfg.Device)
-			ops[j] = remote.Op{Kind: remote.Put, Name: name, Cap: d.cap, Base: d.a.base, Meta: remote.FileMeta{
+			ops[j] = remote.Op{Kind: remote.Put, Name: name, Cap: d.cap, Base: d.a.base, BaseCap: d.a.baseCap, Meta: remote.FileMeta{
 				Size: d.a.rec.Size, Mtime: time.Unix(0, d.a.rec.MtimeNs), Mode: fileMode(d.a.rec.Mode),
 				Ver: vers[j], By: f.cfg.Device, Hash: d.a.rec.Hash,
 			}}

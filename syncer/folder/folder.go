@@ -175,7 +175,7 @@ func (f *Folder) Pause(until time.Time) {
 	f.mu.Lock()
 	f.st.pausedUntil, f.st.pausedWhy = until, ""
 	f.mu.Unlock()
-	f.emit()
+	f.refreshState()
 }
 
 // Resume ends a pause; after a mass-delete pause it lets the deletes go
@@ -191,7 +191,7 @@ func (f *Folder) Resume() {
 		default:
 		}
 	}
-	f.emit()
+	f.refreshState()
 	f.Kick()
 }
 

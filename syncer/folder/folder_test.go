@@ -36,6 +36,8 @@ type device struct {
 	eng    *folder.Folder
 	stop   func()
 	logs   lockedBuffer
+	// walkEvery is the full-walk period (0: the engine's default, 1 h).
+	walkEvery time.Duration
 }
 
 // lockedBuffer collects an engine's log lines.
@@ -89,7 +91,7 @@ func (d *device) start() {
 	}
 	eng, err := folder.New(folder.Config{
 		Name: "test", Root: d.root, Device: d.name, Remote: rf, DB: sdb.Folder("f1"), Grid: d.g,
-		PollEvery: 100 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&d.logs, nil)),
+		PollEvery: 100 * time.Millisecond, FullWalkEvery: d.walkEvery, Log: slog.New(slog.NewTextHandler(&d.logs, nil)),
 		Watch: watch.Options{Debounce: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
 	})
 	if err != nil {
@@ -384,4 +386,31 @@ func TestOfflineGridIsReportedAndRecovers(t *testing.T) {
 	a.waitUpToDate()
 	b := newDevice(t, g, "deviceB", a.cap)
 	b.waitContent("two.txt", "2")
+}
+
+// TestFileLinkedByStockTahoeSyncsBothWays: a file a plain Tahoe client put
+// into the folder (no lafssync metadata) arrives, and a local edit of it
+// replaces it on the grid.
+func TestFileLinkedByStockTahoeSyncsBothWays(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	// Stock Tahoe does not bump the folder's generation: such changes
+	// are found by the periodic full walk (hourly by default).
+	a.halt()
+	a.walkEvery = 300 * time.Millisecond
+	a.start()
+	res, err := g.Immutable().Upload(context.Background(), strings.NewReader(strings.Repeat("tahoe ", 40)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := g.Dirs().Open(a.cap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Set(context.Background(), "from-tahoe.txt", res.Cap.String(), "", map[string]any{"size": 240}, false); err != nil {
+		t.Fatal(err)
+	}
+	a.waitContent("from-tahoe.txt", strings.Repeat("tahoe ", 40))
+	a.write("from-tahoe.txt", "edited here")
+	a.waitGrid("from-tahoe.txt", "edited here")
 }
