@@ -528,8 +528,20 @@ func (f *Folder) apply(ctx context.Context, acts []action) (retry bool) {
 	if len(downs) > 0 && f.transfer(ctx, downs, f.download) {
 		retry = true
 	}
-	if len(puts) > 0 && f.putAll(ctx, puts) {
-		retry = true
+	// Uploads go in chunks, each committed before the next starts, so a
+	// big first sync shows up on the grid as it goes and a crash redoes
+	// one chunk at most. puts is in path order: a chunk's files share
+	// few directories, so few publishes.
+	for len(puts) > 0 && ctx.Err() == nil {
+		n, size := 0, int64(0)
+		for n < len(puts) && n < chunkFiles && (n == 0 || size+puts[n].rec.Size <= chunkBytes) {
+			size += puts[n].rec.Size
+			n++
+		}
+		if f.putAll(ctx, puts[:n]) {
+			retry = true
+		}
+		puts = puts[n:]
 	}
 	if len(acts) > 0 || f.dirty {
 		f.dirty = false
@@ -801,6 +813,12 @@ func (f *Folder) conflictCopies(p string) int {
 	}
 	return n
 }
+
+// chunkFiles and chunkBytes bound one upload chunk.
+const (
+	chunkFiles = 256
+	chunkBytes = 256 << 20
+)
 
 // MaxConflictCopies bounds the conflict copies of one file: beyond it the
 // file is reported instead (no conflict storms).
