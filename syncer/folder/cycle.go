@@ -725,6 +725,13 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			}}
 		}
 		res, err := f.cfg.Remote.Commit(ctx, dir, ops, f.cfg.Retention)
+		if errors.Is(err, remote.ErrDirGone) {
+			// Another device removed the (empty) directory meanwhile:
+			// the next cycle makes it again and commits there.
+			retry = true
+			f.relist[dir] = true
+			continue
+		}
 		if err != nil {
 			retry = true
 			for _, i := range ix {
