@@ -551,3 +551,30 @@ func TestCommitIntoRemovedDirectory(t *testing.T) {
 		t.Fatal("the file is not in the folder")
 	}
 }
+
+// Servers that were away come back holding older shares of the
+// directories and state: readers see the newest version, pollers notice.
+func TestServersAwayAndBack(t *testing.T) {
+	g := gridtest.New(10)
+	ctx := ctxT(t)
+	a := newFolder(t, g, "DEVA")
+	b, _ := remote.Open(ctx, g, a.ReadCap(), "FRIEND")
+	_, m1 := put(t, a, "", "f", "v1", "DEVA", nil)
+	gen, _, _, err := b.Poll(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Offline(3)
+	if res, _ := put(t, a, "", "f", "v2", "DEVA", m1.Ver); !res.Applied {
+		t.Fatal("put with 7 of 10 servers")
+	}
+	g.Offline(0)
+	g2, dirs, full, err := b.Poll(ctx, gen)
+	if err != nil || full || g2 != gen+1 || len(dirs) != 1 {
+		t.Fatalf("poll after the servers came back: %d %v %v %v", g2, dirs, full, err)
+	}
+	es, err := b.List(ctx, "")
+	if err != nil || es["f"] == nil || download(t, b, es["f"].Cap) != "v2" {
+		t.Fatalf("list after the servers came back: %+v %v", es["f"], err)
+	}
+}
