@@ -491,7 +491,14 @@ func (f *Folder) decide(ctx context.Context, p string, r db.Record, had bool, e 
 	}
 	// The grid's content differs from what this device last synced.
 	if !e.Foreign && e.Meta.Ver.Compare(r.Ver) == vv.Before {
-		return actNone, nil // a stale read; the next poll sees the newer one
+		// The grid shows an ancestor of what this device synced: a stale
+		// read, or a write of ours that did not stick. Assert ours again
+		// (the commit's test stops it if the grid is in fact newer, and the
+		// older content goes to history), never take the older one.
+		if r.Gone {
+			return local(actDelete, e.Meta.Ver)
+		}
+		return local(actPut, e.Meta.Ver)
 	}
 	switch {
 	case !r.Pending, r.Gone:
