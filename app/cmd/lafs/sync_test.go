@@ -256,3 +256,19 @@ func TestSyncTwoDevicesAndAFollower(t *testing.T) {
 		t.Error("neither device's status reports the conflict on c.txt")
 	}
 }
+
+// TestSyncOnIntroducerOnly: a bare introducer has no folder sync, and
+// lafs sync says so rather than "starting" forever; a stopped node is
+// told apart from a running one.
+func TestSyncOnIntroducerOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "intro")
+	lafs(t, nil, "create-introducer", dir)
+	if _, errs := lafsOutErr(t, 1, "-d", dir, "sync", "list"); !strings.Contains(errs, "No LAFS Sync node is running for "+dir) {
+		t.Errorf("before it runs: %q", errs)
+	}
+	runNode(t, nil, dir, "web API:")
+	_, errs := lafsOutErr(t, 1, "-d", dir, "sync", "list")
+	if !strings.Contains(errs, "this node is an introducer only: it has no folder sync") || strings.Contains(errs, "try again") {
+		t.Errorf("sync list on an introducer: %q", errs)
+	}
+}
