@@ -5,9 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/grid/dirnode"
+	"github.com/lafssync/lafssync/internal/clock/clocktest"
 	"github.com/lafssync/lafssync/syncer/remote"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
 	"github.com/lafssync/lafssync/syncer/vv"
@@ -128,5 +130,27 @@ func TestSnapshot(t *testing.T) {
 	e := read(read(top["d"].ReadCap)["e"].ReadCap)
 	if e["g.txt"] == nil || download(t, a, e["g.txt"].ReadCap) != "deep" {
 		t.Fatalf("snapshot d/e: %v", e)
+	}
+}
+
+// Re-linking a name keeps Tahoe's linkcrtime and moves linkmotime, as
+// Tahoe does.
+func TestTahoeTimestampsKept(t *testing.T) {
+	g := gridtest.New(10)
+	ctx := ctxT(t)
+	clk := clocktest.New(time.Unix(1764650000, 0))
+	a := newFolder(t, g, "DEVA")
+	a.SetClock(clk)
+	_, m := put(t, a, "", "f", "one", "DEVA", nil)
+	clk.Advance(time.Hour)
+	put(t, a, "", "f", "two", "DEVA", m.Ver)
+	root, _ := g.Dirs().Open(a.ReadCap())
+	e, err := root.Get(ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := e.Metadata["tahoe"].(map[string]any)
+	if tk["linkcrtime"] != 1764650000.0 || tk["linkmotime"] != 1764653600.0 {
+		t.Fatalf("tahoe timestamps after a re-link: %v", tk)
 	}
 }
