@@ -530,5 +530,8 @@ func (f *Folder) withHealth(err error) error {
 	if h.OK() {
 		return err
 	}
+	if h.Reachable == 0 {
+		return fmt.Errorf("%w (no storage server is connected yet, %d known; this is not lost data: the folder syncs once servers are reachable)", err, h.Known)
+	}
 	return fmt.Errorf("%w (only %d of %d storage servers are reachable and %d are needed; check the network connection, or wait: the folder catches up when they are back)", err, h.Reachable, h.Known, h.Happy)
 }

@@ -48,6 +48,11 @@ func TestPollJournal(t *testing.T) {
 	if _, err := b.List(ctx, "x"); err == nil || !strings.Contains(err.Error(), `directory "x"`) || !strings.Contains(err.Error(), "storage servers are reachable") {
 		t.Fatalf("list with 1 of 10 servers: %v", err)
 	}
+	// None connected (a node just starting): say so, not "not found".
+	g.Offline(10)
+	if _, _, _, err = b.Poll(ctx, 3); err == nil || !strings.Contains(err.Error(), "no storage server is connected yet") {
+		t.Fatalf("poll with no servers: %v", err)
+	}
 }
 
 // Poll reads only .lafssync/state: the same server reads whatever the

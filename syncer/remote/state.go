@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/grid/mutable"
+	"github.com/lafssync/lafssync/grid/storage"
 )
 
 // journalMax is how many records .lafssync/state keeps.
@@ -102,7 +103,7 @@ func (f *Folder) Poll(ctx context.Context, since uint64) (gen uint64, dirs []str
 		data, _, err = sf.Read(ctx)
 		return err
 	})
-	if errors.Is(err, mutable.ErrNotFound) {
+	if f.missing(err) {
 		return 0, nil, true, nil
 	}
 	if err != nil {
@@ -130,6 +131,13 @@ func (f *Folder) Poll(ctx context.Context, since uint64) (gen uint64, dirs []str
 	return gen, dirs, false, nil
 }
 
+// missing says whether a read error means the file is really not on the
+// grid: not found, with servers connected and none of them failing to
+// answer (with none connected, "not found" means nothing).
+func (f *Folder) missing(err error) bool {
+	return errors.Is(err, mutable.ErrNotFound) && !errors.Is(err, storage.ErrUnavailable) && f.g.Health().Reachable > 0
+}
+
 // bumpState adds one generation naming dirs to state, retrying when
 // other writers get in first. A state that is not valid is started again
 // (generation 1, an empty journal before this record), which every poller
@@ -141,7 +149,7 @@ func (f *Folder) bumpState(ctx context.Context, h *hiddenCaps, dirs []string) (u
 	}
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		data, ver, err := sf.Read(ctx)
-		if err != nil && !errors.Is(err, mutable.ErrNotFound) {
+		if err != nil && !f.missing(err) {
 			return 0, err
 		}
 		s, ok := decodeState(data)
