@@ -394,8 +394,8 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 			switch {
 			case it.entry != nil && (it.entry.Foreign || it.entry.Bad != ""):
 				a.baseCap = it.entry.Cap
-			case !it.known && it.rec.Synced && a.base != nil:
-				a.baseCap = it.rec.Cap
+			case !it.known && it.rec.Synced && it.rec.Ver.IsZero():
+				a.baseCap = it.rec.Cap // it was synced from a foreign entry
 			}
 		}
 		if a.kind != actNone {
