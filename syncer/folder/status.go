@@ -192,7 +192,11 @@ func (f *Folder) Status() api.FolderStatus {
 	for _, k := range slices.Sorted(maps.Keys(st.errors)) {
 		s.Errors = append(s.Errors, st.errors[k])
 	}
-	if st.watchMsg != "" && st.state == api.UpToDate {
+	if s.State == api.UpToDate && len(s.Errors) > 0 {
+		// An error found since the cycle ended: never up to date with it.
+		s.State, s.Detail = api.Error, fmt.Sprintf("%d files could not sync (see errors)", len(s.Errors))
+	}
+	if st.watchMsg != "" && s.State == api.UpToDate {
 		s.Detail += "; " + st.watchMsg
 	}
 	if !st.pausedUntil.IsZero() && !st.pausedUntil.Equal(forever) {
