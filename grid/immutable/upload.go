@@ -2,7 +2,9 @@ package immutable
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -249,8 +251,8 @@ func (c *Client) encodeAndPlace(ctx context.Context, r io.Reader, l chk.Layout, 
 		NeededShares:    l.K, TotalShares: l.N, NumSegments: l.NumSegments, SegmentSize: l.SegmentSize, Size: l.Size,
 	}).Pack())
 
-	var uploadSecret storage.Secret
-	if _, err := rand.Read(uploadSecret[:]); err != nil {
+	uploadSecret, err := c.uploadSecret(si)
+	if err != nil {
 		return nil, err
 	}
 	targets, happiness, err := c.allocate(ctx, si, l.ShareLen(uebLen), uploadSecret, nil)
@@ -638,4 +640,26 @@ func (w *serverWriter) flushErr() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
+}
+
+// uploadSecret is the secret that lets this client write the shares of si
+// while they are incomplete. It derives from the client's lease secret and
+// the storage index, so a client restarted after dying mid-upload (no
+// abort sent: kill -9, power cut) gets its in-progress shares back from the
+// servers and finishes them, instead of being refused for the servers'
+// idle-abort time (30 minutes) because a new random secret does not match.
+// Rewriting the same offsets is harmless: the same content, key and
+// parameters give the same bytes. Another client cannot derive it. Without
+// a lease secret it is random (the old behaviour).
+func (c *Client) uploadSecret(si storage.SI) (storage.Secret, error) {
+	var s storage.Secret
+	if len(c.LeaseSecret) == 0 {
+		_, err := rand.Read(s[:])
+		return s, err
+	}
+	m := hmac.New(sha256.New, c.LeaseSecret)
+	m.Write([]byte("lafssync immutable upload secret v1\x00"))
+	m.Write(si[:])
+	copy(s[:], m.Sum(nil))
+	return s, nil
 }

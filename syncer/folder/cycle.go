@@ -672,6 +672,8 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 		idx.Store(a.path, i)
 	}
 	var uploads []action
+	var same []int // files whose content another file of the chunk uploads
+	uploading := map[[32]byte]bool{}
 	for i, a := range acts {
 		if a.kind == actDelete {
 			results[i].ok = true
@@ -681,6 +683,11 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			results[i].cap, results[i].ok = c, true
 			continue
 		}
+		if uploading[a.rec.Hash] {
+			same = append(same, i)
+			continue
+		}
+		uploading[a.rec.Hash] = true
 		uploads = append(uploads, a)
 	}
 	if len(uploads) > 0 {
@@ -697,6 +704,13 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			mu.Unlock()
 			return nil
 		}) {
+			retry = true
+		}
+	}
+	for _, i := range same {
+		if c := f.uploaded[results[i].a.rec.Hash]; c != "" {
+			results[i].cap, results[i].ok = c, true
+		} else {
 			retry = true
 		}
 	}

@@ -414,3 +414,20 @@ func TestFileLinkedByStockTahoeSyncsBothWays(t *testing.T) {
 	a.write("from-tahoe.txt", "edited here")
 	a.waitGrid("from-tahoe.txt", "edited here")
 }
+
+// TestIdenticalFilesUploadOnce: copies of one content in one change are
+// uploaded once and all linked.
+func TestIdenticalFilesUploadOnce(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	content := strings.Repeat("same ", 100_000)
+	for i := range 5 {
+		a.write(fmt.Sprintf("copy%d.txt", i), content)
+	}
+	for i := range 5 {
+		a.waitGrid(fmt.Sprintf("copy%d.txt", i), content)
+	}
+	if n := strings.Count(a.logs.String(), "msg=uploaded"); n != 1 {
+		t.Fatalf("5 identical files took %d uploads", n)
+	}
+}
