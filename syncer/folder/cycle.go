@@ -99,6 +99,15 @@ func (f *Folder) cycle(ctx context.Context) (retry bool) {
 	if (gone > 0 || f.massOK) && f.massDeletePaused() {
 		return false
 	}
+	if h := f.cfg.Grid.Health(); h.Reachable == 0 {
+		// Not connected yet (the node is starting) or at all: say so
+		// rather than fail a grid read with a misleading "not found".
+		f.mu.Lock()
+		f.st.health = h
+		f.st.offlineWhy = "no storage servers connected yet"
+		f.mu.Unlock()
+		return true
+	}
 	v, gen, err := f.readGrid(ctx)
 	health := f.cfg.Grid.Health()
 	f.mu.Lock()

@@ -149,6 +149,12 @@ func (f *Folder) refreshState() {
 	case st.offlineWhy != "" || (st.health.Known > 0 && !st.health.OK()):
 		st.state = api.Offline
 		st.detail = fmt.Sprintf("offline — %d of %d storage servers reachable (%d needed)", st.health.Reachable, st.health.Known, st.health.Happy)
+		if st.health.Reachable == 0 {
+			st.detail = "offline — no storage servers connected"
+			if st.health.Known > 0 {
+				st.detail = fmt.Sprintf("offline — none of the %d storage servers is reachable", st.health.Known)
+			}
+		}
 		if st.offlineWhy != "" && st.health.OK() {
 			st.detail = "offline — the grid did not answer: " + st.offlineWhy
 		}
