@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -26,6 +27,13 @@ import (
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/ignore"
 )
+
+// strictFindings makes the findings that lose nothing fail the test: a
+// device's own file replaced by an older version of itself with the newest
+// in a conflict copy (a conflict with itself after a crash between a commit
+// and its database update), and a deleted file brought back. Both are bugs
+// (see the test's comment); turn this on once they are fixed.
+const strictFindings = false
 
 // crashKillsEnv overrides the number of kills (default 100; 5 with -short).
 const crashKillsEnv = "LAFS_CRASH_KILLS"
@@ -78,7 +86,8 @@ const crashLoopBudget = 360 * time.Second
 // grid's tree has the same files and sizes, every model file has its last
 // content, and the last write to each shared file is there (under its name
 // or as a conflict copy). Findings that lose nothing — a deleted file
-// brought back, a spurious conflict copy — are logged as findings.
+// brought back, a spurious conflict copy — are logged as findings
+// (failures with strictFindings).
 func TestSyncSurvivesKill9(t *testing.T) {
 	kills := 100
 	if testing.Short() {
@@ -116,6 +125,11 @@ func TestSyncSurvivesKill9(t *testing.T) {
 	lafs(t, nil, "create-node", "--introducer", strings.TrimSpace(string(intro)), nodeB)
 
 	m := newCrashModel(seed, map[string]string{"A": dirA, "B": dirB})
+	t.Cleanup(func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		os.WriteFile(filepath.Join(root, "changes.log"), []byte(strings.Join(m.journal, "\n")+"\n"), 0o644)
+	})
 	m.change("A", "a/first.bin", 4<<10)
 	lafsOutErr(t, 0, "-d", nodeA, "sync", "add", dirA, "--name", "crash")
 	wcap, _ := lafsOutErr(t, 0, "-d", nodeA, "sync", "share", "crash", "--write")
@@ -233,10 +247,24 @@ func TestSyncSurvivesKill9(t *testing.T) {
 			t.Errorf("after converging, %s", p)
 		}
 	}
+	// The kills' temporary files must not have reached A or the grid
+	// (A is never killed: any there came from B).
+	if n := len(m.tempsLocked("A")); n > 0 {
+		t.Errorf("A's folder has %d of the engine's temporary files", n)
+	}
+	for p := range gridTree(t, nodeA, rcap) {
+		if strings.HasPrefix(path.Base(p), ignore.TempPrefix) {
+			t.Errorf("the grid directory has the temporary file %s", p)
+		}
+	}
 	left := m.tempsLocked("B")
 	t.Logf("temporary files: %d left in B's folder by the kills, %d still there at the end (ignored: not on A, not on the grid)", len(temps), len(left))
 	for _, f := range m.findings {
-		t.Logf("finding: %s", f)
+		if strictFindings {
+			t.Errorf("finding: %s", f)
+		} else {
+			t.Logf("finding: %s", f)
+		}
 	}
 	t.Logf("total %v", time.Since(t0).Round(time.Millisecond))
 }
@@ -397,15 +425,50 @@ type crashModel struct {
 
 	// mu is held by each change and by each check, so that a check never
 	// sees a test write half-done.
-	mu       sync.Mutex
-	rng      *rand.Rand
-	seq      int
-	written  map[[32]byte]string   // SHA-256 of every content the test wrote → where it wrote it first
-	want     map[string][32]byte   // a device's own files (a/… on A, b/… on B) → their content now
-	deleted  map[string]bool       // own files deleted or renamed away since their last write
-	shared   map[string][]crashPut // s/… → every write, in order
-	changes  map[string]int        // "B new" → count
-	findings []string
+	mu      sync.Mutex
+	rng     *rand.Rand
+	seq     int
+	written map[[32]byte]string   // SHA-256 of every content the test wrote → "write N (DEV:PATH)", where first
+	want    map[string][32]byte   // a device's own files (a/… on A, b/… on B) → their content now
+	deleted map[string]bool       // own files deleted or renamed away since their last write
+	shared  map[string][]crashPut // s/… → every write, in order
+	changes map[string]int        // "B new" → count
+	// displaced are contents of a device's own files that the engine
+	// replaced or moved away (a spurious conflict): each must still be
+	// somewhere in the folder (a conflict copy) → "DEV:PATH".
+	displaced map[[32]byte]string
+	journal   []string // every change, for a failure's post-mortem
+	findings  []string
+}
+
+func (m *crashModel) logf(format string, args ...any) {
+	m.journal = append(m.journal, time.Now().UTC().Format("15:04:05.000")+" "+fmt.Sprintf(format, args...))
+}
+
+// reconcile makes the model of device dev's own file p what is on disk
+// before the test changes it: the engine must not have changed it (no
+// other device writes it), but if it did, the content it displaced must
+// stay somewhere in the folder.
+func (m *crashModel) reconcile(dev, p string) {
+	b, err := os.ReadFile(filepath.Join(m.dirs[dev], filepath.FromSlash(p)))
+	sum := sha256.Sum256(b)
+	if err == nil && sum == m.want[p] {
+		return
+	}
+	m.displaced[m.want[p]] = dev + ":" + p
+	if err != nil {
+		m.findings = append(m.findings, fmt.Sprintf("%s's own %s (%s) was moved away by the engine: %v", dev, p, m.written[m.want[p]], err))
+		m.logf("%s %s: gone from under the test (%v); was %s", dev, p, err, m.written[m.want[p]])
+		delete(m.want, p)
+		return
+	}
+	what := m.written[sum]
+	if what == "" {
+		what = "content the test never wrote"
+	}
+	m.findings = append(m.findings, fmt.Sprintf("%s's own %s was replaced by the engine: %s → %s", dev, p, m.written[m.want[p]], what))
+	m.logf("%s %s: replaced from under the test: %s → %s", dev, p, m.written[m.want[p]], what)
+	m.want[p] = sum
 }
 
 type crashPut struct {
@@ -424,7 +487,7 @@ func newCrashModel(seed uint64, dirs map[string]string) *crashModel {
 	return &crashModel{
 		dirs: dirs, rng: rand.New(rand.NewPCG(seed, 2)),
 		written: map[[32]byte]string{}, want: map[string][32]byte{}, deleted: map[string]bool{},
-		shared: map[string][]crashPut{}, changes: map[string]int{},
+		shared: map[string][]crashPut{}, changes: map[string]int{}, displaced: map[[32]byte]string{},
 	}
 }
 
@@ -484,8 +547,9 @@ func (m *crashModel) change(dev, p string, size int) {
 	}
 	sum := sha256.Sum256(b)
 	if _, ok := m.written[sum]; !ok {
-		m.written[sum] = dev + ":" + p
+		m.written[sum] = fmt.Sprintf("write %d (%s:%s)", m.seq, dev, p)
 	}
+	m.logf("%s write %d: %s, %d bytes", dev, m.seq, p, len(b))
 	if strings.HasPrefix(p, "s/") {
 		m.shared[p] = append(m.shared[p], crashPut{dev, sum})
 		return
@@ -546,6 +610,9 @@ func (m *crashModel) step(dev, own string) {
 	}
 	p := name()
 	full := filepath.Join(m.dirs[dev], filepath.FromSlash(p))
+	if _, ok := m.want[p]; ok {
+		m.reconcile(dev, p)
+	}
 	if _, ok := m.want[p]; !ok {
 		m.change(dev, p, m.size())
 		m.changes[dev+" new"]++
@@ -559,8 +626,9 @@ func (m *crashModel) step(dev, own string) {
 		}
 		os.MkdirAll(filepath.Dir(filepath.Join(m.dirs[dev], filepath.FromSlash(to))), 0o755)
 		if err := os.Rename(full, filepath.Join(m.dirs[dev], filepath.FromSlash(to))); err != nil {
-			panic(err)
+			panic(err) // reconcile saw it a moment ago, with mu held
 		}
+		m.logf("%s rename %s → %s (%s)", dev, p, to, m.written[m.want[p]])
 		m.want[to] = m.want[p]
 		delete(m.deleted, to)
 		delete(m.want, p)
@@ -569,8 +637,9 @@ func (m *crashModel) step(dev, own string) {
 		return
 	case r < 35:
 		if err := os.Remove(full); err != nil {
-			panic(err)
+			panic(err) // reconcile saw it a moment ago, with mu held
 		}
+		m.logf("%s delete %s (%s)", dev, p, m.written[m.want[p]])
 		delete(m.want, p)
 		m.deleted[p] = true
 		m.changes[dev+" delete"]++
@@ -638,6 +707,7 @@ func (m *crashModel) checkLocked(dev string, final bool) []string {
 	var bad []string
 	root := m.dirs[dev]
 	byOrigin := map[string]map[[32]byte]string{}
+	anywhere := map[[32]byte]string{}
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", p, err))
@@ -666,6 +736,7 @@ func (m *crashModel) checkLocked(dev string, final bool) []string {
 			byOrigin[o] = map[[32]byte]string{}
 		}
 		byOrigin[o][sha256.Sum256(b)] = rel
+		anywhere[sha256.Sum256(b)] = rel
 		return nil
 	})
 	own := strings.ToLower(dev) + "/"
@@ -674,13 +745,26 @@ func (m *crashModel) checkLocked(dev string, final bool) []string {
 			continue // the other device's file may not have arrived yet
 		}
 		at, ok := byOrigin[p][sum]
+		if !ok {
+			at, ok = anywhere[sum]
+		}
 		switch {
-		case !ok && byOrigin[p] == nil:
-			bad = append(bad, fmt.Sprintf("%s's %s (last written by %s) is LOST: no such file, no conflict copy", dev, p, m.written[sum]))
 		case !ok:
-			bad = append(bad, fmt.Sprintf("%s's %s is LOST: its last content (first written by %s) is neither there nor in a conflict copy; there: %v", dev, p, m.written[sum], byOrigin[p]))
+			var there []string
+			for s, at := range byOrigin[p] {
+				there = append(there, at+": "+m.written[s])
+			}
+			bad = append(bad, fmt.Sprintf("%s's %s is LOST: its last content, %s, is nowhere in the folder; there: %v", dev, p, m.written[sum], there))
 		case at != p && final:
-			m.findings = append(m.findings, fmt.Sprintf("%s's %s: its last content is in the conflict copy %s, not under its name (nobody else wrote it)", dev, p, at))
+			m.findings = append(m.findings, fmt.Sprintf("%s's %s: its last content is in %s, not under its name (nobody else wrote it)", dev, p, at))
+		}
+	}
+	for sum, where := range m.displaced {
+		if !final && !strings.HasPrefix(where, dev+":") {
+			continue
+		}
+		if _, ok := anywhere[sum]; !ok {
+			bad = append(bad, fmt.Sprintf("%s: %s, which the engine displaced from %s, is LOST: nowhere in the folder", dev, m.written[sum], where))
 		}
 	}
 	if !final {
