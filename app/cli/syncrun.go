@@ -52,6 +52,11 @@ func deviceID(nodeID string) string {
 	return id
 }
 
+// StartSync is startSync for the tray app (app/cmd/lafsync).
+func StartSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *slog.Logger) {
+	startSync(ctx, wg, n, log)
+}
+
 // startSync starts the folder sync of node n (from Run's ready callback):
 // the Manager runs in a goroutine in wg until ctx ends, and its API is
 // mounted in the node's web API. If it cannot start, the node runs on

@@ -31,11 +31,9 @@ const (
 	Title   = version.Name
 	Purpose = "Keeps a folder of yours in an encrypted, erasure-coded Tahoe-LAFS grid, " +
 		"and lets you share read-only access with friends."
-	State = "Not syncing yet. This build contains the grid core (capabilities, " +
-		"erasure coding, immutable and mutable files, all Tahoe-compatible) and " +
-		"a full node: storage server, introducer, and connections to every server, " +
-		"those behind NAT included. The folder sync comes next; until then, use " +
-		"the lafs command line."
+	State = "The folder sync runs inside this app. Add a folder from a terminal: " +
+		"lafs sync add DIR (lafs sync status shows how it is doing). This window " +
+		"does not list the folders yet; that comes with the tray's folder view."
 	// GridStarting is the local grid's status until it is up.
 	GridStarting = "Local grid: starting…"
 )

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"fyne.io/fyne/v2/app"
 
@@ -36,9 +37,11 @@ func main() {
 	// The embedded default: a local grid (introducer and storage servers)
 	// on this machine, and this computer's node as its client.
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	var syncing sync.WaitGroup
+	defer func() { cancel(); syncing.Wait() }()
 	go func() {
 		err := fullnode.RunEmbedded(ctx, info.NodeDir, log, func(n *fullnode.Node) {
+			cli.StartSync(ctx, &syncing, n, log)
 			w.SetGridStatus(fmt.Sprintf("Local grid: an introducer and %d storage servers running on this machine.", fullnode.LocalGridSize))
 			log.Info("local grid up", "storage_servers", fullnode.LocalGridSize, "directory", filepath.Join(info.NodeDir, "local-grid"), "web_api", n.WebURL())
 		})
