@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"image/png"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +61,26 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	waitFor(t, 60*time.Second, "ten storage announcements from the local introducer", func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, "node", "private", "introducer_local_cache.yaml"))
 		return err == nil && strings.Count(string(b), "service-name: storage") == 10
+	})
+	// The folder sync runs inside the app: its web API answers /sync/.
+	waitFor(t, 30*time.Second, "the folder sync's API in the app's node", func() bool {
+		u, err1 := os.ReadFile(filepath.Join(dir, "node", "node.url"))
+		tok, err2 := os.ReadFile(filepath.Join(dir, "node", "private", "api_auth_token"))
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		req, err := http.NewRequest("GET", strings.TrimRight(strings.TrimSpace(string(u)), "/")+"/sync/folders", nil)
+		if err != nil {
+			return false
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200 && strings.HasPrefix(strings.TrimSpace(string(body)), "[")
 	})
 	time.Sleep(time.Second) // let it paint
 
