@@ -78,6 +78,15 @@ fuzz:
 clean:
 	rm -rf $(BIN)
 
+# Installers and archives into dist/ (docs/packaging.md); test-package builds
+# them, checks each (dpkg -i/-r, MSI tables, AppImage, Info.plist, signing)
+# and builds again to compare byte for byte. Minutes: not part of make test.
+.PHONY: package test-package
+package: deps
+	VERSION=$(VERSION) scripts/package.sh
+test-package: deps
+	VERSION=$(VERSION) scripts/package-test.sh
+
 # The icon set: renders icons/src/*.svg into icons/png/, icons/lafssync.ico,
 # icons/lafssync.icns and the contact sheet docs/screenshots/icons.png.
 # Pure Go (icons/render): needs nothing from apt. See icons/README.md.
