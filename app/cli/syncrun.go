@@ -60,11 +60,11 @@ func StartSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *s
 // startSync starts the folder sync of node n (from Run's ready callback):
 // the Manager runs in a goroutine in wg until ctx ends, and its API is
 // mounted in the node's web API. If it cannot start, the node runs on
-// without it and the API says why.
-func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *slog.Logger) {
+// without it, the API says why, and startSync returns nil.
+func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *slog.Logger) *syncer.Manager {
 	if n.Client() == nil {
 		n.MountWeb(webapi.SyncPrefix, api.Unavailable("this node is an introducer only: it has no folder sync (sync folders on a client node)"))
-		return
+		return nil
 	}
 	slog := log.With("part", "folder sync")
 	g := nodeGrid{n: n, keys: mutable.NewKeyPool(8)}
@@ -73,7 +73,7 @@ func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *s
 	if err != nil {
 		slog.Warn("the folder sync could not start; the node runs without it", "err", err)
 		n.MountWeb(webapi.SyncPrefix, api.Unavailable(fmt.Sprintf("the folder sync could not start: %v (the node's log has more)", err)))
-		return
+		return nil
 	}
 	wg.Go(func() {
 		if err := m.Run(ctx); err != nil && ctx.Err() == nil {
@@ -84,6 +84,7 @@ func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *s
 	n.AddLeaseRoots(m.LeaseRoots)
 	n.MountWeb(webapi.SyncPrefix, api.Handler(m))
 	slog.Info("folder sync running", "device", deviceID(n.T.ID()))
+	return m
 }
 
 // reconnectCheck is how often the app looks at the grid's health for
