@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -676,7 +677,16 @@ func chunkWrites(tw map[int]storage.TestWrite, cs []byte, limit uint64) []map[in
 		}
 	}
 	if total <= limit {
-		return []map[int]storage.TestWrite{tw}
+		// One call is atomic: send each share's vectors (which never
+		// overlap) in offset order, so no server sees a gap it must fill;
+		// the signature-last order matters only across calls.
+		one := make(map[int]storage.TestWrite, len(tw))
+		for sh, t := range tw {
+			t.Writes = slices.Clone(t.Writes)
+			sort.SliceStable(t.Writes, func(a, b int) bool { return t.Writes[a].Offset < t.Writes[b].Offset })
+			one[sh] = t
+		}
+		return []map[int]storage.TestWrite{one}
 	}
 	for _, t := range tw {
 		if !writesCheckstring(t.Writes, len(cs)) {
