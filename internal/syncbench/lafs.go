@@ -129,10 +129,9 @@ func startLAFS(ctx context.Context, bin, dir, what string) (*LAFS, error) {
 // storageServers counts the connected storage servers in GET /status.
 func (n *LAFS) storageServers(ctx context.Context) (int, error) {
 	var st struct {
-		Peers []struct {
-			Service   string `json:"service"`
-			Connected bool   `json:"connected"`
-		} `json:"peers"`
+		Servers []struct {
+			Connected bool `json:"connected"`
+		} `json:"servers"`
 	}
 	b, code, err := n.Get(ctx, "status")
 	if err != nil {
@@ -145,8 +144,8 @@ func (n *LAFS) storageServers(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	k := 0
-	for _, p := range st.Peers {
-		if p.Connected && strings.Contains(p.Service, "storage") {
+	for _, p := range st.Servers {
+		if p.Connected {
 			k++
 		}
 	}

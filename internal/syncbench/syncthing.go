@@ -31,6 +31,7 @@ type Syncthing struct {
 	WatcherDelayS int
 
 	cmd  *exec.Cmd
+	pid  int // the syncing process: the monitor's child
 	done chan error
 	hc   *http.Client
 }
@@ -139,7 +140,7 @@ func (s *Syncthing) Start(ctx context.Context) error {
 	}
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.cmd.Wait(); logf.Close() }()
-	return poll(ctx, 30*time.Second, 50*time.Millisecond, "syncthing's REST API on port "+fmt.Sprint(s.GUIPort), func() (bool, error) {
+	err = poll(ctx, 30*time.Second, 50*time.Millisecond, "syncthing's REST API on port "+fmt.Sprint(s.GUIPort), func() (bool, error) {
 		select {
 		case err := <-s.done:
 			s.done <- err
@@ -148,10 +149,22 @@ func (s *Syncthing) Start(ctx context.Context) error {
 		}
 		return s.call(ctx, "GET", "/rest/system/ping", nil, nil) == nil, nil
 	})
+	if err != nil {
+		return err
+	}
+	s.pid = s.cmd.Process.Pid
+	if kids, err := Children(s.pid); err == nil && len(kids) == 1 {
+		s.pid = kids[0]
+	} else if len(kids) > 1 {
+		return fmt.Errorf("syncthing's monitor %d has %d children, want one", s.pid, len(kids))
+	}
+	return nil
 }
 
-// PID is the running instance's process ID.
-func (s *Syncthing) PID() int { return s.cmd.Process.Pid }
+// PID is the running instance's process ID: Syncthing's serve process
+// is a monitor that runs the real instance as its child (even with
+// --no-restart), and the child is what syncs, so it is what is measured.
+func (s *Syncthing) PID() int { return s.pid }
 
 // Stop ends the instance and waits for it (killing it after 10 s).
 func (s *Syncthing) Stop() {
@@ -304,7 +317,9 @@ func (s *Syncthing) WaitInSync(ctx context.Context, id string, files int, bytes 
 		}
 		last = st
 		// Syncthing counts every directory as 128 bytes.
-		return st.State == "idle" && st.LocalFiles == files && st.GlobalFiles == files &&
+		// Done pulling: after it an instance may wait to rescan
+		// ("scan-waiting") with nothing left to fetch.
+		return !strings.HasPrefix(st.State, "sync") && st.State != "" && st.LocalFiles == files && st.GlobalFiles == files &&
 			st.LocalBytes-128*int64(st.LocalDirectories) == bytes && st.NeedFiles == 0 && st.NeedBytes == 0, nil
 	})
 	if err != nil {
