@@ -136,8 +136,8 @@ func TestSyncSurvivesKill9(t *testing.T) {
 	rcap, _ := lafsOutErr(t, 0, "-d", nodeA, "sync", "share", "crash")
 	rcap = strings.TrimSpace(rcap)
 
-	stats := &victimStats{}
-	v := startVictim(t, nodeB, stats)
+	stats := &crashVictimStats{}
+	v := startCrashVictim(t, nodeB, stats)
 	lafsOutErr(t, 0, "-d", nodeB, "sync", "add", dirB, "--to", strings.TrimSpace(wcap), "--name", "crash")
 	testkit.WaitFor(t, "A's first file on B", syncWait, func() bool {
 		b, err := os.ReadFile(filepath.Join(dirB, "a", "first.bin"))
@@ -159,11 +159,12 @@ func TestSyncSurvivesKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	loopStart := time.Now()
 	done := 0
-	var problems []string
+	var problems []string        // each once, with the kill after which it was first seen
+	seen := map[string]bool{}
 	temps := map[string]bool{}
 	for done < kills && time.Since(loopStart) < crashLoopBudget && len(problems) < 20 {
 		if done > 0 {
-			v = startVictim(t, nodeB, stats)
+			v = startCrashVictim(t, nodeB, stats)
 		}
 		// One kill in three comes while the victim starts (scan, first
 		// grid check); the others while it transfers: 50-1500 ms after
@@ -185,7 +186,10 @@ func TestSyncSurvivesKill9(t *testing.T) {
 		m.mu.Lock()
 		for _, dev := range []string{"B", "A"} {
 			for _, p := range m.checkLocked(dev, false) {
-				problems = append(problems, fmt.Sprintf("after kill %d, %s", done, p))
+				if !seen[p] {
+					seen[p] = true
+					problems = append(problems, fmt.Sprintf("after kill %d, %s", done, p))
+				}
 			}
 		}
 		for p := range m.tempsLocked("B") {
@@ -208,12 +212,12 @@ func TestSyncSurvivesKill9(t *testing.T) {
 		t.Errorf("only %d of %d kills in %v", done, kills, crashLoopBudget)
 	}
 	if t.Failed() {
-		t.Logf("B's warnings:\n%s", warnings(stats.logPath, 20))
+		t.Logf("B's warnings:\n%s", crashWarnings(stats.logPath, 20))
 		return
 	}
 
 	// Converge: B runs again, undisturbed.
-	startVictim(t, nodeB, stats)
+	startCrashVictim(t, nodeB, stats)
 	var last string
 	converged := false
 	for deadline := time.Now().Add(3 * time.Minute); !converged && time.Now().Before(deadline); {
@@ -221,7 +225,7 @@ func TestSyncSurvivesKill9(t *testing.T) {
 			m.mu.Lock()
 			ta, tb := m.treeLocked("A"), m.treeLocked("B")
 			m.mu.Unlock()
-			if d := diffTrees(ta, tb); d != "" {
+			if d := diffCrashTrees(ta, tb); d != "" {
 				last = "A and B differ: " + d
 				return false
 			}
@@ -231,7 +235,7 @@ func TestSyncSurvivesKill9(t *testing.T) {
 					return false
 				}
 			}
-			if d := diffTrees(ta, gridTree(t, nodeA, rcap)); d != "" {
+			if d := diffCrashTrees(ta, crashGridTree(t, nodeA, rcap)); d != "" {
 				last = "A and the grid differ: " + d
 				return false
 			}
@@ -246,7 +250,7 @@ func TestSyncSurvivesKill9(t *testing.T) {
 			st := folderStatus(t, node, "crash")
 			t.Logf("%s: %s: %s; errors %+v", filepath.Base(node), st.State, st.Detail, st.Errors)
 		}
-		t.Logf("B's warnings:\n%s", warnings(stats.logPath, 20))
+		t.Logf("B's warnings:\n%s", crashWarnings(stats.logPath, 20))
 		t.Fatalf("A, B and the grid did not converge in 3 min; last: %s", last)
 	}
 	t.Logf("converged %v after the last kill", time.Since(loopStart.Add(loopTime)).Round(time.Millisecond))
@@ -262,7 +266,7 @@ func TestSyncSurvivesKill9(t *testing.T) {
 	if n := len(m.tempsLocked("A")); n > 0 {
 		t.Errorf("A's folder has %d of the engine's temporary files", n)
 	}
-	for p := range gridTree(t, nodeA, rcap) {
+	for p := range crashGridTree(t, nodeA, rcap) {
 		if strings.HasPrefix(path.Base(p), ignore.TempPrefix) {
 			t.Errorf("the grid directory has the temporary file %s", p)
 		}
@@ -279,16 +283,16 @@ func TestSyncSurvivesKill9(t *testing.T) {
 	t.Logf("total %v", time.Since(t0).Round(time.Millisecond))
 }
 
-// victim is one life of `lafs run` on node B.
-type victim struct {
+// crashVictim is one life of `lafs run` on node B.
+type crashVictim struct {
 	cmd    *exec.Cmd
 	ready  time.Time     // when its folder sync started
 	active chan struct{} // closed at its first finished transfer
 	done   chan struct{}
 }
 
-// victimStats counts what the victim's lives did, from its log.
-type victimStats struct {
+// crashVictimStats counts what the victim's lives did, from its log.
+type crashVictimStats struct {
 	mu                          sync.Mutex
 	logPath                     string
 	lives, busyLives            int
@@ -297,7 +301,7 @@ type victimStats struct {
 	idle                        int             // lives waited for that transferred nothing in 8 s
 }
 
-func (st *victimStats) noteActive(d time.Duration) {
+func (st *crashVictimStats) noteActive(d time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if d < 0 {
@@ -308,7 +312,7 @@ func (st *victimStats) noteActive(d time.Duration) {
 }
 
 // activeMedian is the median time from a start to the first transfer.
-func (st *victimStats) activeMedian() time.Duration {
+func (st *crashVictimStats) activeMedian() time.Duration {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(st.toActive) == 0 {
@@ -319,9 +323,9 @@ func (st *victimStats) activeMedian() time.Duration {
 	return d[len(d)/2].Round(time.Millisecond)
 }
 
-// startVictim starts `lafs run dir` and waits until its folder sync runs;
+// startCrashVictim starts `lafs run dir` and waits until its folder sync runs;
 // its output is appended to dir.log.
-func startVictim(t *testing.T, dir string, st *victimStats) *victim {
+func startCrashVictim(t *testing.T, dir string, st *crashVictimStats) *crashVictim {
 	t.Helper()
 	st.mu.Lock()
 	st.logPath = dir + ".log"
@@ -342,7 +346,7 @@ func startVictim(t *testing.T, dir string, st *victimStats) *victim {
 		t.Fatal(err)
 	}
 	pw.Close()
-	v := &victim{cmd: cmd, active: make(chan struct{}), done: make(chan struct{})}
+	v := &crashVictim{cmd: cmd, active: make(chan struct{}), done: make(chan struct{})}
 	ready := make(chan struct{}, 1)
 	read := make(chan struct{})
 	go func() {
@@ -404,7 +408,7 @@ func startVictim(t *testing.T, dir string, st *victimStats) *victim {
 		v.ready = time.Now()
 	case <-v.done:
 		b, _ := os.ReadFile(dir + ".log")
-		t.Fatalf("lafs run %s exited before its folder sync ran:\n%s", dir, tail(b, 40))
+		t.Fatalf("lafs run %s exited before its folder sync ran:\n%s", dir, crashLogTail(b, 40))
 	case <-time.After(30 * time.Second):
 		t.Fatalf("lafs run %s: no folder sync after 30 s (log %s)", dir, dir+".log")
 	}
@@ -412,7 +416,7 @@ func startVictim(t *testing.T, dir string, st *victimStats) *victim {
 }
 
 // kill9 kills the victim with SIGKILL and waits until it is gone.
-func (v *victim) kill9(t *testing.T) {
+func (v *crashVictim) kill9(t *testing.T) {
 	t.Helper()
 	if err := v.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Fatal(err)
@@ -426,7 +430,7 @@ func (v *victim) kill9(t *testing.T) {
 
 // warnings is the last n warning and error lines of a log (set
 // LAFS_CRASH_DIR to keep the whole log).
-func warnings(logPath string, n int) string {
+func crashWarnings(logPath string, n int) string {
 	b, _ := os.ReadFile(logPath)
 	var w []string
 	for _, l := range strings.Split(string(b), "\n") {
@@ -437,7 +441,7 @@ func warnings(logPath string, n int) string {
 	return strings.Join(w[max(0, len(w)-n):], "\n")
 }
 
-func tail(b []byte, lines int) string {
+func crashLogTail(b []byte, lines int) string {
 	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
 }
@@ -672,13 +676,13 @@ func (m *crashModel) step(dev, own string) {
 	m.changes[dev+" edit"]++
 }
 
-// conflictRE matches a conflict copy's name: NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT.
-var conflictRE = regexp.MustCompile(`^(.*)\.sync-conflict-\d{8}-\d{6}-[^./]+(\.[^./]*)?$`)
+// crashConflictRE matches a conflict copy's name: NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT.
+var crashConflictRE = regexp.MustCompile(`^(.*)\.sync-conflict-\d{8}-\d{6}-[^./]+(\.[^./]*)?$`)
 
 // origin is the file a conflict copy is of (itself if p is not one).
-func origin(p string) string {
+func conflictOrigin(p string) string {
 	for i := 0; i < 10; i++ { // a copy of a copy of …
-		sm := conflictRE.FindStringSubmatch(p)
+		sm := crashConflictRE.FindStringSubmatch(p)
 		if sm == nil {
 			return p
 		}
@@ -689,8 +693,8 @@ func origin(p string) string {
 
 // treeLocked is device dev's folder: path → content SHA-256, without the
 // engine's temporary files.
-func (m *crashModel) treeLocked(dev string) map[string]treeEntry {
-	tree := map[string]treeEntry{}
+func (m *crashModel) treeLocked(dev string) map[string]crashEntry {
+	tree := map[string]crashEntry{}
 	root := m.dirs[dev]
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ignore.TempPrefix) {
@@ -701,7 +705,7 @@ func (m *crashModel) treeLocked(dev string) map[string]treeEntry {
 			return nil // gone meanwhile (the engine renamed it): seen at the next look
 		}
 		rel, _ := filepath.Rel(root, p)
-		tree[filepath.ToSlash(rel)] = treeEntry{sha256.Sum256(b), int64(len(b))}
+		tree[filepath.ToSlash(rel)] = crashEntry{sha256.Sum256(b), int64(len(b))}
 		return nil
 	})
 	return tree
@@ -754,7 +758,7 @@ func (m *crashModel) checkLocked(dev string, final bool) []string {
 			bad = append(bad, fmt.Sprintf("%s's %s: %s", dev, rel, why))
 			return nil
 		}
-		o := origin(rel)
+		o := conflictOrigin(rel)
 		if byOrigin[o] == nil {
 			byOrigin[o] = map[[32]byte]string{}
 		}
@@ -813,16 +817,16 @@ func (m *crashModel) checkLocked(dev string, final bool) []string {
 	return bad
 }
 
-// treeEntry is a file in a tree: its content's SHA-256 (zero for the
+// crashEntry is a file in a tree: its content's SHA-256 (zero for the
 // grid's files: the test does not download them) and size.
-type treeEntry struct {
+type crashEntry struct {
 	sum  [32]byte
 	size int64
 }
 
-// diffTrees says how two trees differ ("" if they do not), briefly; zero
+// diffCrashTrees says how two trees differ ("" if they do not), briefly; zero
 // sums (the grid's) compare sizes only.
-func diffTrees(a, b map[string]treeEntry) string {
+func diffCrashTrees(a, b map[string]crashEntry) string {
 	var d []string
 	for p, s := range a {
 		if t, ok := b[p]; !ok {
@@ -843,12 +847,12 @@ func diffTrees(a, b map[string]treeEntry) string {
 	return strings.Join(d, " ")
 }
 
-// gridTree lists the folder's grid directory through node (lafs ls
+// crashGridTree lists the folder's grid directory through node (lafs ls
 // --json), without the engine's .lafssync entry: path → size from the
 // entry's metadata.
-func gridTree(t *testing.T, node, dircap string) map[string]treeEntry {
+func crashGridTree(t *testing.T, node, dircap string) map[string]crashEntry {
 	t.Helper()
-	tree := map[string]treeEntry{}
+	tree := map[string]crashEntry{}
 	var walk func(prefix, c string, depth int)
 	walk = func(prefix, c string, depth int) {
 		out, _ := lafsOutErr(t, 0, "-d", node, "ls", "--json", c)
@@ -872,7 +876,7 @@ func gridTree(t *testing.T, node, dircap string) map[string]treeEntry {
 			case kind == "dirnode" && depth < 5:
 				walk(prefix+name+"/", n.RO, depth+1)
 			default:
-				tree[prefix+name] = treeEntry{size: n.Size}
+				tree[prefix+name] = crashEntry{size: n.Size}
 			}
 		}
 	}
