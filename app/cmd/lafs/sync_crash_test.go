@@ -159,7 +159,7 @@ func TestSyncSurvivesKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	loopStart := time.Now()
 	done := 0
-	var problems []string        // each once, with the kill after which it was first seen
+	var problems []string // each once, with the kill after which it was first seen
 	seen := map[string]bool{}
 	temps := map[string]bool{}
 	for done < kills && time.Since(loopStart) < crashLoopBudget && len(problems) < 20 {
