@@ -76,10 +76,17 @@ const crashLoopBudget = 360 * time.Second
 //
 // After each kill, with the writers held (a check never sees a test write
 // half-done), both folders are checked: every file is complete and is a
-// content the test wrote; every file of the model (a device's own a/ or b/
-// files) is there with its content, under its name or as a conflict copy
-// of it. The engine's temporary files (.lafssync-tmp-*) left by a kill are
-// counted; at the end they must not have reached the grid or A.
+// content the test wrote (not truncated, not half-written); the last
+// content of every file of the model (a device's own a/ or b/ files) is in
+// the folder — under its name, or, where the engine moved it aside, in a
+// conflict copy — else it is LOST. Before each change to its own file a
+// writer compares the file with the model: only that device writes it, so
+// a difference is the engine's doing (a finding), and the content it
+// displaced must stay somewhere in the folder. The engine's temporary
+// files (.lafssync-tmp-*) left by a kill are counted; at the end they must
+// not have reached A or the grid (they are ignored, not cleaned: reported).
+// Every change is journaled (changes.log beside the nodes) for a failure's
+// post-mortem next to the nodes' logs.
 //
 // At the end the writers stop, B is restarted and left running, and within
 // a bounded wait A's and B's trees are equal, both say up-to-date, the
@@ -736,6 +743,9 @@ func (m *crashModel) checkLocked(dev string, final bool) []string {
 	byOrigin := map[string]map[[32]byte]string{}
 	anywhere := map[[32]byte]string{}
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // A's engine removed it meanwhile (A runs during the checks)
+		}
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", p, err))
 			return nil
@@ -750,6 +760,9 @@ func (m *crashModel) checkLocked(dev string, final bool) []string {
 			return nil
 		}
 		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // as above
+		}
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s's %s: %v", dev, rel, err))
 			return nil
