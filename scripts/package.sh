@@ -154,7 +154,7 @@ do_deb() {
   find "$stage" -type d -exec chmod 0755 {} +
   stamp "$stage"
   out=$DIST/lafssync_${DEB_VERSION}_$arch.deb
-  dpkg-deb --root-owner-group -Zxz -z9 --build "$stage" "$out" >/dev/null
+  dpkg-deb --root-owner-group -Zxz -z6 --build "$stage" "$out" >/dev/null
   say "$(basename "$out")"
 }
 
@@ -181,7 +181,7 @@ do_appimage() {
   targz "$appdir" "$DIST/$base.AppDir.tar.gz"
   rm -f "$WORK/appimage/$base.squashfs"
   mksquashfs "$appdir" "$WORK/appimage/$base.squashfs" -quiet -no-progress -noappend -all-root -no-xattrs \
-    -comp zstd -Xcompression-level 19 -b 1M -mkfs-time "$SOURCE_DATE_EPOCH" -all-time "$SOURCE_DATE_EPOCH" >/dev/null
+    -comp zstd -Xcompression-level 19 -b 1M >/dev/null  # times: SOURCE_DATE_EPOCH
   rt=${APPIMAGE_RUNTIME:-$WORK/runtime-$arch}
   if [ ! -f "$rt" ] && [ -z "${APPIMAGE_RUNTIME:-}" ] && [ "$arch" = x86_64 ]; then
     say "the AppImage type2 runtime, from packaging/appimage/runtime"
@@ -251,7 +251,7 @@ do_msi() {
 do_macos() {
   local arch app c
   for arch in arm64 amd64; do
-    app=$WORK/macos-$arch/LAFS Sync.app
+    app="$WORK/macos-$arch/LAFS Sync.app"
     c=$app/Contents
     rm -rf "$WORK/macos-$arch" && mkdir -p "$c/MacOS" "$c/Resources" "$c/Library/LaunchAgents"
     say "LAFS Sync.app for darwin/$arch"
