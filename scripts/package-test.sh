@@ -89,9 +89,9 @@ check ".deb Depends names the tray app's libraries" bash -c "dpkg-deb -f '$deb' 
 check "desktop-file-validate: .desktop and autostart entries" \
   desktop-file-validate packaging/linux/lafssync.desktop packaging/linux/lafssync-autostart.desktop
 check "systemd-analyze verify: lafs.service" bash -c "! command -v systemd-analyze >/dev/null || \
-  { d=\$(mktemp -d); sed 's|/usr/bin/lafs|/bin/true|' packaging/linux/lafs.service >\"\$d/lafs.service\"; systemd-analyze --user verify \"\$d/lafs.service\"; }"
+  { d=\$(mktemp -d); sed 's|/usr/bin/lafs|/bin/true|' packaging/linux/lafs.service >\"\$d/lafs.service\"; systemd-analyze verify \"\$d/lafs.service\"; }"
 if command -v lintian >/dev/null; then
-  lint=$(lintian --no-tag-display-limit "$deb" 2>&1 || true)
+  lint=$(lintian --tag-display-limit 0 "$deb" 2>&1 || true)
   lint_clean() { ! grep '^E: ' <<<"$lint"; }
   check "lintian: no errors" lint_clean
   [ -z "$lint" ] || { echo "      lintian says:"; sed 's/^/      /' <<<"$lint"; }
@@ -161,10 +161,10 @@ msicheck() {
     want $'\[INSTALLDIR\]lafs.exe\tdaemon' "$shortcut" || return 1
   fi
   dir=$(msiinfo export "$msi" Directory)
-  want $'^ShortcutDir\tProgramMenuFolder' "$dir" && want $'^INSTALLDIR\tProgramsFolder\tLAFSSY~1|LAFS Sync' "$dir" &&
+  want $'^ShortcutDir\tProgramMenuFolder' "$dir" && want $'^INSTALLDIR\tProgramsFolder\tLAFS Sync' "$dir" &&
     want $'^ProgramsFolder\tLocalAppDataFolder' "$dir" || return 1
   reg=$(msiinfo export "$msi" Registry)
-  want $'\t1\tSoftware\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Run\tLAFS Sync\t.*\tRunAtLogin$' "$reg" || return 1
+  want $'\t1\tSoftware\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Run\tLAFS Sync\t.*\tRunAtLogin' "$reg" || return 1
   fc=$(msiinfo export "$msi" FeatureComponents)
   want $'^StartAtLogin\tRunAtLogin' "$fc" || return 1
   feat=$(msiinfo export "$msi" Feature)

@@ -136,6 +136,7 @@ do_deb() {
   install -D -m 0644 packaging/linux/lafssync-autostart.desktop "$stage/usr/share/lafssync/autostart/lafssync.desktop"
   install -D -m 0644 packaging/linux/lafs.service "$stage/usr/lib/systemd/user/lafs.service"
   install -D -m 0644 packaging/linux/copyright "$stage/usr/share/doc/lafssync/copyright"
+  install -D -m 0644 packaging/linux/lintian-overrides "$stage/usr/share/lintian/overrides/lafssync"
   printf 'lafssync (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- LAFS Sync developers <lafssync@users.noreply.github.com>  %s\n' \
     "$DEB_VERSION" "$VERSION" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")" | gzip -9 -n >"$stage/usr/share/doc/lafssync/changelog.gz"
   chmod 0644 "$stage/usr/share/doc/lafssync/changelog.gz"
@@ -269,8 +270,8 @@ do_macos() {
 }
 
 do_sums() {
-  (cd "$DIST" && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%P\n' | sort | xargs -r sha256sum) >"$DIST/SHA256SUMS.tmp"
-  mv "$DIST/SHA256SUMS.tmp" "$DIST/SHA256SUMS"
+  (cd "$DIST" && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%P\n' | sort | xargs -r sha256sum) >"$WORK/SHA256SUMS"
+  mv "$WORK/SHA256SUMS" "$DIST/SHA256SUMS"
   say "SHA256SUMS ($(wc -l <"$DIST/SHA256SUMS") files)"
 }
 
