@@ -10,6 +10,7 @@ pkgs=(
   libxinerama-dev libxi-dev libxxf86vm-dev         # fyne / go-gl / glfw headers
   xvfb x11-apps imagemagick xdotool                # a real window under Xvfb and its screenshot
   dbus libglib2.0-bin                              # private session bus; gdbus reads/clicks the tray menu
+  gnome-keyring                                    # a real Secret Service for app/secrets TestRealKeyring
   iproute2 iptables                                # network namespaces and a masquerading router for NAT tests
   time                                             # /usr/bin/time: peak RSS in make bench
   dpkg-dev lintian desktop-file-utils squashfs-tools wixl msitools python3-olefile gcc-mingw-w64-x86-64 osslsigncode zip unzip file libfuse3-dev libzstd-dev zlib1g-dev  # make package / test-package

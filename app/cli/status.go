@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lafssync/lafssync/app/secrets"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/webapi"
@@ -69,6 +70,9 @@ web API's /status document as it is (docs/webapi.md): {"servers": [...], "params
 				return fmt.Errorf("status: %w", err)
 			}
 			printStatus(out, s)
+			if w := secrets.Where(opts.nodeDir); w != "" {
+				fmt.Fprintln(out, w)
+			}
 			return nil
 		},
 	}

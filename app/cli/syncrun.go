@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lafssync/lafssync/app/secrets"
 	"github.com/lafssync/lafssync/grid/dirnode"
 	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/grid/mutable"
@@ -69,7 +70,8 @@ func startSync(ctx context.Context, wg *sync.WaitGroup, n *fullnode.Node, log *s
 	slog := log.With("part", "folder sync")
 	g := nodeGrid{n: n, keys: mutable.NewKeyPool(8)}
 	wg.Go(func() { <-ctx.Done(); g.keys.Close() })
-	m, err := syncer.New(syncer.Config{NodeDir: n.Dir, Device: deviceID(n.T.ID()), Grid: g, Log: slog})
+	m, err := syncer.New(syncer.Config{NodeDir: n.Dir, Device: deviceID(n.T.ID()), Grid: g, Log: slog,
+		Secrets: secrets.New(n.Dir, secrets.Options{Log: slog})}) // the OS keyring, else a 0600 file (app/secrets)
 	if err != nil {
 		slog.Warn("the folder sync could not start; the node runs without it", "err", err)
 		n.MountWeb(webapi.SyncPrefix, api.Unavailable(fmt.Sprintf("the folder sync could not start: %v (the node's log has more)", err)))
