@@ -87,6 +87,7 @@ winres() {
 # The static lafs for every OS/arch in MATRIX: tar.gz (unix) or zip (windows).
 do_static() {
   local t goos goarch dir exe
+  rm -rf "$WORK/static"
   for t in $MATRIX; do
     goos=${t%/*} goarch=${t#*/}
     dir=$WORK/static/lafs-$VERSION-$goos-$goarch
