@@ -125,7 +125,7 @@ func classify(err error) error {
 		strings.Contains(msg, "session bus"):
 		return &unavailableError{Why: "no D-Bus session bus", Err: err}
 	case strings.Contains(msg, "prompt") || strings.Contains(msg, "dismissed") || strings.Contains(msg, "lock"):
-		return &unavailableError{Why: "the keyring is locked", Err: err}
+		return &unavailableError{Why: "the login keyring is locked, or there is none", Err: err}
 	}
 	return &unavailableError{Why: "the keyring failed: " + msg, Err: err}
 }

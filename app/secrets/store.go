@@ -374,7 +374,7 @@ func (s *Store) readGen(m manifest) ([]byte, error) {
 	if buf.Len() != m.size || hex.EncodeToString(sum[:]) != m.sum {
 		return nil, s.damaged(errors.New("its chunks do not match their checksum"))
 	}
-	return buf.Bytes(), nil
+	return append([]byte{}, buf.Bytes()...), nil // non-nil: an empty list was saved
 }
 
 // put writes b into the keyring as described in the package doc, within

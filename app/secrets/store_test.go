@@ -172,7 +172,7 @@ func TestChunkedListRoundTripsAndShrinks(t *testing.T) {
 	}
 	// An empty list is a list, not "nothing saved".
 	mustSave(t, s, []byte{})
-	if got, err := New(dir, Options{Keyring: rec}).Load(); err != nil || got == nil && len(got) != 0 {
+	if got, err := New(dir, Options{Keyring: rec}).Load(); err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("empty list: %q, %v", got, err)
 	}
 }
