@@ -3,7 +3,7 @@
 # each for real, then builds again and compares byte for byte:
 #   static   each archive holds one binary of the right OS/arch; linux/amd64 runs --version
 #   deb      lintian (errors fail); dpkg -i on this machine, /usr/bin/lafs --version,
-#            lafsync starts; dpkg --purge leaves no file of the package behind
+#            lafsync starts; dpkg -r leaves no file of the package behind
 #   AppDir   AppRun runs lafs --version and starts lafsync; the squashfs holds the
 #            same tree; the AppImage, if built, runs with --appimage-extract-and-run
 #   msi      msiinfo: files, shortcut, Run key in the opt-in feature, per-user;
@@ -45,7 +45,10 @@ if dpkg-query -W -f='${Status}' lafssync 2>/dev/null | grep -q installed; then
   exit 1
 fi
 
+# What the builds read: HEAD, the changes to tracked files, the untracked ones.
+treestate() { { git rev-parse HEAD; git diff HEAD; git ls-files -o --exclude-standard | sort | xargs -r sha256sum; } 2>/dev/null | sha256sum; }
 start=$(date +%s)
+tree1=$(treestate)
 echo "== build 1"
 scripts/package.sh
 arch=$(dpkg --print-architecture)
@@ -118,15 +121,18 @@ install_remove() {
   [ ${#fresh[@]} -gt 10 ] || { echo "only ${#fresh[@]} of the package's paths are new here"; return 1; }
   dpkg -i "$deb" >/dev/null || return 1
   installed_checks || rc=1
-  dpkg --purge lafssync >/dev/null || return 1
+  # dpkg -r must already remove every file (the package has no conffiles);
+  # --purge then only drops dpkg's record.
+  dpkg -r lafssync >/dev/null || { dpkg --purge lafssync >/dev/null; return 1; }
   for p in "${fresh[@]}"; do [ -e "$p" ] || [ -L "$p" ] && left+=("$p"); done
-  [ ${#left[@]} = 0 ] || { echo "left behind after dpkg --purge:"; printf '%s\n' "${left[@]}"; return 1; }
+  dpkg --purge lafssync >/dev/null || return 1
+  [ ${#left[@]} = 0 ] || { echo "left behind after dpkg -r:"; printf '%s\n' "${left[@]}"; return 1; }
   ! dpkg-query -W lafssync >/dev/null 2>&1 || { echo "dpkg still knows lafssync"; return 1; }
   # The user's data (here: the autostart entry) is theirs.
   [ -f "$T/home/.config/autostart/lafssync.desktop" ] || { echo "the user's autostart entry was removed"; return 1; }
   return $rc
 }
-check "dpkg -i; lafs --version; lafsync starts; dpkg --purge leaves nothing" install_remove
+check "dpkg -i; lafs --version; lafsync starts; dpkg -r leaves nothing" install_remove
 
 echo "== AppDir / AppImage"
 mkdir -p "$T/appdir"
@@ -240,6 +246,7 @@ same() {
   for f in "$T/dist1"/*; do
     cmp -s "$f" "$DIST/$(basename "$f")" || { echo "differs: $(basename "$f")"; bad=1; }
   done
+  [ "$tree1" = "$(treestate)" ] || echo "(the work tree changed during the test: someone edited the sources, so the builds differ)"
   return $bad
 }
 check "a second build is byte-identical (every artifact, SHA256SUMS)" same
