@@ -2,6 +2,7 @@ package folder
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -391,6 +392,9 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 	paths := make([]string, 0, len(items))
 	for p, it := range items {
 		it.entry, it.known = v.lookup(p)
+		if it.entry != nil && it.entry.Meta.Ver[f.cfg.Device] > f.counter {
+			f.counter = it.entry.Meta.Ver[f.cfg.Device] // the database lost some of ours
+		}
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
@@ -499,6 +503,17 @@ func (f *Folder) decide(ctx context.Context, p string, r db.Record, had bool, e 
 		return local(actPut, e.Meta.Ver)
 	}
 	// The grid's content differs from what this device last synced.
+	if f.ownCommit(e, r) {
+		// This device committed that version but died before recording
+		// it: it is the base, and a local edit on top an ordinary change.
+		switch {
+		case r.Gone:
+			return local(actDelete, e.Meta.Ver)
+		case e.Meta.Hash == r.Hash:
+			return actAdopt, nil
+		}
+		return local(actPut, e.Meta.Ver)
+	}
 	if !e.Foreign && e.Meta.Ver.Compare(r.Ver) == vv.Before {
 		// The grid shows an ancestor of what this device synced: a stale
 		// read, or a write of ours that did not stick. Assert ours again
@@ -748,7 +763,7 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 				ops[j] = remote.Op{Kind: remote.Delete, Name: name, Base: d.a.base, BaseCap: d.a.baseCap}
 				continue
 			}
-			vers[j] = d.a.base.Bump(f.cfg.Device)
+			vers[j] = f.nextVersion(d.a.base)
 			ops[j] = remote.Op{Kind: remote.Put, Name: name, Cap: d.cap, Base: d.a.base, BaseCap: d.a.baseCap, Meta: remote.FileMeta{
 				Size: d.a.rec.Size, Mtime: time.Unix(0, d.a.rec.MtimeNs), Mode: fileMode(d.a.rec.Mode),
 				Ver: vers[j], By: f.cfg.Device, Hash: d.a.rec.Hash,
@@ -770,6 +785,9 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			continue
 		}
 		f.update(func(tx *db.Tx) error {
+			if err := tx.PutMeta("counter", binary.BigEndian.AppendUint64(nil, f.counter)); err != nil {
+				return err
+			}
 			for j, i := range ix {
 				d := results[i]
 				if j >= len(res) || !res[j].Applied {
@@ -794,6 +812,42 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 		})
 	}
 	return retry
+}
+
+// nextVersion is the vector of a change this device makes to base: its
+// own counter goes above every counter it ever used in this folder (not
+// just base's + 1), so a file re-created after a delete, or a version
+// made after a crash lost the database's last commits, still descends
+// from (never looks older than) anything this device wrote before.
+func (f *Folder) nextVersion(base vv.Vector) vv.Vector {
+	v := base.Clone()
+	if v == nil {
+		v = vv.Vector{}
+	}
+	f.counter = max(f.counter, v[f.cfg.Device]) + 1
+	v[f.cfg.Device] = f.counter
+	return v
+}
+
+// ownCommit says whether grid entry e is a version this device committed
+// on top of r's base without recording it (killed between the publish
+// and the database update): made by this device, and descending from the
+// base by this device's counter alone.
+func (f *Folder) ownCommit(e *remote.Entry, r db.Record) bool {
+	if e.Foreign || e.Meta.By != f.cfg.Device || !r.Synced || e.Meta.Ver.Compare(r.Ver) != vv.After {
+		return false
+	}
+	for d, n := range e.Meta.Ver {
+		if d != f.cfg.Device && n != r.Ver[d] {
+			return false
+		}
+	}
+	for d, n := range r.Ver {
+		if d != f.cfg.Device && n != e.Meta.Ver[d] {
+			return false
+		}
+	}
+	return true
 }
 
 // knownCap finds content already on the grid (a rename, a copy).

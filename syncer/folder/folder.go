@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,8 +84,9 @@ type Folder struct {
 	lastWalk   time.Time
 	uploaded   map[[32]byte]string // content hash → cap uploaded by this engine
 	backoff    time.Duration
-	massOK     bool // the user resumed after a mass-delete pause
-	dirty      bool // the records changed since the files were counted
+	massOK     bool   // the user resumed after a mass-delete pause
+	dirty      bool   // the records changed since the files were counted
+	counter    uint64 // the highest own version counter used (db meta "counter")
 
 	mu sync.Mutex // guards st
 	st status
@@ -228,6 +230,7 @@ func (f *Folder) Run(ctx context.Context) error {
 	if err := f.loadMeta(); err != nil {
 		return err
 	}
+	f.removeTemps()
 	wo := f.cfg.Watch
 	if wo.Skip == nil && ign != nil {
 		wo.Skip = func(rel string, isDir bool) bool { return ign.Ignored(rel, isDir) }
@@ -341,6 +344,13 @@ func (f *Folder) loadMeta() error {
 		if len(b) == 8 {
 			f.since = binary.BigEndian.Uint64(b)
 		}
+		c, err := tx.GetMeta("counter")
+		if err != nil {
+			return err
+		}
+		if len(c) == 8 {
+			f.counter = binary.BigEndian.Uint64(c)
+		}
 		return nil
 	})
 }
@@ -349,4 +359,24 @@ func (f *Folder) saveGeneration(gen uint64) error {
 	f.since = gen
 	b := binary.BigEndian.AppendUint64(nil, gen)
 	return f.cfg.DB.Update(func(tx *db.Tx) error { return tx.PutMeta("generation", b) })
+}
+
+// removeTemps deletes the temporary files of downloads a crash cut short
+// (only this engine writes names with ignore.TempPrefix in the folder).
+func (f *Folder) removeTemps() {
+	n := 0
+	_ = filepath.WalkDir(f.cfg.Root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if !d.IsDir() && strings.HasPrefix(d.Name(), ignore.TempPrefix) {
+			if os.Remove(p) == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	if n > 0 {
+		f.log.Info("removed the temporary files of interrupted downloads", "count", n)
+	}
 }

@@ -187,6 +187,17 @@ func (d *device) waitGrid(rel, content string) {
 	})
 }
 
+// waitSettled waits for a cycle that started after now to end up to date:
+// what the grid showed before is then recorded in the database too.
+func (d *device) waitSettled() {
+	d.t.Helper()
+	t0 := time.Now()
+	d.waitFor("a settled cycle", func() bool {
+		s := d.eng.Status()
+		return s.State == api.UpToDate && s.LastCheck != nil && s.LastCheck.After(t0)
+	})
+}
+
 func (d *device) waitUpToDate() {
 	d.t.Helper()
 	d.waitFor("up-to-date", func() bool { return d.eng.Status().State == api.UpToDate })
