@@ -48,7 +48,7 @@ run:
 # The whole suite, GUI and tray tests included, on a private Xvfb display
 # and D-Bus session.
 test: deps
-	scripts/with-desktop.sh env LAFSSYNC_GUI_TEST=1 $(GO) test -count=1 ./...
+	scripts/with-desktop.sh env LAFSSYNC_GUI_TEST=1 $(GO) test -count=1 -timeout 30m ./...
 
 # Fast inner loop: skips the multi-second streaming tests.
 test-short:
@@ -83,8 +83,10 @@ clean:
 # and builds again to compare byte for byte. Minutes: not part of make test.
 .PHONY: package test-package
 package: deps
+	@$(DEPS) package
 	VERSION=$(VERSION) scripts/package.sh
 test-package: deps
+	@$(DEPS) package
 	VERSION=$(VERSION) scripts/package-test.sh
 
 # The icon set: renders icons/src/*.svg into icons/png/, icons/lafssync.ico,

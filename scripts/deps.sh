@@ -13,8 +13,11 @@ pkgs=(
   gnome-keyring                                    # a real Secret Service for app/secrets TestRealKeyring
   iproute2 iptables                                # network namespaces and a masquerading router for NAT tests
   time                                             # /usr/bin/time: peak RSS in make bench
-  dpkg-dev lintian desktop-file-utils squashfs-tools wixl msitools python3-olefile gcc-mingw-w64-x86-64 osslsigncode zip unzip file libfuse3-dev libzstd-dev zlib1g-dev  # make package / test-package
 )
+# make package / test-package only (mingw alone is hundreds of MB: not for make test).
+if [ "${1:-}" = package ]; then
+  pkgs+=(dpkg-dev lintian desktop-file-utils squashfs-tools wixl msitools python3-olefile gcc-mingw-w64-x86-64 osslsigncode zip unzip file libfuse3-dev libzstd-dev zlib1g-dev)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
