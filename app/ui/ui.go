@@ -5,6 +5,7 @@ package ui
 
 import (
 	"fmt"
+	"log/slog"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -31,9 +32,6 @@ const (
 	Title   = version.Name
 	Purpose = "Keeps a folder of yours in an encrypted, erasure-coded Tahoe-LAFS grid, " +
 		"and lets you share read-only access with friends."
-	State = "The folder sync runs inside this app. Add a folder from a terminal: " +
-		"lafs sync add DIR (lafs sync status shows how it is doing). This window " +
-		"does not list the folders yet; that comes with the tray's folder view."
 	// GridStarting is the local grid's status until it is up.
 	GridStarting = "Local grid: starting…"
 )
@@ -41,7 +39,9 @@ const (
 // Main is the main window and the widgets that change while it runs.
 type Main struct {
 	fyne.Window
-	grid *widget.Label
+	grid    *widget.Label
+	summary *widget.Label
+	list    *fyne.Container // one card per folder
 }
 
 // SetGridStatus shows the local grid's state; safe from any goroutine.
@@ -54,39 +54,39 @@ func NewMainWindow(a fyne.App, info Info) *Main {
 	title := widget.NewLabelWithStyle(Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	purpose := widget.NewLabel(Purpose)
 	purpose.Wrapping = fyne.TextWrapWord
-	state := widget.NewLabel(State)
-	state.Wrapping = fyne.TextWrapWord
+	summary := widget.NewLabelWithStyle(SyncStarting, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	summary.Wrapping = fyne.TextWrapWord
+	list := container.NewVBox()
 	grid := widget.NewLabel(GridStarting)
 	grid.Wrapping = fyne.TextWrapWord
 	details := widget.NewForm(
 		widget.NewFormItem("Version", widget.NewLabel(version.Version)),
 		widget.NewFormItem("Node directory", widget.NewLabel(info.NodeDir)),
 	)
-	w.SetContent(container.NewVBox(title, purpose, widget.NewSeparator(), state, grid, details))
-	w.Resize(fyne.NewSize(560, 330))
+	top := container.NewVBox(title, purpose, widget.NewSeparator(), summary)
+	bottom := container.NewVBox(widget.NewSeparator(), grid, details)
+	w.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(list)))
+	w.Resize(fyne.NewSize(640, 480))
 	// Closing the window leaves the app in the tray.
 	w.SetCloseIntercept(w.Hide)
-	return &Main{Window: w, grid: grid}
-}
-
-// TrayMenu is the tray menu; fyne appends Quit.
-func TrayMenu(w fyne.Window) *fyne.Menu {
-	return fyne.NewMenu(Title, fyne.NewMenuItem("Show window", func() { w.Show(); w.RequestFocus() }))
-}
-
-// SetupTray installs the tray icon and menu where the platform has a tray.
-// It reports whether it did.
-func SetupTray(a fyne.App, w fyne.Window) bool {
-	d, ok := a.(desktop.App)
-	if !ok {
-		return false
-	}
-	d.SetSystemTrayIcon(TrayIcon)
-	d.SetSystemTrayMenu(TrayMenu(w))
-	return true
+	return &Main{Window: w, grid: grid, summary: summary, list: list}
 }
 
 // Describe is a one-line summary for logs.
 func Describe(info Info) string {
 	return fmt.Sprintf("%s %s (node directory %s)", Title, version.Version, info.NodeDir)
+}
+
+// SetupTray installs the tray icon and menu where the platform has a tray
+// and returns it; nil where there is no tray (the window then shows the
+// folders alone). The window follows the folders either way.
+func SetupTray(a fyne.App, w *Main, log *slog.Logger) (t *Tray, ok bool) {
+	d, ok := a.(desktop.App)
+	if !ok {
+		t = NewTray(nil, w, SystemOpener{}, log)
+	} else {
+		t = NewTray(d, w, SystemOpener{}, log)
+	}
+	t.Refresh()
+	return t, ok
 }

@@ -29,7 +29,8 @@ func main() {
 	a := app.NewWithID("org.lafssync.LAFSSync")
 	a.SetIcon(ui.Icon)
 	w := ui.NewMainWindow(a, info)
-	if !ui.SetupTray(a, w) {
+	tray, ok := ui.SetupTray(a, w, log)
+	if !ok {
 		log.Info("no system tray on this platform; closing the window quits")
 		w.SetCloseIntercept(a.Quit)
 	}
@@ -41,7 +42,11 @@ func main() {
 	defer func() { cancel(); syncing.Wait() }()
 	go func() {
 		err := fullnode.RunEmbedded(ctx, info.NodeDir, log, func(n *fullnode.Node) {
-			cli.StartSync(ctx, &syncing, n, log)
+			if m := cli.StartSyncManager(ctx, &syncing, n, log); m != nil {
+				tray.Attach(ctx, m)
+			} else {
+				tray.Failed("the node's log says why")
+			}
 			w.SetGridStatus(fmt.Sprintf("Local grid: an introducer and %d storage servers running on this machine.", fullnode.LocalGridSize))
 			log.Info("local grid up", "storage_servers", fullnode.LocalGridSize, "directory", filepath.Join(info.NodeDir, "local-grid"), "web_api", n.WebURL())
 		})
