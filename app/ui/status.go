@@ -190,7 +190,7 @@ func pausedUntil(in []api.FolderStatus, now time.Time) string {
 
 // When is t for a menu: "14:30" today, "tomorrow 08:00", or "Mon 2 Jan 08:00".
 func When(t, now time.Time) string {
-	t, now = t.In(now.Location()), now
+	t = t.In(now.Location())
 	y1, m1, d1 := t.Date()
 	y0, m0, d0 := now.Date()
 	switch {
