@@ -61,3 +61,7 @@ rm -rf "$bin"
 echo
 echo "== 10 'lafs run' processes: 1 GiB up and down through GBS, 3 servers killed mid-download"
 go test -count=1 -run '^TestTenServerProcesses$' -v ./node/storagenode | grep -E 'uploaded|downloaded|peak RSS|PASS|FAIL'
+
+echo
+echo "== folder sync (issue 9): LAFS Sync beside Syncthing, same run (scripts/bench-sync.sh)"
+scripts/bench-sync.sh
