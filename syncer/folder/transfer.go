@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/syncer/api"
@@ -245,9 +244,6 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
-
-// now is the engine's clock (for progress rates).
-func (f *Folder) now() time.Time { return f.clk.Now() }
 
 // rescanLater schedules a path for the next scan (safe from transfer
 // workers; the engine reads localPaths only when no transfer runs).
