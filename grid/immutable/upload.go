@@ -265,6 +265,10 @@ func (c *Client) encodeAndPlace(ctx context.Context, r io.Reader, l chk.Layout, 
 	res, err := chk.Encode(r, key, l, w)
 	if err == nil {
 		err = w.flushErr()
+	} else {
+		// No write may outlive the upload: one finishing later could
+		// complete a share under a retry that allocated it meanwhile.
+		w.wg.Wait()
 	}
 	err = check(err)
 	if err == nil && len(res.UEB) != uebLen {
@@ -601,14 +605,21 @@ func (w *serverWriter) send(t *shareTarget, b *chunk) {
 			<-w.inflight
 		}()
 		w.mu.Lock()
-		failed := t.failed != nil || w.err != nil
+		failed := t.failed != nil || w.err != nil || t.present
 		w.mu.Unlock()
 		if failed {
 			return
 		}
 		ctx, cancel := w.c.call(context.Background())
 		defer cancel()
-		if _, err := t.srv.WriteShare(ctx, w.si, t.shnum, w.secret, uint64(b.off), b.data); err != nil {
+		if _, err := t.srv.WriteShare(ctx, w.si, t.shnum, w.secret, uint64(b.off), b.data); errors.Is(err, storage.ErrComplete) {
+			// A resumed upload (same secret) filled the share's last gap
+			// with an earlier write: the share is whole, and the bytes
+			// still to send are the ones already there.
+			w.mu.Lock()
+			t.present = true
+			w.mu.Unlock()
+		} else if err != nil {
 			w.fail(t, err)
 		}
 	})
