@@ -63,6 +63,9 @@ type Client struct {
 	Concurrency int
 	// Timeout bounds each request to a server (default 60 s).
 	Timeout time.Duration
+	// Helper, when set, takes immutable uploads: the client encrypts and
+	// the helper erasure-codes and places the shares (helper.go).
+	Helper Helper
 }
 
 func (c *Client) logger() *slog.Logger {
@@ -242,7 +245,18 @@ func uploadLIT(r io.Reader, size int64, start time.Time) (*UploadResult, error) 
 // tells that its input changed); on any error every share this upload
 // allocated is aborted.
 func (c *Client) encodeAndPlace(ctx context.Context, r io.Reader, l chk.Layout, key [16]byte, start time.Time, check func(error) error) (*UploadResult, error) {
+	if c.Helper != nil {
+		return c.uploadViaHelper(ctx, r, l, key, start, check)
+	}
 	si := storage.SI(taghash.StorageIndex(key))
+	out, _, err := c.placeEncoded(ctx, si, l, start, func(w chk.ShareWriter) (*chk.Result, error) { return chk.Encode(r, key, l, w) }, check)
+	return out, err
+}
+
+// placeEncoded allocates the shares of si, has encode write them, and
+// describes the result; it is encodeAndPlace once the source of the
+// shares is chosen (plaintext and key, or an upload helper's ciphertext).
+func (c *Client) placeEncoded(ctx context.Context, si storage.SI, l chk.Layout, start time.Time, encode func(chk.ShareWriter) (*chk.Result, error), check func(error) error) (*UploadResult, *chk.Result, error) {
 	// The UEB's size is known before encoding: it has fixed-width hashes
 	// and the numbers come from the layout.
 	uebLen := len((&chk.UEB{CodecName: "crs",
@@ -253,16 +267,16 @@ func (c *Client) encodeAndPlace(ctx context.Context, r io.Reader, l chk.Layout, 
 
 	uploadSecret, err := c.uploadSecret(si)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	targets, happiness, err := c.allocate(ctx, si, l.ShareLen(uebLen), uploadSecret, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.logger().With("si", si.String()).Debug("upload placed", "happiness", happiness, "size", l.Size)
 
 	w := &serverWriter{c: c, si: si, secret: uploadSecret, targets: targets, happy: c.Params.Happy}
-	res, err := chk.Encode(r, key, l, w)
+	res, err := encode(w)
 	if err == nil {
 		err = w.flushErr()
 	} else {
@@ -282,7 +296,7 @@ func (c *Client) encodeAndPlace(ctx context.Context, r io.Reader, l chk.Layout, 
 				cancel()
 			}
 		}
-		return nil, fmt.Errorf("upload %s: %w", si, err)
+		return nil, nil, fmt.Errorf("upload %s: %w", si, err)
 	}
 	out := &UploadResult{Placement: map[int]string{}, Bytes: l.Size, Happiness: happinessOfTargets(targets)}
 	for sh, t := range targets {
@@ -297,7 +311,7 @@ func (c *Client) encodeAndPlace(ctx context.Context, r io.Reader, l chk.Layout, 
 	ref := res.Ref
 	out.Cap = &cap.CHK{Key: ref.Key, UEBHash: ref.UEBHash, K: ref.K, N: ref.N, Size: ref.Size}
 	out.Elapsed = time.Since(start)
-	return out, nil
+	return out, res, nil
 }
 
 // ErrSourceChanged means the input changed while it was being uploaded:
