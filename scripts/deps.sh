@@ -12,6 +12,7 @@ pkgs=(
   dbus libglib2.0-bin                              # private session bus; gdbus reads/clicks the tray menu
   gnome-keyring                                    # a real Secret Service for app/secrets TestRealKeyring
   iproute2 iptables                                # network namespaces and a masquerading router for NAT tests
+  nftables miniupnpd miniupnpd-nftables            # internal/netlab routers; a real UPnP/NAT-PMP router for node/portmap
   time                                             # /usr/bin/time: peak RSS in make bench
 )
 # make package / test-package only (mingw alone is hundreds of MB: not for make test).
@@ -32,4 +33,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 $sudo apt-get update -qq
+# miniupnpd is only run by tests, inside a namespace: never as a service.
+echo 'miniupnpd miniupnpd/start_daemon boolean false' | $sudo debconf-set-selections 2>/dev/null || true
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ -d /run/systemd/system ] && systemctl list-unit-files miniupnpd.service >/dev/null 2>&1; then
+  $sudo systemctl disable --now miniupnpd.service >/dev/null 2>&1 || true
+fi
