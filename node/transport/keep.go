@@ -84,6 +84,8 @@ type PeerState struct {
 	Remote  string    `json:"remote_address"`
 	Since   time.Time `json:"connected_since"`
 	Streams int       `json:"open_streams"`
+	// Via is the relay the connection runs through ("" when direct).
+	Via string `json:"via_relay,omitempty"`
 }
 
 // Peers lists the connections in use, by peer ID.
@@ -92,7 +94,7 @@ func (n *Node) Peers() []PeerState {
 	defer n.mu.Unlock()
 	out := make([]PeerState, 0, len(n.current))
 	for id, c := range n.current {
-		out = append(out, PeerState{ID: id, Inbound: c.initiator != n.ID(), Remote: c.remote, Since: c.since, Streams: c.sess.NumStreams()})
+		out = append(out, PeerState{ID: id, Inbound: c.initiator != n.ID(), Remote: c.remote, Since: c.since, Streams: c.sess.NumStreams(), Via: c.via})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

@@ -110,6 +110,7 @@ type conn struct {
 	initiator string // ID of the node that dialed
 	since     time.Time
 	remote    string
+	via       string // the relay it runs through ("" when direct; over.go)
 }
 
 // Node owns the connections of one node. It is safe for concurrent use.
@@ -138,6 +139,7 @@ type Node struct {
 	closed  bool
 	changed chan struct{} // closed and replaced whenever a connection comes or goes
 	pools   map[string]*http.Transport
+	relay   RelayDialer // guarded by mu; over.go
 	wg      sync.WaitGroup
 }
 
@@ -242,13 +244,13 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 	ours := &tls.Config{
 		Certificates: []tls.Certificate{n.id.cert},
 		ClientAuth:   tls.RequestClientCert,
-		NextProtos:   []string{ALPN, "http/1.1"},
+		NextProtos:   []string{ALPN, ProbeALPN, "http/1.1"},
 		MinVersion:   tls.VersionTLS12,
 	}
 	if n.FallbackCert != nil {
 		plain := &tls.Config{Certificates: []tls.Certificate{*n.FallbackCert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
 		ours.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-			if slices.Contains(h.SupportedProtos, ALPN) {
+			if slices.Contains(h.SupportedProtos, ALPN) || slices.Contains(h.SupportedProtos, ProbeALPN) {
 				return nil, nil
 			}
 			return plain, nil
@@ -263,6 +265,10 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 		return
 	}
 	st := tc.ConnectionState()
+	if st.NegotiatedProtocol == ProbeALPN { // a dial-back check: the handshake was all it wanted (probe.go)
+		tc.Close()
+		return
+	}
 	if st.NegotiatedProtocol != ALPN {
 		if n.fallback == nil {
 			tc.Close()
@@ -299,32 +305,12 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 // Dial connects to a peer at addr whose ID must be peerID. If a
 // connection to the peer already exists it returns at once.
 func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
-	want, err := keyOfID(peerID)
+	if relay, ok := strings.CutPrefix(addr, RelayPrefix); ok {
+		return n.dialRelay(ctx, relay, peerID)
+	}
+	cfg, err := n.clientConfig(peerID)
 	if err != nil {
 		return err
-	}
-	cfg := &tls.Config{
-		Certificates:       []tls.Certificate{n.id.cert},
-		NextProtos:         []string{ALPN},
-		MinVersion:         tls.VersionTLS13,
-		InsecureSkipVerify: true, // the peer's key is pinned below
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return ErrWrongPeer
-			}
-			c, err := x509.ParseCertificate(raw[0])
-			if err != nil {
-				return err
-			}
-			got, err := peerIDOf([]*x509.Certificate{c})
-			if err != nil {
-				return err
-			}
-			if got != IDOf(want) {
-				return ErrWrongPeer
-			}
-			return nil
-		},
 	}
 	raw, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -354,8 +340,42 @@ func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 	return nil
 }
 
+// clientConfig is the TLS client configuration that pins peerID's key.
+func (n *Node) clientConfig(peerID string) (*tls.Config, error) {
+	want, err := keyOfID(peerID)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		Certificates:       []tls.Certificate{n.id.cert},
+		NextProtos:         []string{ALPN},
+		MinVersion:         tls.VersionTLS13,
+		InsecureSkipVerify: true, // the peer's key is pinned below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return ErrWrongPeer
+			}
+			c, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			got, err := peerIDOf([]*x509.Certificate{c})
+			if err != nil {
+				return err
+			}
+			if got != IDOf(want) {
+				return ErrWrongPeer
+			}
+			return nil
+		},
+	}, nil
+}
+
 // keeper returns the connection both sides keep of two to the same peer.
 func (n *Node) keeper(a, b *conn) (keep, drop *conn) {
+	if (a.via == "") != (b.via == "") {
+		return preferDirect(a, b) // over.go
+	}
 	if a.initiator == b.initiator {
 		return b, a // a reconnect: the newer replaces the older
 	}
@@ -438,7 +458,7 @@ func (n *Node) retire(c *conn) {
 
 // serveStreams answers the peer's requests on c until it closes.
 func (n *Node) serveStreams(ctx context.Context, c *conn) {
-	peerCtx := context.WithValue(ctx, ctxKey{}, c.peer)
+	peerCtx := withVia(context.WithValue(ctx, ctxKey{}, c.peer), c.via)
 	srv := &http.Server{Handler: n.handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second, ErrorLog: httplog.New(n.log.With("peer", c.peer), "peer streams"),
 		BaseContext: func(net.Listener) context.Context { return peerCtx }}
 	srv.Serve(&limitListener{Listener: c.sess, sem: make(chan struct{}, n.MaxStreams), full: sync.OnceFunc(func() {
