@@ -47,6 +47,11 @@ type Config struct {
 	// announces no addresses and others use the connections it opens
 	// ([node] reachability = outbound-only; ours, not Tahoe's).
 	OutboundOnly bool
+	// Reachability is [node] reachability: "auto" (absent: the node
+	// announces the addresses dial-back confirms, docs/reachability.md),
+	// "public" (tub.location as written) or "outbound-only" (with
+	// OutboundOnly; OutboundOnly wins when the two disagree).
+	Reachability string
 }
 
 // Default is a fresh node's configuration.
@@ -121,11 +126,14 @@ func Load(dir string) (Config, error) {
 		c.IntroducerFURL = "" // Tahoe writes None for "no introducer"
 	}
 	switch v := get("node", "reachability"); v {
-	case "", "public":
+	case "", "auto":
+		c.Reachability = "auto"
+	case "public":
+		c.Reachability = v
 	case "outbound-only":
-		c.OutboundOnly = true
+		c.Reachability, c.OutboundOnly = v, true
 	default:
-		return c, &Error{path, "node", "reachability", v, "want public or outbound-only"}
+		return c, &Error{path, "node", "reachability", v, "want auto, public or outbound-only"}
 	}
 	if c.TubPort != "" {
 		if _, _, err := ParseTubPort(c.TubPort); err != nil {
@@ -173,10 +181,13 @@ func Save(dir string, c Config) error {
 	if c.WebPort != "" {
 		set("node", "web.port", c.WebPort)
 	}
-	if c.OutboundOnly {
+	switch {
+	case c.OutboundOnly:
 		set("node", "reachability", "outbound-only")
-	} else if f.Section("node").HasKey("reachability") {
-		set("node", "reachability", "public")
+	case c.Reachability == "auto" && f.Section("node").HasKey("reachability"):
+		set("node", "reachability", "auto")
+	case c.Reachability == "public" || f.Section("node").HasKey("reachability"):
+		set("node", "reachability", "public") // also: outbound-only turned off
 	}
 	if c.Introducer {
 		set("introducer", "enabled", "true")

@@ -1,0 +1,198 @@
+package nat
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Advice IDs: stable, so scripts and docs can name them.
+const (
+	AdviceStorageReadOnly  = "storage-readonly"
+	AdviceUseHelper        = "use-helper"
+	AdvicePortForward      = "port-forward"
+	AdviceStorageOff       = "storage-off"
+	AdviceUseRelay         = "use-relay"
+	AdviceReachabilityAuto = "reachability-auto"
+	AdviceEnableUPnP       = "enable-upnp"
+)
+
+// AllAdvice lists every advice ID there is.
+var AllAdvice = []string{AdviceStorageReadOnly, AdviceUseHelper, AdvicePortForward, AdviceStorageOff, AdviceUseRelay, AdviceReachabilityAuto, AdviceEnableUPnP}
+
+// Setting is one tahoe.cfg key an advice sets.
+type Setting struct {
+	Section string `json:"section"`
+	Key     string `json:"key"`
+	Value   string `json:"value"`
+}
+
+func (s Setting) String() string { return fmt.Sprintf("[%s] %s = %s", s.Section, s.Key, s.Value) }
+
+// Advice is one thing the user can do, with the tahoe.cfg change that
+// does it (lafs reachability --apply ID).
+type Advice struct {
+	ID      string    `json:"id"`
+	Text    string    `json:"text"`
+	Changes []Setting `json:"changes"`
+	Command string    `json:"command"`
+}
+
+// DefaultUplinkBps is the uplink assumed when none was measured: a common
+// home connection's upload speed.
+const DefaultUplinkBps = 10e6
+
+// advise lists what the user can do about r.
+func advise(in Inputs, r Report) []Advice {
+	out := []Advice{}
+	add := func(id, text string, s ...Setting) {
+		out = append(out, Advice{ID: id, Text: text, Changes: s, Command: "lafs reachability --apply " + id})
+	}
+	natted := r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT
+	if r.Verdict.Reachable() && !in.Storage {
+		add(AdviceStorageReadOnly, "This node is reachable from the Internet. Run a storage server on it, read-only, so that storage "+
+			"servers behind NAT can connect to it and the grid can use them: it stores nothing new, it only accepts their connections.",
+			Setting{"storage", "enabled", "true"}, Setting{"storage", "readonly", "true"})
+	}
+	if natted && in.Client && !in.HelperConfigured {
+		add(AdviceUseHelper, helperText(in), Setting{"client", "helper", "auto"})
+	}
+	if r.Verdict == VerdictNAT && in.Storage {
+		port := in.ListenPort
+		ext := publicSeen(in)
+		lan := lanAddr(in.Local)
+		if ext.IsValid() && port != 0 {
+			loc := "tcp:" + net.JoinHostPort(ext.String(), strconv.Itoa(int(port)))
+			text := fmt.Sprintf("Storage servers behind NAT cannot be reached by the nodes that are not connected to them. "+
+				"On your router, forward TCP port %d to this computer (%s port %d), then apply: tub.location becomes %s and the node "+
+				"listens on all interfaces. The node announces it only once a peer has connected to it there.", port, lan, port, loc)
+			if !hasForeign(in) {
+				text = fmt.Sprintf("Peers see this node at its own address %s but cannot connect: allow incoming TCP port %d in "+
+					"this computer's firewall, then apply: tub.location becomes %s.", ext, port, loc)
+			}
+			add(AdvicePortForward, text, Setting{"node", "tub.port", "tcp:" + strconv.Itoa(int(port))},
+				Setting{"node", "tub.location", loc}, Setting{"node", "reachability", string(ModeAuto)})
+		}
+	}
+	if natted && in.Storage {
+		add(AdviceStorageOff, "Or turn this node's storage server off: a storage server nobody can connect to only helps the nodes it "+
+			"connects to itself.", Setting{"storage", "enabled", "false"})
+	}
+	if r.Verdict == VerdictCGNAT {
+		add(AdviceUseRelay, "This node is behind double NAT or your ISP's carrier-grade NAT: no port forward you make can reach it. "+
+			"Nodes that cannot reach it use its own outgoing connections, and a relay (a public node of the grid) carries the rest. "+
+			"Apply to stop checking and announce no address.", Setting{"node", "reachability", string(ModeOutboundOnly)})
+	}
+	if natted && in.Mode == ModePublic {
+		add(AdviceReachabilityAuto, "[node] reachability = public makes this node announce tub.location, but no peer can connect to it "+
+			"there. Let the node decide (auto): it then announces only addresses a peer has reached.",
+			Setting{"node", "reachability", string(ModeAuto)})
+	}
+	if r.Verdict == VerdictNAT && in.UPnPDisabled {
+		add(AdviceEnableUPnP, "Port mapping is turned off ([node] upnp = false). If your router offers UPnP or NAT-PMP, the node can "+
+			"ask it to forward a port by itself.", Setting{"node", "upnp", "true"})
+	}
+	return out
+}
+
+// helperText explains the helper with the numbers behind it.
+func helperText(in Inputs) string {
+	k, n := in.K, in.N
+	if k <= 0 || n < k {
+		k, n = 3, 10
+	}
+	bps, how := in.UplinkBps, "measured"
+	if bps <= 0 {
+		bps = DefaultUplinkBps
+	}
+	if !in.UplinkMeasured {
+		how = "estimated (not measured)"
+	}
+	const gb = 1e9
+	direct := gb * 8 * float64(n) / float64(k) / bps / 60
+	helped := gb * 8 / bps / 60
+	s := fmt.Sprintf("This node is behind NAT. Upload through a helper, a public node that erasure-codes and places the shares for "+
+		"you: with %d-of-%d encoding a direct upload sends %.1f× the file's size, through a helper only 1×. At your %s uplink of "+
+		"%s, 1 GB takes ~%s direct vs ~%s via the helper. The helper never sees your files' contents or keys.",
+		k, n, float64(n)/float64(k), how, mbit(bps), minutes(direct), minutes(helped))
+	if in.HelpersKnown == 0 {
+		s += " No helper is announced on this grid yet; with helper = auto the node uses one as soon as one is."
+	}
+	return s
+}
+
+func mbit(bps float64) string { return strconv.FormatFloat(bps/1e6, 'f', -1, 64) + " Mbit/s" }
+
+func minutes(m float64) string {
+	if m < 1 {
+		return "1 min"
+	}
+	return strconv.Itoa(int(m+0.5)) + " min"
+}
+
+// publicSeen is the address peers see for us that is not ours (the NAT's
+// outside address), else the first one seen.
+func publicSeen(in Inputs) netip.Addr {
+	var first netip.Addr
+	for _, o := range in.Observed {
+		if o.Error != "" || !o.Address.IsValid() {
+			continue
+		}
+		if !first.IsValid() {
+			first = o.Address.Addr()
+		}
+		if !isLocal(in.Local, o.Address.Addr()) {
+			return o.Address.Addr()
+		}
+	}
+	return first
+}
+
+func hasForeign(in Inputs) bool {
+	for _, o := range in.Observed {
+		if o.Error == "" && o.Address.IsValid() && !isLocal(in.Local, o.Address.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// lanAddr is this computer's address on its home network, for the port
+// forward's target.
+func lanAddr(local []netip.Addr) string {
+	for _, a := range local {
+		if Classify(a) == ClassPrivate && a.Is4() {
+			return a.String()
+		}
+	}
+	for _, a := range local {
+		if c := Classify(a); c != ClassLoopback && c != ClassLinkLocal && c != ClassOther {
+			return a.String()
+		}
+	}
+	return "this computer's address"
+}
+
+// Find returns the advice with id in r, or an error in user words that
+// lists the IDs r offers.
+func (r Report) Find(id string) (Advice, error) {
+	var ids []string
+	for _, a := range r.Advice {
+		if a.ID == id {
+			return a, nil
+		}
+		ids = append(ids, a.ID)
+	}
+	now := "this node has no advice now"
+	if len(ids) > 0 {
+		now = "the advice this node gives now: " + strings.Join(ids, ", ")
+	}
+	for _, k := range AllAdvice {
+		if k == id {
+			return Advice{}, fmt.Errorf("advice %q does not apply to this node now (verdict: %s); %s", id, r.Verdict, now)
+		}
+	}
+	return Advice{}, fmt.Errorf("there is no advice %q; %s (all IDs: %s)", id, now, strings.Join(AllAdvice, ", "))
+}

@@ -1,0 +1,254 @@
+package nat
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func ip(s string) netip.Addr     { return netip.MustParseAddr(s) }
+func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+func ips(s ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, x := range s {
+		out = append(out, ip(x))
+	}
+	return out
+}
+
+func TestClassify(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Class
+	}{
+		{"8.8.8.8", ClassPublic}, {"2001:db8::1", ClassPublic}, {"192.168.1.5", ClassPrivate}, {"10.1.2.3", ClassPrivate},
+		{"172.16.0.1", ClassPrivate}, {"172.32.0.1", ClassPublic}, {"fd00::1", ClassPrivate}, {"100.64.0.1", ClassCGNAT},
+		{"100.127.255.254", ClassCGNAT}, {"100.128.0.1", ClassPublic}, {"127.0.0.1", ClassLoopback}, {"::1", ClassLoopback},
+		{"169.254.1.1", ClassLinkLocal}, {"fe80::1", ClassLinkLocal}, {"0.0.0.0", ClassOther}, {"::ffff:10.0.0.1", ClassPrivate},
+		{"224.0.0.1", ClassOther},
+	} {
+		if got := Classify(ip(c.in)); got != c.want {
+			t.Errorf("Classify(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// fakePeer sees us at seen and reaches us at the addresses in open.
+type fakePeer struct {
+	id      string
+	seen    netip.AddrPort
+	seenErr error
+	open    map[netip.AddrPort]bool
+	skip    bool
+	dialed  []netip.AddrPort
+}
+
+func (p *fakePeer) ID() string { return p.id }
+func (p *fakePeer) Observed(context.Context) (netip.AddrPort, error) {
+	return p.seen, p.seenErr
+}
+func (p *fakePeer) DialBack(_ context.Context, a netip.AddrPort) error {
+	p.dialed = append(p.dialed, a)
+	if p.skip {
+		return &SkippedError{"busy"}
+	}
+	if a.Addr() != p.seen.Addr() {
+		return errors.New("refused: not your IP") // what a real peer answers
+	}
+	if !p.open[a] {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+type fakeMapper struct {
+	m   *Mapping
+	err error
+}
+
+func (f *fakeMapper) Map(_ context.Context, port uint16) (Mapping, error) {
+	if f.err != nil {
+		return Mapping{}, f.err
+	}
+	return *f.m, nil
+}
+func (f *fakeMapper) External() (Mapping, bool) { return Mapping{}, false }
+func (f *fakeMapper) Close() error              { return nil }
+
+func TestVerdicts(t *testing.T) {
+	const port = 3456
+	cases := []struct {
+		name       string
+		local      []netip.Addr
+		configured []string
+		wildcard   bool
+		peers      []*fakePeer
+		mapper     Mapper
+		known      int
+		storage    bool
+		mode       Mode
+		want       Verdict
+		announce   []string
+		advice     []string
+		evidence   string // a phrase the evidence must hold
+	}{
+		{name: "public address on this computer", local: ips("127.0.0.1", "203.0.113.7"), configured: []string{"203.0.113.7:3456"},
+			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), open: map[netip.AddrPort]bool{ap("203.0.113.7:3456"): true}}},
+			want:  VerdictPublic, announce: []string{"203.0.113.7:3456"}, advice: []string{AdviceStorageReadOnly}, evidence: "reached this node"},
+		{name: "public storage server: no read-only advice", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"}, storage: true,
+			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), open: map[netip.AddrPort]bool{ap("203.0.113.7:3456"): true}}},
+			want:  VerdictPublic, announce: []string{"203.0.113.7:3456"}, advice: []string{}},
+		{name: "loopback grid", local: ips("127.0.0.1", "192.168.1.5"), configured: []string{"127.0.0.1:3456"}, storage: true,
+			peers: []*fakePeer{{id: "p1", seen: ap("127.0.0.1:50000"), open: map[netip.AddrPort]bool{ap("127.0.0.1:3456"): true}}},
+			want:  VerdictPublic, announce: []string{"127.0.0.1:3456"}, advice: []string{}, evidence: "loopback"},
+		{name: "behind NAT, storage server", local: ips("127.0.0.1", "192.168.1.5"), configured: []string{"192.168.1.5:3456"}, storage: true,
+			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
+			want:  VerdictNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdvicePortForward, AdviceStorageOff}, evidence: "not an address of this computer"},
+		{name: "behind NAT, wildcard listener, forward fails", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"}, wildcard: true,
+			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
+			want:  VerdictNAT, announce: []string{}, advice: []string{AdviceUseHelper}, evidence: "no peer could open a connection to 198.51.100.9:3456"},
+		{name: "port-forwarded", local: ips("192.168.1.5"), configured: []string{"198.51.100.9:3456"},
+			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000"), open: map[netip.AddrPort]bool{ap("198.51.100.9:3456"): true}}},
+			want:  VerdictForwarded, announce: []string{"198.51.100.9:3456"}, advice: []string{AdviceStorageReadOnly}, evidence: "forwards it here"},
+		{name: "port mapping confirmed", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"},
+			mapper: &fakeMapper{m: &Mapping{External: ap("198.51.100.9:50123"), Internal: port, Protocol: "upnp"}},
+			peers:  []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000"), open: map[netip.AddrPort]bool{ap("198.51.100.9:50123"): true}}},
+			want:   VerdictMapped, announce: []string{"198.51.100.9:50123"}, advice: []string{AdviceStorageReadOnly}, evidence: "mapped port 3456"},
+		{name: "port mapping not reachable: double NAT", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"},
+			mapper: &fakeMapper{m: &Mapping{External: ap("10.0.0.2:50123"), Internal: port, Protocol: "nat-pmp"}},
+			peers:  []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
+			want:   VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdviceUseRelay}, evidence: "another NAT beyond it"},
+		{name: "CGNAT seen by a peer", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"}, storage: true,
+			peers: []*fakePeer{{id: "p1", seen: ap("100.70.1.2:61000")}},
+			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdviceStorageOff, AdviceUseRelay}, evidence: "carrier-grade"},
+		{name: "CGNAT on the interface", local: ips("100.80.3.4"), configured: []string{"100.80.3.4:3456"},
+			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
+			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdviceUseRelay}},
+		{name: "firewall on a public address", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"}, storage: true,
+			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000")}},
+			want:  VerdictNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdvicePortForward, AdviceStorageOff}, evidence: "firewall"},
+		{name: "configured public but unreachable", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"}, mode: ModePublic,
+			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
+			want:  VerdictNAT, announce: []string{"192.168.1.5:3456"}, advice: []string{AdviceUseHelper, AdviceReachabilityAuto}},
+		{name: "outbound-only configured", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"}, mode: ModeOutboundOnly,
+			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), open: map[netip.AddrPort]bool{ap("203.0.113.7:3456"): true}}},
+			want:  VerdictPublic, announce: []string{}, advice: []string{AdviceStorageReadOnly}},
+		{name: "no peer yet", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"},
+			want: VerdictUnknown, announce: []string{"192.168.1.5:3456"}, advice: []string{}, evidence: "connected to no other node"},
+		{name: "known nodes, none connected", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"}, known: 2,
+			want: VerdictOffline, announce: []string{"192.168.1.5:3456"}, advice: []string{}, evidence: "none of the 2 nodes"},
+		{name: "no network", local: ips("127.0.0.1", "fe80::1"), configured: []string{"192.168.1.5:3456"}, known: 1,
+			want: VerdictOffline, announce: []string{"192.168.1.5:3456"}, advice: []string{}, evidence: "no network address"},
+		{name: "peers too old to answer", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"},
+			peers: []*fakePeer{{id: "p1", seenErr: &SkippedError{"old"}}},
+			want:  VerdictUnknown, announce: []string{"192.168.1.5:3456"}, advice: []string{}, evidence: "older versions"},
+		{name: "busy peer counts neither way", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"},
+			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), skip: true}},
+			want:  VerdictUnknown, announce: []string{"203.0.113.7:3456"}, advice: []string{}},
+		{name: "one address confirmed, one not: only the confirmed one", local: ips("203.0.113.7", "192.168.1.5"),
+			configured: []string{"192.168.1.5:3456", "203.0.113.7:3456"}, storage: true,
+			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), open: map[netip.AddrPort]bool{ap("203.0.113.7:3456"): true}}},
+			want:  VerdictPublic, announce: []string{"203.0.113.7:3456"}, advice: []string{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var peers []Peer
+			for _, p := range c.peers {
+				peers = append(peers, p)
+			}
+			d := &Detector{Peers: func() []Peer { return peers }, Mapper: c.mapper, ListenWildcard: c.wildcard,
+				LocalAddrs: func() ([]netip.Addr, error) { return c.local, nil }}
+			mode := c.mode
+			if mode == "" {
+				mode = ModeAuto
+			}
+			in := d.Gather(context.Background(), Inputs{Mode: mode, ListenPort: port, Configured: c.configured, Connected: len(c.peers),
+				Known: c.known, Storage: c.storage, Client: true, K: 3, N: 10})
+			r := Decide(in)
+			if r.Verdict != c.want {
+				t.Errorf("verdict %q, want %q; evidence:\n%s", r.Verdict, c.want, strings.Join(r.Evidence, "\n"))
+			}
+			if !slices.Equal(r.Announce, c.announce) {
+				t.Errorf("announces %q, want %q", r.Announce, c.announce)
+			}
+			var ids []string
+			for _, a := range r.Advice {
+				ids = append(ids, a.ID)
+			}
+			if !slices.Equal(ids, c.advice) && !(len(ids) == 0 && len(c.advice) == 0) {
+				t.Errorf("advice %q, want %q", ids, c.advice)
+			}
+			if c.evidence != "" && !strings.Contains(strings.Join(r.Evidence, "\n"), c.evidence) {
+				t.Errorf("evidence lacks %q:\n%s", c.evidence, strings.Join(r.Evidence, "\n"))
+			}
+			for _, p := range c.peers {
+				for _, a := range p.dialed {
+					if a.Addr() != p.seen.Addr() {
+						t.Errorf("asked peer %s to dial %s, not the IP it sees for us (%s)", p.id, a, p.seen.Addr())
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestHelperAdviceGivesNumbers(t *testing.T) {
+	in := Inputs{Mode: ModeAuto, Local: ips("192.168.1.5"), Connected: 1, Client: true, K: 3, N: 10,
+		Observed: []Observation{{Peer: "p", Address: ap("198.51.100.9:1")}}}
+	r := Decide(in)
+	a, err := r.Find(AdviceUseHelper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 GB at 10 Mbit/s: 800 s = 13 min via the helper, 10/3 of it direct = 44 min.
+	for _, want := range []string{"3-of-10", "3.3×", "~44 min direct", "~13 min via the helper", "estimated (not measured)", "10 Mbit/s", "No helper is announced"} {
+		if !strings.Contains(a.Text, want) {
+			t.Errorf("helper advice lacks %q: %s", want, a.Text)
+		}
+	}
+	in.UplinkBps, in.UplinkMeasured, in.HelpersKnown = 40e6, true, 1
+	a, _ = Decide(in).Find(AdviceUseHelper)
+	for _, want := range []string{"measured uplink of 40 Mbit/s", "~11 min direct", "~3 min via the helper"} {
+		if !strings.Contains(a.Text, want) {
+			t.Errorf("helper advice lacks %q: %s", want, a.Text)
+		}
+	}
+	if strings.Contains(a.Text, "No helper is announced") {
+		t.Errorf("says no helper is announced though one is: %s", a.Text)
+	}
+	in.HelperConfigured = true
+	if _, err := Decide(in).Find(AdviceUseHelper); err == nil {
+		t.Error("advises a helper to a node that has one")
+	}
+}
+
+func TestFindNamesValidIDs(t *testing.T) {
+	r := Report{Verdict: VerdictNAT, Advice: []Advice{{ID: AdviceUseHelper}, {ID: AdviceStorageOff}}}
+	_, err := r.Find("nonsense")
+	if err == nil || !strings.Contains(err.Error(), "use-helper, storage-off") || !strings.Contains(err.Error(), "all IDs") {
+		t.Errorf("unknown ID: %v", err)
+	}
+	_, err = r.Find(AdviceStorageReadOnly)
+	if err == nil || !strings.Contains(err.Error(), "does not apply to this node now") {
+		t.Errorf("known but not advised ID: %v", err)
+	}
+}
+
+func TestNextAnnounceKeepsEarlierWhenNobodyChecked(t *testing.T) {
+	prev := &Report{Verdict: VerdictNAT, Mode: ModeAuto, Announce: []string{}}
+	got, _ := NextAnnounce(prev, Report{Verdict: VerdictUnknown, Mode: ModeAuto, Announce: []string{"192.168.1.5:1"}, Provisional: true})
+	if len(got) != 0 {
+		t.Errorf("an unknown round after behind NAT announces %q", got)
+	}
+	got, prov := NextAnnounce(nil, Report{Verdict: VerdictUnknown, Mode: ModeAuto, Announce: []string{"192.168.1.5:1"}, Provisional: true})
+	if !slices.Equal(got, []string{"192.168.1.5:1"}) || !prov {
+		t.Errorf("first round: %q %v", got, prov)
+	}
+	got, _ = NextAnnounce(prev, Report{Verdict: VerdictPublic, Mode: ModeAuto, Announce: []string{"203.0.113.7:1"}})
+	if !slices.Equal(got, []string{"203.0.113.7:1"}) {
+		t.Errorf("public after NAT: %q", got)
+	}
+}
