@@ -24,7 +24,11 @@ import (
 	"github.com/lafssync/lafssync/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m) }
+func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m, testTransport.CloseIdleConnections) }
+
+// testTransport carries every test request (its idle connections are
+// closed before the leak check).
+var testTransport = &http.Transport{}
 
 const peerHeader = "X-Test-Peer"
 
@@ -96,7 +100,7 @@ func (p peerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if p.peer != "" {
 		out.Header.Set(peerHeader, p.peer)
 	}
-	return http.DefaultTransport.RoundTrip(out)
+	return testTransport.RoundTrip(out)
 }
 
 func (r *rig) client(peer string) *Client {
