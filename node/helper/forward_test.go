@@ -218,5 +218,3 @@ func newRigQuiet(t *testing.T) *rig {
 	r.srv = s
 	return r
 }
-
-
