@@ -3,6 +3,7 @@ package fullnode
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -101,6 +102,7 @@ func (b *Broker) Update(nodes map[string]introducer.Known) {
 		if k.Ann.Reachability != introducer.OutboundOnly {
 			addrs = k.Ann.Addresses
 		}
+		addrs = append(slices.Clip(addrs), relayHints(b.t.ID(), k.Ann)...) // relay.go
 		ctx, cancel := context.WithCancel(b.ctx)
 		e.cancel = cancel
 		b.byID[id] = e

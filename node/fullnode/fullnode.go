@@ -64,6 +64,7 @@ type Node struct {
 	dirLocked bool
 
 	static []storage.Server // from private/servers.yaml
+	relay  relayState       // relay.go
 	local  storage.Server   // this node's own storage server, if enabled
 	log    *slog.Logger
 
@@ -194,6 +195,7 @@ func (n *Node) announcement() (introducer.Signed, error) {
 		}
 		a.FURL, a.NURLs, a.PermutationSeed = sa.FURL, sa.NURLs, sa.PermutationSeed
 	}
+	a.Relay, a.Relays = n.relayServes(), n.reservedRelays()
 	a.Reachability = introducer.Public
 	if n.Config.OutboundOnly {
 		a.Reachability = introducer.OutboundOnly
@@ -349,6 +351,9 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 	if err := n.startClient(ctx, &wg); err != nil {
 		return err
 	}
+	if err := n.startRelay(ctx, &wg, peerMux); err != nil {
+		return err
+	}
 	if ready != nil {
 		ready(n)
 	}
@@ -375,7 +380,7 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 			return err
 		}
 		sub := &introducer.Client{T: n.T, Introducers: map[string]introducer.URL{}, CacheDir: filepath.Join(n.Dir, "private"),
-			Own: func() (introducer.Signed, bool) { return own, true }, Log: n.log}
+			Own: func() (introducer.Signed, bool) { return n.ownAnnouncement(own), true }, Log: n.log}
 		for pet, s := range intros {
 			u, err := introducer.ParseURL(s)
 			if err != nil {

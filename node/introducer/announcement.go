@@ -57,6 +57,10 @@ type Announcement struct {
 	Reachability string   `json:"lafssync-reachability,omitempty" yaml:"lafssync-reachability,omitempty"`
 	Helper       bool     `json:"lafssync-helper,omitempty" yaml:"lafssync-helper,omitempty"`
 	Relay        bool     `json:"lafssync-relay,omitempty" yaml:"lafssync-relay,omitempty"`
+	// Relays are the relays (node IDs) holding a reservation for this
+	// node: others that cannot dial it connect through one of them
+	// (docs/relay.md). Tahoe ignores the key.
+	Relays []string `json:"lafssync-relays,omitempty" yaml:"lafssync-relays,omitempty"`
 }
 
 // New fills the fields every announcement carries.

@@ -231,6 +231,28 @@ func (c *Client) follow(ctx context.Context, pet string, u URL) {
 	}
 }
 
+// Republish sends Own again to every introducer connected now, after the
+// node's announcement changed (the others get it when they reconnect).
+func (c *Client) Republish(ctx context.Context) error {
+	if c.Own == nil {
+		return nil
+	}
+	s, ok := c.Own()
+	if !ok {
+		return nil
+	}
+	var errs []error
+	for pet, u := range c.Introducers {
+		if c.T.Connections(u.ID) == 0 {
+			continue
+		}
+		if err := c.publish(ctx, c.T.HTTPClient(u.ID), s); err != nil {
+			errs = append(errs, fmt.Errorf("introducer %s: %w", pet, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (c *Client) publish(ctx context.Context, hc *http.Client, s Signed) error {
 	body, _ := json.Marshal(s)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://introducer"+PublishPath, bytes.NewReader(body))

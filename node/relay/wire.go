@@ -35,7 +35,7 @@ func (s signal) encode() []byte { return []byte("connect " + s.Token + " " + s.F
 
 // parseSignal reads one signal line (without its newline).
 func parseSignal(line string) (signal, error) {
-	f := strings.Fields(line)
+	f := strings.Split(line, " ")
 	if len(f) != 3 || f[0] != "connect" || !validToken(f[1]) || !validID(f[2]) {
 		return signal{}, fmt.Errorf("malformed relay signal %.64q", line)
 	}

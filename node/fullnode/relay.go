@@ -1,0 +1,290 @@
+package fullnode
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/relay"
+	"github.com/lafssync/lafssync/node/transport"
+)
+
+// Relaying (docs/relay.md): a public storage node serves as a relay unless
+// [relay] enabled = false; every node dials "relay:NODEID" hints through
+// the relay named; a node that is outbound-only holds reservations on up
+// to two relays it is connected to and announces them.
+
+// maxReservations is how many relays a NATted node reserves on.
+const maxReservations = 2
+
+// relayState is this node's relaying: the server it runs, if any, and the
+// relays holding its reservations.
+type relayState struct {
+	mu       sync.Mutex // guards all below
+	srv      *relay.Server
+	reserved []string          // relays holding a reservation now, sorted
+	latest   introducer.Signed // the announcement naming them
+	changed  bool              // latest is set
+}
+
+// relayServes says whether this node runs a relay.
+func (n *Node) relayServes() bool {
+	r, err := config.LoadRelay(n.Dir)
+	return err == nil && r.Serves(n.Config.StorageEnabled, n.Config.OutboundOnly)
+}
+
+// reservedRelays are the relays to announce.
+func (n *Node) reservedRelays() []string {
+	n.relay.mu.Lock()
+	defer n.relay.mu.Unlock()
+	return slices.Clone(n.relay.reserved)
+}
+
+// ownAnnouncement is the newest announcement: first, and
+// after each change in reservations.
+func (n *Node) ownAnnouncement(first introducer.Signed) introducer.Signed {
+	n.relay.mu.Lock()
+	defer n.relay.mu.Unlock()
+	if n.relay.changed {
+		return n.relay.latest
+	}
+	return first
+}
+
+// RelayServer is the relay this node runs (nil if none).
+func (n *Node) RelayServer() *relay.Server {
+	n.relay.mu.Lock()
+	defer n.relay.mu.Unlock()
+	return n.relay.srv
+}
+
+// relayHints are the dial addresses of a node's announced relays, tried
+// after its own addresses. At most four, never this node itself.
+func relayHints(self string, a introducer.Announcement) []string {
+	var out []string
+	for _, r := range a.Relays {
+		if len(out) == 4 {
+			break
+		}
+		if r != self && len(r) == 55 {
+			out = append(out, transport.RelayPrefix+r)
+		}
+	}
+	return out
+}
+
+// announced says whether id is a node of this grid: heard of from an
+// introducer (or announced to this node, if it is one).
+func (n *Node) announced(id string) bool {
+	if n.Sub != nil {
+		if _, ok := n.Sub.Nodes()[id]; ok {
+			return true
+		}
+	}
+	if n.Intro != nil {
+		for _, s := range n.Intro.Nodes() {
+			if s.ID == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// startRelay starts relaying once the introducer client exists: the relay
+// server (mounted in the peer handler), the relay dialer, the
+// reservations of an outbound-only node, and the switch to direct
+// connections when they become possible.
+func (n *Node) startRelay(ctx context.Context, wg *sync.WaitGroup, peerMux *http.ServeMux) error {
+	n.T.SetRelayDialer(func(ctx context.Context, r, peer string) (net.Conn, error) { return relay.Dial(ctx, n.T, r, peer) })
+	rc, err := config.LoadRelay(n.Dir)
+	if err != nil {
+		return err
+	}
+	if rc.Serves(n.Config.StorageEnabled, n.Config.OutboundOnly) {
+		srv := relay.NewServer(relay.MembersFunc(n.announced), relay.Limits{
+			MaxReservations: rc.Reservations, MaxCircuits: rc.Circuits, MaxCircuitsPerPeer: rc.CircuitsPerPeer,
+			Rate: rc.Rate, MaxDuration: rc.MaxDuration, MaxBytes: rc.MaxBytes,
+		}, n.log.With("role", "relay"))
+		n.relay.mu.Lock()
+		n.relay.srv = srv
+		n.relay.mu.Unlock()
+		peerMux.Handle("/relay/", srv.Handler())
+		wg.Go(func() { <-ctx.Done(); srv.Close() })
+		lim := srv.Limits()
+		n.log.Info("relaying for the grid's nodes", "reservations", lim.MaxReservations, "circuits", lim.MaxCircuits,
+			"circuits_per_peer", lim.MaxCircuitsPerPeer, "rate_per_circuit", lim.Rate, "max_duration", lim.MaxDuration)
+	}
+	if n.Sub != nil {
+		if n.Config.OutboundOnly {
+			wg.Go(func() { n.keepReservations(ctx) })
+		}
+		wg.Go(func() { n.preferDirect(ctx) })
+	}
+	return nil
+}
+
+// relayCandidates are announced public relays this node is directly
+// connected to, by ID.
+func (n *Node) relayCandidates() []string {
+	direct := map[string]bool{}
+	for _, p := range n.T.Peers() {
+		if p.Via == "" {
+			direct[p.ID] = true
+		}
+	}
+	var out []string
+	for id, k := range n.Sub.Nodes() {
+		if k.Ann.Relay && k.Ann.Reachability != introducer.OutboundOnly && direct[id] && id != n.T.ID() {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// reservationBackoff spaces the attempts at a relay that dropped or
+// refused a reservation (it may not have heard of this node yet).
+var reservationBackoff = transport.Backoff{Min: time.Second, Max: 5 * time.Minute}
+
+// keepReservations holds reservations on up to two relays and announces
+// them, until ctx ends.
+func (n *Node) keepReservations(ctx context.Context) {
+	type event struct {
+		relay string
+		up    bool
+		err   error
+	}
+	events := make(chan event, 2*maxReservations)
+	active := map[string]bool{} // reserving or reserved
+	up := map[string]bool{}
+	failures := map[string]int{}
+	retry := map[string]time.Time{} // no attempt at a relay before
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		next := time.Now().Add(time.Minute) // candidates may have come
+		for _, id := range n.relayCandidates() {
+			if len(active) >= maxReservations {
+				break
+			}
+			if active[id] {
+				continue
+			}
+			if at := retry[id]; time.Now().Before(at) {
+				if at.Before(next) {
+					next = at
+				}
+				continue
+			}
+			active[id] = true
+			r := &relay.Reserver{T: n.T, Relay: id, Log: n.log,
+				OnReserved: func() { events <- event{relay: id, up: true} }}
+			wg.Go(func() { events <- event{relay: id, err: r.Run(ctx)} })
+		}
+		changed := n.T.Changed()
+		wake := time.NewTimer(time.Until(next))
+		var e event
+		var got bool
+		select {
+		case <-ctx.Done():
+		case <-changed:
+		case <-wake.C:
+		case e = <-events:
+			got = true
+		}
+		wake.Stop()
+		if ctx.Err() != nil {
+			return
+		}
+		if got {
+			if e.up {
+				up[e.relay] = true
+				delete(failures, e.relay)
+				n.log.Info("reachable through a relay", "relay", e.relay)
+			} else {
+				delete(active, e.relay)
+				retry[e.relay] = time.Now().Add(reservationBackoff.Wait(failures[e.relay]))
+				failures[e.relay]++
+				if up[e.relay] {
+					n.log.Info("relay reservation ended", "relay", e.relay, "err", e.err)
+				} else {
+					n.log.Debug("relay reservation refused", "relay", e.relay, "err", e.err)
+				}
+				delete(up, e.relay)
+			}
+			n.announceRelays(ctx, up)
+		}
+	}
+}
+
+// announceRelays republishes this node's announcement when the relays
+// holding its reservations changed.
+func (n *Node) announceRelays(ctx context.Context, up map[string]bool) {
+	list := make([]string, 0, len(up))
+	for id := range up {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	n.relay.mu.Lock()
+	same := slices.Equal(list, n.relay.reserved)
+	n.relay.reserved = list
+	n.relay.mu.Unlock()
+	if same {
+		return
+	}
+	s, err := n.announcement()
+	if err != nil {
+		n.log.Warn("could not make the announcement naming this node's relays", "err", err)
+		return
+	}
+	n.relay.mu.Lock()
+	n.relay.latest, n.relay.changed = s, true
+	n.relay.mu.Unlock()
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := n.Sub.Republish(pctx); err != nil {
+		n.log.Warn("could not announce this node's relays now; they are announced at the next reconnection", "err", err)
+	}
+}
+
+// directRetry is how often relayed peers with addresses are dialed
+// directly.
+var directRetry = 2 * time.Minute
+
+// preferDirect dials relayed peers that announce addresses directly, now
+// and then: a direct connection replaces the relayed one (the transport
+// keeps the direct one of two).
+func (n *Node) preferDirect(ctx context.Context) {
+	t := time.NewTicker(directRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		known := n.Sub.Nodes()
+		for _, p := range n.T.Peers() {
+			k, ok := known[p.ID]
+			if p.Via == "" || !ok || k.Ann.Reachability == introducer.OutboundOnly {
+				continue
+			}
+			for _, a := range k.Ann.Addresses {
+				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err := n.T.Dial(dctx, a, p.ID)
+				cancel()
+				if err == nil {
+					n.log.Info("relayed peer now connected directly", "peer", p.ID, "relay", p.Via, "address", a)
+					break
+				}
+			}
+		}
+	}
+}
