@@ -51,6 +51,10 @@ type Limits struct {
 	// BodyIdle is how long a request body may stall before the helper
 	// gives up on it.
 	BodyIdle time.Duration
+	// ReceiveRate, if set, bounds how fast one upload's ciphertext is
+	// read (bytes per second), so that one client cannot take all of
+	// the helper's downlink.
+	ReceiveRate int64
 }
 
 // DefaultLimits are the limits of a helper configured with none.
@@ -366,6 +370,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		have, done := u.have, !u.done.IsZero()
 		s.mu.Unlock()
 		if !done {
+			log.Info("helper: upload resumed", "size", req.Size, "have", have)
 			writeJSON(w, http.StatusOK, StartResponse{Have: have})
 			return
 		}
@@ -532,12 +537,25 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	body := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.lim.BodyIdle}
 	buf := make([]byte, 256<<10)
 	var werr, rerr error
+	t0, got := time.Now(), int64(0)
 	for want > 0 && werr == nil && rerr == nil {
+		if s.lim.ReceiveRate > 0 {
+			ahead := time.Duration(float64(got)/float64(s.lim.ReceiveRate)*float64(time.Second)) - time.Since(t0)
+			if ahead > 0 {
+				select {
+				case <-time.After(ahead):
+				case <-r.Context().Done():
+					rerr = r.Context().Err()
+					continue
+				}
+			}
+		}
 		var n int
 		n, rerr = io.ReadFull(body, buf[:min(int64(len(buf)), want)])
 		if n > 0 {
 			if _, werr = f.Write(buf[:n]); werr == nil {
 				want -= int64(n)
+				got += int64(n)
 				s.mu.Lock()
 				u.have += int64(n)
 				s.mu.Unlock()
