@@ -104,6 +104,9 @@ func printStatus(out io.Writer, s status.Document) {
 			where += ": " + strings.Join(n.Addresses, ", ")
 		}
 		fmt.Fprintf(out, "Node %s %q (%s; %s)\n", n.ID, n.Nickname, role, where)
+		if r := n.Reach; r != nil {
+			fmt.Fprintf(out, "Reachability: %s%s\n", r.Summary(), adviceHint(*r))
+		}
 		if n.Introducer {
 			fmt.Fprintf(out, "Announced here: %d nodes\n", len(n.Announced))
 			for _, a := range n.Announced {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/node/transport"
 )
 
@@ -50,9 +51,8 @@ type Params struct {
 // Reachability is how other nodes can reach a node.
 type Reachability string
 
-// Reachability values. Today a node's own value is its configuration
-// (tahoe.cfg's outbound-only setting); once reachability is measured it is
-// the measured verdict, and Unknown until the first measurement.
+// Reachability values: what a node announces. A node's own value follows
+// its verdict (Node.Reach) unless tahoe.cfg's [node] reachability sets it.
 const (
 	// Unknown: not configured and not measured yet.
 	Unknown Reachability = "unknown"
@@ -80,6 +80,11 @@ type Node struct {
 	Peers []Peer `json:"peers"`
 	// Connections are the transport connections in use.
 	Connections []transport.PeerState `json:"connections"`
+	// Reach is the node's reachability: the verdict ("public", "public
+	// via port mapping", "port-forwarded", "behind NAT", "behind double
+	// NAT / CGNAT", "offline", "unknown"), the evidence in plain words,
+	// and advice with IDs (lafs reachability; docs/reachability.md).
+	Reach *nat.Report `json:"reach,omitempty"`
 }
 
 // Peer is one node the node knows of (from announcements).

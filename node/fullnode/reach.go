@@ -1,0 +1,337 @@
+package fullnode
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/nat"
+	"github.com/lafssync/lafssync/node/transport"
+)
+
+// Reachability (docs/reachability.md). The node checks how others can
+// reach it at start (once a peer is connected), every 30 minutes, when
+// this computer's addresses change, and — while nobody could check —
+// when its connections change. With [node] reachability = auto (the
+// default) the verdict decides what it announces: the addresses a peer's
+// dial-back reached, or none (outbound-only) when none was reached. Until
+// the first verdict it announces tub.location as written, so the first
+// node of a grid, and grids of older nodes, work as before.
+
+// Timing of the checks; tests shorten them.
+var (
+	reachEvery      = 30 * time.Minute
+	reachFirstWait  = 20 * time.Second // for a first peer before checking anyway
+	reachSettle     = 2 * time.Second  // after the first connection: let the others come up
+	reachPoll       = 30 * time.Second // interface addresses
+	reachRetryEvery = 30 * time.Second // when nobody could check, at most this often
+)
+
+// reachState is the node's latest reachability.
+type reachState struct {
+	mu          sync.Mutex // guards all below
+	report      *nat.Report
+	announce    []string
+	provisional bool
+	changed     chan struct{} // closed and replaced at each change
+	server      *nat.Server
+}
+
+// reachMode is [node] reachability.
+func (n *Node) reachMode() nat.Mode {
+	switch {
+	case n.Config.OutboundOnly:
+		return nat.ModeOutboundOnly
+	case n.Config.Reachability == string(nat.ModePublic):
+		return nat.ModePublic
+	}
+	return nat.ModeAuto
+}
+
+// announcedAddrs is what the node announces now: its reachability and
+// addresses.
+func (n *Node) announcedAddrs() (string, []string) {
+	switch n.reachMode() {
+	case nat.ModeOutboundOnly:
+		return introducer.OutboundOnly, nil
+	case nat.ModePublic:
+		return introducer.Public, n.addresses()
+	}
+	n.reach.mu.Lock()
+	defer n.reach.mu.Unlock()
+	return n.autoAnnouncedLocked()
+}
+
+// autoAnnouncedLocked is what an auto-mode node announces; n.reach.mu is
+// held.
+func (n *Node) autoAnnouncedLocked() (string, []string) {
+	if n.reach.report == nil {
+		return introducer.Public, n.addresses() // not checked yet: tub.location
+	}
+	if len(n.reach.announce) == 0 {
+		return introducer.OutboundOnly, nil
+	}
+	return introducer.Public, slices.Clone(n.reach.announce)
+}
+
+// outboundOnly says whether the node announces no address now (it is
+// reached only over the connections it opens, or through a relay).
+func (n *Node) outboundOnly() bool {
+	r, _ := n.announcedAddrs()
+	return r == introducer.OutboundOnly
+}
+
+// Reach is the latest reachability report; before the first check its
+// verdict is unknown.
+func (n *Node) Reach() nat.Report {
+	n.reach.mu.Lock()
+	defer n.reach.mu.Unlock()
+	if n.reach.report == nil {
+		return nat.Report{Verdict: nat.VerdictUnknown, Mode: n.reachMode(), Evidence: []string{"not checked yet"},
+			Advice: []nat.Advice{}, Announce: []string{}, Local: []nat.LocalAddress{}, Candidates: []nat.Candidate{}, Observed: []nat.Observation{}}
+	}
+	return *n.reach.report
+}
+
+// ReachChanged returns a channel closed at the next change of the verdict
+// or of the announced addresses.
+func (n *Node) ReachChanged() <-chan struct{} {
+	n.reach.mu.Lock()
+	defer n.reach.mu.Unlock()
+	if n.reach.changed == nil {
+		n.reach.changed = make(chan struct{})
+	}
+	return n.reach.changed
+}
+
+// reachHandler answers peers' reachability requests (the peer mux's
+// /reach/).
+func (n *Node) reachHandler() http.Handler {
+	s := &nat.Server{
+		PeerOf: func(r *http.Request) string { return transport.PeerID(r.Context()) },
+		RemoteOf: func(r *http.Request) (netip.AddrPort, error) {
+			return n.peerRemote(transport.PeerID(r.Context()))
+		},
+		Probe: n.T.Probe,
+	}
+	n.reach.mu.Lock()
+	n.reach.server = s
+	n.reach.mu.Unlock()
+	return s.Handler()
+}
+
+// errNoOwnAddress: the peer's connection has no address of its own (it
+// runs through a relay), so it is never dialed back.
+type errNoOwnAddress string
+
+func (e errNoOwnAddress) Error() string { return "connection " + string(e) + " has no direct address" }
+
+// peerRemote is the address of the direct connection to peer.
+func (n *Node) peerRemote(peer string) (netip.AddrPort, error) {
+	for _, p := range n.T.Peers() {
+		if p.ID != peer {
+			continue
+		}
+		a, err := netip.ParseAddrPort(p.Remote)
+		if err != nil {
+			return netip.AddrPort{}, errNoOwnAddress(p.Remote)
+		}
+		return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()), nil
+	}
+	return netip.AddrPort{}, transport.ErrNoConnection
+}
+
+// directPeers are the peers connected directly now.
+func (n *Node) directPeers() []nat.Peer {
+	var out []nat.Peer
+	for _, p := range n.T.Peers() {
+		if _, err := netip.ParseAddrPort(p.Remote); err == nil {
+			out = append(out, nat.HTTPPeer{NodeID: p.ID, Client: n.T.HTTPClient(p.ID)})
+		}
+	}
+	return out
+}
+
+// reachInputs are the facts the node knows without asking anyone.
+func (n *Node) reachInputs() nat.Inputs {
+	_, port, _ := net.SplitHostPort(n.Addr())
+	p, _ := strconv.Atoi(port)
+	in := nat.Inputs{Mode: n.reachMode(), ListenPort: uint16(p), Configured: n.addresses(), Connected: len(n.directPeers()),
+		Storage: n.Config.StorageEnabled, K: n.Config.SharesNeeded, N: n.Config.SharesTotal}
+	n.mu.Lock()
+	in.Client = n.cl != nil
+	n.mu.Unlock()
+	known := map[string]bool{}
+	if n.Sub != nil {
+		for _, u := range n.Sub.Introducers {
+			known[u.ID] = true
+		}
+		for id, k := range n.Sub.Nodes() {
+			known[id] = true
+			if k.Ann.Helper && id != n.T.ID() {
+				in.HelpersKnown++
+			}
+		}
+	}
+	for _, s := range n.static {
+		known[s.Info().ID] = true
+	}
+	delete(known, n.T.ID())
+	in.Known = len(known)
+	if f, err := ini.LoadSources(ini.LoadOptions{Loose: true}, filepath.Join(n.Dir, config.File)); err == nil {
+		h := strings.TrimSpace(f.Section("client").Key("helper").String())
+		in.HelperConfigured = h != "" && h != "off"
+		switch strings.ToLower(strings.TrimSpace(f.Section("node").Key("upnp").String())) {
+		case "false", "no", "off", "0":
+			in.UPnPDisabled = true
+		}
+	}
+	return in
+}
+
+// listensEverywhere says whether tub.port binds every interface.
+func (n *Node) listensEverywhere() bool {
+	host, _, err := config.ParseTubPort(n.Config.TubPort)
+	return err == nil && (host == "" || host == "0.0.0.0" || host == "::")
+}
+
+// CheckReach checks the node's reachability now, keeps the report, and
+// announces anew if what it announces changed.
+func (n *Node) CheckReach(ctx context.Context) nat.Report {
+	d := &nat.Detector{Peers: n.directPeers, ListenWildcard: n.listensEverywhere(), Log: n.log}
+	in := n.reachInputs()
+	if n.Mapper != nil && !in.UPnPDisabled {
+		d.Mapper = n.Mapper
+	}
+	r := nat.Decide(d.Gather(ctx, in))
+	n.reach.mu.Lock()
+	prev := n.reach.report
+	beforeR, before := n.autoAnnouncedLocked()
+	n.reach.announce, n.reach.provisional = nat.NextAnnounce(prev, r)
+	r.Announce, r.Provisional = slices.Clone(n.reach.announce), n.reach.provisional
+	n.reach.report = &r
+	afterR, after := n.autoAnnouncedLocked()
+	moved := beforeR != afterR || !slices.Equal(before, after)
+	changed := prev == nil || prev.Verdict != r.Verdict || moved
+	if changed && n.reach.changed != nil {
+		close(n.reach.changed)
+		n.reach.changed = nil
+	}
+	n.reach.mu.Unlock()
+	if prev == nil || prev.Verdict != r.Verdict {
+		n.log.Info("reachability", "verdict", string(r.Verdict), "why", r.Summary(), "announces", after)
+	}
+	if moved && r.Mode == nat.ModeAuto {
+		n.republish(ctx)
+	}
+	return r
+}
+
+// republish sends the node's announcement anew to its introducers.
+func (n *Node) republish(ctx context.Context) {
+	if n.Sub == nil {
+		return
+	}
+	s, err := n.announcement()
+	if err != nil {
+		n.log.Warn("could not make the node's new announcement", "err", err)
+		return
+	}
+	n.relay.mu.Lock()
+	n.relay.latest, n.relay.changed = s, true
+	n.relay.mu.Unlock()
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := n.Sub.Republish(pctx); err != nil {
+		n.log.Warn("could not announce the node's new reachability now; it is announced at the next reconnection", "err", err)
+	}
+}
+
+// runReach checks reachability until ctx ends: once a first peer is
+// connected (or after reachFirstWait), every reachEvery, when the
+// interface addresses change, and on connection changes while no peer
+// could check.
+func (n *Node) runReach(ctx context.Context) {
+	if n.Mapper != nil {
+		defer n.Mapper.Close() // the router's mapping goes with the node
+	}
+	first := time.NewTimer(reachFirstWait)
+	defer first.Stop()
+	for len(n.directPeers()) == 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-first.C:
+		case <-n.T.Changed():
+			continue
+		}
+		break
+	}
+	if !sleepCtx(ctx, reachSettle) {
+		return
+	}
+	addrs := localSet()
+	last := time.Now()
+	r := n.CheckReach(ctx)
+	every := time.NewTicker(reachEvery)
+	defer every.Stop()
+	poll := time.NewTicker(reachPoll)
+	defer poll.Stop()
+	for {
+		var conns <-chan struct{}
+		if r.Verdict == nat.VerdictUnknown || r.Verdict == nat.VerdictOffline {
+			conns = n.T.Changed()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-every.C:
+		case <-poll.C:
+			now := localSet()
+			if now == addrs {
+				continue
+			}
+			n.log.Info("this computer's addresses changed; checking reachability again")
+			addrs = now
+		case <-conns:
+			if wait := reachRetryEvery - time.Since(last); wait > 0 && !sleepCtx(ctx, wait) {
+				return
+			}
+		}
+		last = time.Now()
+		r = n.CheckReach(ctx)
+	}
+}
+
+// localSet is the interface addresses as one comparable string.
+func localSet() string {
+	as, _ := nat.InterfaceAddrs()
+	s := make([]string, 0, len(as))
+	for _, a := range as {
+		s = append(s, a.String())
+	}
+	slices.Sort(s)
+	return strings.Join(s, ",")
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
