@@ -17,6 +17,7 @@ import (
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/nat"
+	"github.com/lafssync/lafssync/node/portmap"
 	"github.com/lafssync/lafssync/node/transport"
 )
 
@@ -46,6 +47,7 @@ type reachState struct {
 	provisional bool
 	changed     chan struct{} // closed and replaced at each change
 	server      *nat.Server
+	mapper      nat.Mapper // Node.Mapper, or the default one (runReach)
 }
 
 // reachMode is [node] reachability.
@@ -179,25 +181,46 @@ func (n *Node) reachInputs() nat.Inputs {
 		}
 		for id, k := range n.Sub.Nodes() {
 			known[id] = true
-			if k.Ann.Helper && id != n.T.ID() {
-				in.HelpersKnown++
+			if k.Ann.Helper && id != n.T.ID() && n.T.Connections(id) > 0 {
+				in.Helpers = append(in.Helpers, id)
 			}
 		}
+		slices.Sort(in.Helpers) // the one helper.go's auto picks comes first
 	}
 	for _, s := range n.static {
 		known[s.Info().ID] = true
 	}
 	delete(known, n.T.ID())
 	in.Known = len(known)
+	if h, err := config.LoadHelper(n.Dir); err == nil {
+		in.HelperUse = h.Use
+	}
 	if f, err := ini.LoadSources(ini.LoadOptions{Loose: true}, filepath.Join(n.Dir, config.File)); err == nil {
-		h := strings.TrimSpace(f.Section("client").Key("helper").String())
-		in.HelperConfigured = h != "" && h != "off"
 		switch strings.ToLower(strings.TrimSpace(f.Section("node").Key("upnp").String())) {
 		case "false", "no", "off", "0":
 			in.UPnPDisabled = true
 		}
 	}
 	return in
+}
+
+// mapsPorts says whether the node asks the router for a port mapping by
+// itself: in auto mode, unless [node] upnp = false, when it listens on an
+// address a router could forward to (every interface, or a private one;
+// never a loopback-only node such as the local grid's).
+func (n *Node) mapsPorts() bool {
+	if n.reachMode() != nat.ModeAuto || n.reachInputs().UPnPDisabled {
+		return false
+	}
+	host, _, err := config.ParseTubPort(n.Config.TubPort)
+	if err != nil {
+		return false
+	}
+	if n.listensEverywhere() {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && nat.Classify(a) == nat.ClassPrivate
 }
 
 // listensEverywhere says whether tub.port binds every interface.
@@ -211,9 +234,11 @@ func (n *Node) listensEverywhere() bool {
 func (n *Node) CheckReach(ctx context.Context) nat.Report {
 	d := &nat.Detector{Peers: n.directPeers, ListenWildcard: n.listensEverywhere(), Log: n.log}
 	in := n.reachInputs()
-	if n.Mapper != nil && !in.UPnPDisabled {
-		d.Mapper = n.Mapper
+	n.reach.mu.Lock()
+	if m := n.reach.mapper; m != nil && !in.UPnPDisabled {
+		d.Mapper = m
 	}
+	n.reach.mu.Unlock()
 	r := nat.Decide(d.Gather(ctx, in))
 	n.reach.mu.Lock()
 	prev := n.reach.report
@@ -263,8 +288,15 @@ func (n *Node) republish(ctx context.Context) {
 // interface addresses change, and on connection changes while no peer
 // could check.
 func (n *Node) runReach(ctx context.Context) {
-	if n.Mapper != nil {
-		defer n.Mapper.Close() // the router's mapping goes with the node
+	m := n.Mapper
+	if m == nil && n.mapsPorts() {
+		m = portmap.NewNATMapper(portmap.Options{Logger: n.log.With("task", "port mapping")})
+	}
+	if m != nil {
+		n.reach.mu.Lock()
+		n.reach.mapper = m
+		n.reach.mu.Unlock()
+		defer m.Close() // the router's mapping goes with the node
 	}
 	first := time.NewTimer(reachFirstWait)
 	defer first.Stop()

@@ -56,8 +56,15 @@ func advise(in Inputs, r Report) []Advice {
 			"servers behind NAT can connect to it and the grid can use them: it stores nothing new, it only accepts their connections.",
 			Setting{"storage", "enabled", "true"}, Setting{"storage", "readonly", "true"})
 	}
-	if natted && in.Client && !in.HelperConfigured {
-		add(AdviceUseHelper, helperText(in), Setting{"client", "helper", "auto"})
+	if natted && in.Client && !strings.HasPrefix(in.HelperUse, "v0-") {
+		switch {
+		case len(in.Helpers) > 0:
+			add(AdviceUseHelper, helperText(in)+fmt.Sprintf(" Apply to send every upload through the grid's helper %s.", short(in.Helpers[0])),
+				Setting{"client", "helper", in.Helpers[0]})
+		case in.HelperUse == "off":
+			add(AdviceUseHelper, helperText(in)+" No helper is announced on this grid yet; apply (helper = auto) to use one as soon as one is.",
+				Setting{"client", "helper", "auto"})
+		}
 	}
 	if r.Verdict == VerdictNAT && in.Storage {
 		port := in.ListenPort
@@ -113,14 +120,20 @@ func helperText(in Inputs) string {
 	const gb = 1e9
 	direct := gb * 8 * float64(n) / float64(k) / bps / 60
 	helped := gb * 8 / bps / 60
-	s := fmt.Sprintf("This node is behind NAT. Upload through a helper, a public node that erasure-codes and places the shares for "+
-		"you: with %d-of-%d encoding a direct upload sends %.1f× the file's size, through a helper only 1×. At your %s uplink of "+
-		"%s, 1 GB takes ~%s direct vs ~%s via the helper. The helper never sees your files' contents or keys.",
+	s := fmt.Sprintf("Other nodes cannot connect to this one, so it must reach every storage server itself. Upload through a "+
+		"helper instead, a public node that erasure-codes and places the shares for you: with %d-of-%d encoding a direct upload "+
+		"sends %.1f× the file's size, through a helper only 1×. At your %s uplink of %s, 1 GB takes ~%s direct vs ~%s via the "+
+		"helper. The helper never sees your files' contents or keys.",
 		k, n, float64(n)/float64(k), how, mbit(bps), minutes(direct), minutes(helped))
-	if in.HelpersKnown == 0 {
-		s += " No helper is announced on this grid yet; with helper = auto the node uses one as soon as one is."
-	}
 	return s
+}
+
+// helperGain is how many times faster an upload through a helper is: n/k.
+func helperGain(in Inputs) float64 {
+	if in.K <= 0 || in.N < in.K {
+		return 10.0 / 3
+	}
+	return float64(in.N) / float64(in.K)
 }
 
 func mbit(bps float64) string { return strconv.FormatFloat(bps/1e6, 'f', -1, 64) + " Mbit/s" }

@@ -63,7 +63,13 @@ func validate(cfg []byte) error {
 	if err := os.WriteFile(filepath.Join(tmp, config.File), cfg, 0o600); err != nil {
 		return err
 	}
-	_, err = config.Load(tmp)
+	if _, err := config.Load(tmp); err != nil {
+		return err
+	}
+	if _, err := config.LoadHelper(tmp); err != nil {
+		return err
+	}
+	_, err = config.LoadRelay(tmp)
 	return err
 }
 

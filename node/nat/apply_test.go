@@ -33,7 +33,7 @@ shares.total = 10
 // everyAdvice makes reports that, together, give every advice there is.
 func everyAdvice() []Advice {
 	natted := Inputs{Mode: ModePublic, Local: []netip.Addr{netip.MustParseAddr("192.168.1.5")}, ListenPort: 3456, Connected: 1,
-		Storage: true, Client: true, UPnPDisabled: true, K: 3, N: 10,
+		Storage: true, Client: true, UPnPDisabled: true, K: 3, N: 10, Helpers: []string{helperID},
 		Observed: []Observation{{Peer: "p", Address: netip.MustParseAddrPort("198.51.100.9:61000")}}}
 	cg := natted
 	cg.Observed = []Observation{{Peer: "p", Address: netip.MustParseAddrPort("100.70.1.2:61000")}}

@@ -106,10 +106,10 @@ func TestVerdicts(t *testing.T) {
 			want:  VerdictPublic, announce: []string{"127.0.0.1:3456"}, advice: []string{}, evidence: "loopback"},
 		{name: "behind NAT, storage server", local: ips("127.0.0.1", "192.168.1.5"), configured: []string{"192.168.1.5:3456"}, storage: true,
 			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
-			want:  VerdictNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdvicePortForward, AdviceStorageOff}, evidence: "not an address of this computer"},
+			want:  VerdictNAT, announce: []string{}, advice: []string{AdvicePortForward, AdviceStorageOff}, evidence: "not an address of this computer"},
 		{name: "behind NAT, wildcard listener, forward fails", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"}, wildcard: true,
 			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
-			want:  VerdictNAT, announce: []string{}, advice: []string{AdviceUseHelper}, evidence: "no peer could open a connection to 198.51.100.9:3456"},
+			want:  VerdictNAT, announce: []string{}, advice: []string{}, evidence: "no peer could open a connection to 198.51.100.9:3456"},
 		{name: "port-forwarded", local: ips("192.168.1.5"), configured: []string{"198.51.100.9:3456"},
 			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000"), open: map[netip.AddrPort]bool{ap("198.51.100.9:3456"): true}}},
 			want:  VerdictForwarded, announce: []string{"198.51.100.9:3456"}, advice: []string{AdviceStorageReadOnly}, evidence: "forwards it here"},
@@ -120,19 +120,19 @@ func TestVerdicts(t *testing.T) {
 		{name: "port mapping not reachable: double NAT", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"},
 			mapper: &fakeMapper{m: &Mapping{External: ap("10.0.0.2:50123"), Internal: port, Protocol: "nat-pmp"}},
 			peers:  []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
-			want:   VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdviceUseRelay}, evidence: "another NAT beyond it"},
+			want:   VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseRelay}, evidence: "another NAT beyond it"},
 		{name: "CGNAT seen by a peer", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"}, storage: true,
 			peers: []*fakePeer{{id: "p1", seen: ap("100.70.1.2:61000")}},
-			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdviceStorageOff, AdviceUseRelay}, evidence: "carrier-grade"},
+			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceStorageOff, AdviceUseRelay}, evidence: "carrier-grade"},
 		{name: "CGNAT on the interface", local: ips("100.80.3.4"), configured: []string{"100.80.3.4:3456"},
 			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
-			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdviceUseRelay}},
+			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseRelay}},
 		{name: "firewall on a public address", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"}, storage: true,
 			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000")}},
-			want:  VerdictNAT, announce: []string{}, advice: []string{AdviceUseHelper, AdvicePortForward, AdviceStorageOff}, evidence: "firewall"},
+			want:  VerdictNAT, announce: []string{}, advice: []string{AdvicePortForward, AdviceStorageOff}, evidence: "firewall"},
 		{name: "configured public but unreachable", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"}, mode: ModePublic,
 			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
-			want:  VerdictNAT, announce: []string{"192.168.1.5:3456"}, advice: []string{AdviceUseHelper, AdviceReachabilityAuto}},
+			want:  VerdictNAT, announce: []string{"192.168.1.5:3456"}, advice: []string{AdviceReachabilityAuto}},
 		{name: "outbound-only configured", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"}, mode: ModeOutboundOnly,
 			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), open: map[netip.AddrPort]bool{ap("203.0.113.7:3456"): true}}},
 			want:  VerdictPublic, announce: []string{}, advice: []string{AdviceStorageReadOnly}},
@@ -195,33 +195,50 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
-func TestHelperAdviceGivesNumbers(t *testing.T) {
+const helperID = "v0-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+func TestHelperAdvice(t *testing.T) {
 	in := Inputs{Mode: ModeAuto, Local: ips("192.168.1.5"), Connected: 1, Client: true, K: 3, N: 10,
-		Observed: []Observation{{Peer: "p", Address: ap("198.51.100.9:1")}}}
+		Observed: []Observation{{Peer: "p", Address: ap("198.51.100.9:1")}}, Helpers: []string{helperID}}
 	r := Decide(in)
 	a, err := r.Find(AdviceUseHelper)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 1 GB at 10 Mbit/s: 800 s = 13 min via the helper, 10/3 of it direct = 44 min.
-	for _, want := range []string{"3-of-10", "3.3×", "~44 min direct", "~13 min via the helper", "estimated (not measured)", "10 Mbit/s", "No helper is announced"} {
+	for _, want := range []string{"3-of-10", "3.3×", "~44 min direct", "~13 min via the helper", "estimated (not measured)", "10 Mbit/s"} {
 		if !strings.Contains(a.Text, want) {
 			t.Errorf("helper advice lacks %q: %s", want, a.Text)
 		}
 	}
-	in.UplinkBps, in.UplinkMeasured, in.HelpersKnown = 40e6, true, 1
+	if len(a.Changes) != 1 || a.Changes[0] != (Setting{"client", "helper", helperID}) {
+		t.Errorf("helper advice sets %v, want the announced helper", a.Changes)
+	}
+	in.UplinkBps, in.UplinkMeasured = 40e6, true
 	a, _ = Decide(in).Find(AdviceUseHelper)
 	for _, want := range []string{"measured uplink of 40 Mbit/s", "~11 min direct", "~3 min via the helper"} {
 		if !strings.Contains(a.Text, want) {
 			t.Errorf("helper advice lacks %q: %s", want, a.Text)
 		}
 	}
-	if strings.Contains(a.Text, "No helper is announced") {
-		t.Errorf("says no helper is announced though one is: %s", a.Text)
-	}
-	in.HelperConfigured = true
+	in.HelperUse = helperID
 	if _, err := Decide(in).Find(AdviceUseHelper); err == nil {
-		t.Error("advises a helper to a node that has one")
+		t.Error("advises a helper to a node that names one")
+	}
+	// No helper announced: with helper = off, turn auto on; with auto, there
+	// is nothing to apply, and the evidence says what is missing.
+	in.HelperUse, in.Helpers = "off", nil
+	a, err = Decide(in).Find(AdviceUseHelper)
+	if err != nil || a.Changes[0].Value != "auto" || !strings.Contains(a.Text, "No helper is announced") {
+		t.Errorf("helper off, none announced: %+v %v", a, err)
+	}
+	in.HelperUse = "auto"
+	r = Decide(in)
+	if _, err := r.Find(AdviceUseHelper); err == nil {
+		t.Error("advises a helper with nothing to apply")
+	}
+	if ev := strings.Join(r.Evidence, "\n"); !strings.Contains(ev, "no upload helper is announced on this grid") || !strings.Contains(ev, "3.3× faster") {
+		t.Errorf("evidence does not say a helper is missing:\n%s", ev)
 	}
 }
 

@@ -122,10 +122,12 @@ type Inputs struct {
 	// Storage: this node runs a storage server. Client: it uploads (it is
 	// not only an introducer).
 	Storage, Client bool
-	// HelperConfigured: [client] helper names one (or auto).
-	HelperConfigured bool
-	// HelpersKnown counts helpers announced on the grid.
-	HelpersKnown int
+	// HelperUse is [client] helper: "auto" (also ""), "off", or the node
+	// ID of the helper to use for every upload.
+	HelperUse string
+	// Helpers are the announced upload helpers the node is connected to,
+	// best first.
+	Helpers []string
 	// K and N are the client's shares.needed and shares.total.
 	K, N int
 	// UplinkBps is the upload bandwidth in bits per second; UplinkMeasured
@@ -207,6 +209,10 @@ func Decide(in Inputs) Report {
 		r.Announce, r.Provisional = append(r.Announce, in.Configured...), len(in.Configured) > 0
 	}
 	r.Advice = advise(in, r)
+	if (r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT) && in.Client && len(in.Helpers) == 0 && !strings.HasPrefix(in.HelperUse, "v0-") {
+		ev("no upload helper is announced on this grid: a public node with [helper] enabled = true would make this node's uploads %.1f× faster",
+			helperGain(in))
+	}
 	return r
 }
 
