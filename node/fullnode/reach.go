@@ -2,6 +2,7 @@ package fullnode
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -17,7 +18,6 @@ import (
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/nat"
-	"github.com/lafssync/lafssync/node/portmap"
 	"github.com/lafssync/lafssync/node/transport"
 )
 
@@ -29,6 +29,10 @@ import (
 // dial-back reached, or none (outbound-only) when none was reached. Until
 // the first verdict it announces tub.location as written, so the first
 // node of a grid, and grids of older nodes, work as before.
+
+// newMapper makes the node's own port mapper when Node.Mapper is not set
+// (node/portmap's NATMapper; nil: no port mapping).
+var newMapper func(*slog.Logger) nat.Mapper
 
 // Timing of the checks; tests shorten them.
 var (
@@ -289,8 +293,8 @@ func (n *Node) republish(ctx context.Context) {
 // could check.
 func (n *Node) runReach(ctx context.Context) {
 	m := n.Mapper
-	if m == nil && n.mapsPorts() {
-		m = portmap.NewNATMapper(portmap.Options{Logger: n.log.With("task", "port mapping")})
+	if m == nil && n.mapsPorts() && newMapper != nil {
+		m = newMapper(n.log.With("task", "port mapping"))
 	}
 	if m != nil {
 		n.reach.mu.Lock()
