@@ -14,6 +14,7 @@ pkgs=(
   iproute2 iptables                                # network namespaces and a masquerading router for NAT tests
   nftables miniupnpd miniupnpd-nftables            # internal/netlab routers; a real UPnP/NAT-PMP router for node/portmap
   time                                             # /usr/bin/time: peak RSS in make bench
+  python3-magic-wormhole-mailbox-server magic-wormhole  # a real mailbox server (and Python client) for node/invite's tests
 )
 # make package / test-package only (mingw alone is hundreds of MB: not for make test).
 if [ "${1:-}" = package ]; then

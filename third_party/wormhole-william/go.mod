@@ -1,0 +1,3 @@
+module github.com/psanford/wormhole-william
+
+go 1.21
