@@ -188,6 +188,9 @@ func (n *Node) reachInputs() nat.Inputs {
 			if k.Ann.Helper && id != n.T.ID() && n.T.Connections(id) > 0 {
 				in.Helpers = append(in.Helpers, id)
 			}
+			if k.Ann.Relay && k.Ann.Reachability != introducer.OutboundOnly && id != n.T.ID() && n.T.Connections(id) > 0 {
+				in.Relays = append(in.Relays, id)
+			}
 		}
 		slices.Sort(in.Helpers) // the one helper.go's auto picks comes first
 	}

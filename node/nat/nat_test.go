@@ -234,6 +234,13 @@ func TestHelperAdvice(t *testing.T) {
 	}
 	in.HelperUse = "auto"
 	r = Decide(in)
+	if ev := strings.Join(r.Evidence, "\n"); !strings.Contains(ev, "no relay is connected") {
+		t.Errorf("evidence does not say no relay is connected:\n%s", ev)
+	}
+	in.Relays = []string{helperID}
+	if ev := strings.Join(Decide(in).Evidence, "\n"); !strings.Contains(ev, "go through the relay v0-aaaaaaa") {
+		t.Errorf("evidence does not name the relay:\n%s", ev)
+	}
 	if _, err := r.Find(AdviceUseHelper); err == nil {
 		t.Error("advises a helper with nothing to apply")
 	}

@@ -128,6 +128,8 @@ type Inputs struct {
 	// Helpers are the announced upload helpers the node is connected to,
 	// best first.
 	Helpers []string
+	// Relays are the announced relays the node is connected to.
+	Relays []string
 	// K and N are the client's shares.needed and shares.total.
 	K, N int
 	// UplinkBps is the upload bandwidth in bits per second; UplinkMeasured
@@ -209,6 +211,11 @@ func Decide(in Inputs) Report {
 		r.Announce, r.Provisional = append(r.Announce, in.Configured...), len(in.Configured) > 0
 	}
 	r.Advice = advise(in, r)
+	if natted := r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT; natted && len(in.Relays) == 0 {
+		ev("no relay is connected: nodes behind other NATs can neither reach this node nor be reached by it")
+	} else if natted {
+		ev("nodes that cannot reach this node directly go through the relay %s", short(in.Relays[0]))
+	}
 	if (r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT) && in.Client && len(in.Helpers) == 0 && !strings.HasPrefix(in.HelperUse, "v0-") {
 		ev("no upload helper is announced on this grid: a public node with [helper] enabled = true would make this node's uploads %.1f× faster",
 			helperGain(in))
