@@ -94,6 +94,7 @@ func TestVerdicts(t *testing.T) {
 		announce   []string
 		advice     []string
 		evidence   string // a phrase the evidence must hold
+		reason     string // a phrase the summary must hold
 	}{
 		{name: "public address on this computer", local: ips("127.0.0.1", "203.0.113.7"), configured: []string{"203.0.113.7:3456"},
 			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), open: map[netip.AddrPort]bool{ap("203.0.113.7:3456"): true}}},
@@ -148,6 +149,19 @@ func TestVerdicts(t *testing.T) {
 		{name: "busy peer counts neither way", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"},
 			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), skip: true}},
 			want:  VerdictUnknown, announce: []string{"203.0.113.7:3456"}, advice: []string{}},
+		{name: "behind NAT, reached only by a peer on the same LAN", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"},
+			peers: []*fakePeer{{id: "lan", seen: ap("192.168.1.5:50000"), open: map[netip.AddrPort]bool{ap("192.168.1.5:3456"): true}},
+				{id: "far", seen: ap("198.51.100.9:61000")}},
+			want: VerdictNAT, announce: []string{}, advice: []string{}, evidence: "reached by a peer on the same network",
+			reason: "198.51.100.9, which is not an address of this computer"},
+		{name: "LAN grid: private address, every peer on the LAN", local: ips("192.168.1.5"), configured: []string{"192.168.1.5:3456"},
+			peers: []*fakePeer{{id: "lan", seen: ap("192.168.1.5:50000"), open: map[netip.AddrPort]bool{ap("192.168.1.5:3456"): true}}},
+			want:  VerdictPublic, announce: []string{"192.168.1.5:3456"}, advice: []string{AdviceStorageReadOnly}},
+		{name: "port-forwarded, and a LAN peer reaches the private address too", local: ips("192.168.1.5"), configured: []string{"198.51.100.9:3456"},
+			wildcard: true, storage: true,
+			peers: []*fakePeer{{id: "lan", seen: ap("192.168.1.5:50000"), open: map[netip.AddrPort]bool{ap("192.168.1.5:3456"): true}},
+				{id: "far", seen: ap("198.51.100.9:61000"), open: map[netip.AddrPort]bool{ap("198.51.100.9:3456"): true}}},
+			want: VerdictForwarded, announce: []string{"198.51.100.9:3456"}, advice: []string{}},
 		{name: "one address confirmed, one not: only the confirmed one", local: ips("203.0.113.7", "192.168.1.5"),
 			configured: []string{"192.168.1.5:3456", "203.0.113.7:3456"}, storage: true,
 			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000"), open: map[netip.AddrPort]bool{ap("203.0.113.7:3456"): true}}},
@@ -180,6 +194,9 @@ func TestVerdicts(t *testing.T) {
 			}
 			if !slices.Equal(ids, c.advice) && !(len(ids) == 0 && len(c.advice) == 0) {
 				t.Errorf("advice %q, want %q", ids, c.advice)
+			}
+			if c.reason != "" && !strings.Contains(r.Summary(), c.reason) {
+				t.Errorf("summary %q lacks %q", r.Summary(), c.reason)
 			}
 			if c.evidence != "" && !strings.Contains(strings.Join(r.Evidence, "\n"), c.evidence) {
 				t.Errorf("evidence lacks %q:\n%s", c.evidence, strings.Join(r.Evidence, "\n"))
@@ -238,7 +255,7 @@ func TestHelperAdvice(t *testing.T) {
 		t.Errorf("evidence does not say no relay is connected:\n%s", ev)
 	}
 	in.Relays = []string{helperID}
-	if ev := strings.Join(Decide(in).Evidence, "\n"); !strings.Contains(ev, "go through the relay v0-aaaaaaa") {
+	if ev := strings.Join(Decide(in).Evidence, "\n"); !strings.Contains(ev, "can go through the relay v0-aaaaaaa") {
 		t.Errorf("evidence does not name the relay:\n%s", ev)
 	}
 	if _, err := r.Find(AdviceUseHelper); err == nil {

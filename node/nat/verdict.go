@@ -143,7 +143,9 @@ type Inputs struct {
 // Report is a verdict, the facts behind it, and what to do.
 type Report struct {
 	Verdict Verdict `json:"verdict"`
-	Mode    Mode    `json:"mode"`
+	// Reason is the fact that decided the verdict (also in Evidence).
+	Reason string `json:"reason"`
+	Mode   Mode   `json:"mode"`
 	// Evidence are the facts, in plain words, that led to the verdict.
 	Evidence []string `json:"evidence"`
 	Advice   []Advice `json:"advice"`
@@ -168,10 +170,10 @@ type LocalAddress struct {
 
 // Summary is the verdict in one line.
 func (r Report) Summary() string {
-	if len(r.Evidence) == 0 {
+	if r.Reason == "" {
 		return string(r.Verdict)
 	}
-	return string(r.Verdict) + ": " + r.Evidence[0]
+	return string(r.Verdict) + ": " + r.Reason
 }
 
 // Decide makes the verdict from the facts, and the advice that goes with
@@ -193,6 +195,9 @@ func Decide(in Inputs) Report {
 	}
 	ev := func(format string, args ...any) { r.Evidence = append(r.Evidence, fmt.Sprintf(format, args...)) }
 	r.Verdict = verdict(in, ev)
+	if len(r.Evidence) > 0 {
+		r.Reason = r.Evidence[len(r.Evidence)-1]
+	}
 	switch {
 	case r.Mode == ModeOutboundOnly:
 		ev("[node] reachability = outbound-only: the node announces no address (it connects out; others use its connections)")
@@ -200,8 +205,8 @@ func Decide(in Inputs) Report {
 		r.Announce = append(r.Announce, in.Configured...)
 		ev("[node] reachability = public: the node announces tub.location (%s) whatever the checks find", strings.Join(in.Configured, ", "))
 	case r.Verdict.Reachable():
-		for _, c := range in.Candidates {
-			if c.Confirmed && !slices.Contains(r.Announce, c.Address) {
+		for _, c := range counted(in) {
+			if !slices.Contains(r.Announce, c.Address) {
 				r.Announce = append(r.Announce, c.Address)
 			}
 		}
@@ -214,7 +219,7 @@ func Decide(in Inputs) Report {
 	if natted := r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT; natted && len(in.Relays) == 0 {
 		ev("no relay is connected: nodes behind other NATs can neither reach this node nor be reached by it")
 	} else if natted {
-		ev("nodes that cannot reach this node directly go through the relay %s", short(in.Relays[0]))
+		ev("nodes that cannot reach this node directly can go through the relay %s", short(in.Relays[0]))
 	}
 	if (r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT) && in.Client && len(in.Helpers) == 0 && !strings.HasPrefix(in.HelperUse, "v0-") {
 		ev("no upload helper is announced on this grid: a public node with [helper] enabled = true would make this node's uploads %.1f× faster",
@@ -225,10 +230,12 @@ func Decide(in Inputs) Report {
 
 // verdict applies the rules of docs/reachability.md in order.
 func verdict(in Inputs, ev func(string, ...any)) Verdict {
-	var confirmed []Candidate
-	for _, c := range in.Candidates {
-		if c.Confirmed {
-			confirmed = append(confirmed, c)
+	confirmed := counted(in)
+	if wide(in) {
+		for _, c := range in.Candidates {
+			if c.Confirmed && !public(c) {
+				ev("%s was reached by a peer on the same network (%s), which nodes on the Internet cannot use", c.Address, c.Class.Words())
+			}
 		}
 	}
 	if in.Mapping != nil {
@@ -331,6 +338,39 @@ func verdict(in Inputs, ev func(string, ...any)) Verdict {
 	}
 	ev("peers see this node at its own address %s, but no address it would announce could be checked", seen[0].Addr())
 	return VerdictUnknown
+}
+
+// wide says whether some peer is outside this node's own network: it
+// sees us at a public or carrier-grade NAT address. Then only a public
+// address makes the node reachable; on a local grid (every peer on this
+// computer or its LAN) a loopback or private one does.
+func wide(in Inputs) bool {
+	for _, o := range in.Observed {
+		if o.Error == "" && o.Address.IsValid() {
+			if c := Classify(o.Address.Addr()); c == ClassPublic || c == ClassCGNAT {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func public(c Candidate) bool {
+	return slices.ContainsFunc(c.Targets, func(t netip.AddrPort) bool { return Classify(t.Addr()) == ClassPublic })
+}
+
+// counted are the confirmed candidates that make the node reachable for
+// its peers: all of them on a local grid, only public ones when a peer is
+// outside (wide).
+func counted(in Inputs) []Candidate {
+	w := wide(in)
+	var out []Candidate
+	for _, c := range in.Candidates {
+		if c.Confirmed && (!w || public(c)) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func okChecks(c Candidate) []string {
