@@ -3,15 +3,18 @@ package fullnode
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lafssync/lafssync/internal/testkit"
+	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/node/status"
@@ -136,5 +139,93 @@ func TestReachabilityOnLoopback(t *testing.T) {
 	})
 	if us := u.Status(); us.Reachability != status.OutboundOnly || len(us.Addresses) != 0 {
 		t.Errorf("status of the unreachable node: %q %q", us.Reachability, us.Addresses)
+	}
+}
+
+// forwarder stands for the router's port mapping: it accepts on a
+// loopback port and relays each connection to to.
+func forwarder(t *testing.T, to string) netip.AddrPort {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				d, err := net.DialTimeout("tcp", to, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer d.Close()
+				go io.Copy(d, c)
+				io.Copy(c, d)
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// fakeMapper holds one mapping from the start.
+type fakeMapper struct {
+	m      nat.Mapping
+	closed atomic.Bool
+}
+
+func (f *fakeMapper) Map(context.Context, uint16) (nat.Mapping, error) { return f.m, nil }
+func (f *fakeMapper) External() (nat.Mapping, bool)                    { return f.m, true }
+func (f *fakeMapper) Close() error                                     { f.closed.Store(true); return nil }
+
+// A node whose tub.location nobody answers, but whose router maps a port
+// to it (Node.Mapper): the dial-back through the mapping succeeds, the
+// verdict is public via port mapping, and the mapped address is what it
+// announces; the mapping is removed when the node stops.
+func TestReachabilityThroughPortMapping(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true})
+	intro := run(t, filepath.Join(root, "intro"))
+	dir := filepath.Join(root, "m")
+	create(t, dir, storagenode.CreateOptions{Storage: true, Introducers: map[string]string{"default": intro.IntroducerURL()},
+		Location: "tcp:127.0.0.1:" + strconv.Itoa(closedPort(t))})
+	n, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := config.ParseTubPort(n.Config.TubPort)
+	ext := forwarder(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	fm := &fakeMapper{m: nat.Mapping{External: ext, Internal: uint16(port), Protocol: "upnp"}}
+	n.Mapper = fm
+	ctx, cancel := context.WithCancel(context.Background())
+	up, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- n.Run(ctx, func(*Node) { close(up) }) }()
+	select {
+	case <-up:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the node connected to the introducer", 20*time.Second, func() bool { return n.T.Connections(intro.T.ID()) > 0 })
+	testkit.WaitFor(t, "the node's first verdict", 40*time.Second, func() bool { return n.Reach().CheckedAt != (time.Time{}) })
+	r := n.CheckReach(ctx)
+	if r.Verdict != nat.VerdictMapped || len(r.Announce) != 1 || r.Announce[0] != ext.String() {
+		t.Errorf("verdict %q announcing %q, want %q announcing %s; evidence:\n%s", r.Verdict, r.Announce, nat.VerdictMapped, ext,
+			strings.Join(r.Evidence, "\n"))
+	}
+	create(t, filepath.Join(root, "c"), storagenode.CreateOptions{Introducers: map[string]string{"default": intro.IntroducerURL()}})
+	c := run(t, filepath.Join(root, "c"))
+	testkit.WaitFor(t, "another node to hear the mapped address", 20*time.Second, func() bool {
+		k, ok := c.Sub.Nodes()[n.T.ID()]
+		return ok && len(k.Ann.Addresses) == 1 && k.Ann.Addresses[0] == ext.String()
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !fm.closed.Load() {
+		t.Error("the mapping was not removed when the node stopped")
 	}
 }
