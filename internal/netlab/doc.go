@@ -16,10 +16,11 @@
 // when the process is not root or when ip, nft or tc is missing (Skip
 // reports what to install: make deps).
 //
-// The public LAN uses a public-looking range (by default 198.18.0.0/24,
-// the benchmarking range of RFC 2544, which Go and node/nat do not treat
-// as private) so that a node on it sees an address it can call public;
-// the LANs behind routers use RFC 1918 or CGNAT addresses.
+// The public LAN uses a range outside every private and reserved one (by
+// default 11.11.0.0/24; see PublicCIDR) so that a node on it sees an
+// address it can call public and miniupnpd agrees to map ports behind it;
+// the LANs behind routers use RFC 1918 or CGNAT addresses. Router.StartUPnP
+// runs Debian's miniupnpd (UPnP-IGD, NAT-PMP and PCP) in a router.
 //
 // What it deliberately does not do: IPv6, UDP NAT behaviour variants
 // (full cone, symmetric), or anything outside Linux.

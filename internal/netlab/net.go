@@ -7,10 +7,13 @@ import (
 	"sync"
 )
 
-// PublicCIDR is the default public LAN: RFC 2544's benchmarking range,
-// which is not private to Go's netip (nor to node/nat), so a node on it
-// has what it may call a public address.
-const PublicCIDR = "198.18.0.0/24"
+// PublicCIDR is the default public LAN. It lies outside every private,
+// shared (CGNAT) and reserved range, so that a node on it has an address
+// it may call public, and so that miniupnpd, which refuses to map ports
+// behind a reserved WAN address (RFC 2544's 198.18.0.0/15 and the
+// documentation ranges included), works on a router attached to it. Its
+// packets never leave the lab's namespaces.
+const PublicCIDR = "11.11.0.0/24"
 
 // LAN is one Ethernet segment: a bridge in a namespace (a switch of its
 // own for a public LAN, the router for a LAN behind one) with hosts

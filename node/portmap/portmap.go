@@ -15,7 +15,7 @@ import (
 
 // The protocols, as Mapping.Protocol and Options.Protocols name them.
 const (
-	UPnP   = "upnp-igd"
+	UPnP   = "upnp"
 	NATPMP = "nat-pmp"
 )
 

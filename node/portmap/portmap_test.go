@@ -68,6 +68,20 @@ func child(args []string) int {
 	signal.Notify(sig, os.Interrupt)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if protos, ok := strings.CutPrefix(args[0], "nat:"); ok { // the nat.Mapper seam
+		a := portmap.NewNATMapper(portmap.Options{Protocols: strings.Split(protos, ","), Lifetime: time.Duration(life) * time.Second})
+		m, err := a.Map(ctx, uint16(port))
+		if err != nil {
+			fmt.Println("error:", err)
+			return 0
+		}
+		again, _ := a.Map(ctx, uint16(port))
+		ext, ok := a.External()
+		fmt.Printf("mapped %s %v %d %v same=%v\n", m.Protocol, m.External, m.Internal, ok && ext == m, again == m)
+		<-sig
+		fmt.Printf("closed %v\n", a.Close())
+		return 0
+	}
 	t0 := time.Now()
 	m, err := portmap.Start(ctx, portmap.Options{
 		Port:      uint16(port),
@@ -156,7 +170,7 @@ func TestMapRenewRemove(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			t.Parallel()
 			l := newUPnPLab(t, true)
-			const port, life = 3456, 4
+			const port, life = 3456, 3
 			node := l.home.Start("env", fmt.Sprintf("%s=%s %d %d", childEnv, proto, port, life), self(t))
 			line := waitLine(t, node, "mapped ", 15*time.Second)
 			f := strings.Fields(line) // mapped PROTO EXTERNAL INTERNAL LIFETIME
@@ -242,6 +256,24 @@ func TestNoRouter(t *testing.T) {
 	secs, _ := strconv.ParseFloat(strings.TrimSuffix(strings.Fields(line)[2], "s,"), 64)
 	if secs > 4 {
 		t.Errorf("Start took %.1f s to give up, want about 3 s (both protocols at once)", secs)
+	}
+}
+
+// The nat.Mapper the detector uses maps once, keeps the mapping for the
+// same port, reports it, and removes it on Close.
+func TestNATMapper(t *testing.T) {
+	l := newUPnPLab(t, true)
+	node := l.home.Start("env", fmt.Sprintf("%s=nat:%s %d %d", childEnv, portmap.UPnP, 3460, 60), self(t))
+	line := waitLine(t, node, "mapped ", 15*time.Second)
+	if want := fmt.Sprintf("mapped upnp %v:3460 3460 true same=true", l.rtr.WAN); line != want {
+		t.Fatalf("the seam printed %q, want %q", line, want)
+	}
+	if len(l.upnp.Redirects()) != 1 {
+		t.Fatalf("the router holds %v, want one redirect", l.upnp.Redirects())
+	}
+	node.Stop()
+	if !strings.Contains(node.Output(), "closed <nil>") || len(l.upnp.Redirects()) != 0 {
+		t.Fatalf("after Close: %s, router %v", node.Output(), l.upnp.Redirects())
 	}
 }
 
