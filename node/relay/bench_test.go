@@ -14,13 +14,13 @@ import (
 // benchPair is B and A connected directly and B and A' (another node)
 // connected through the relay R on loopback with no rate limit: the same
 // transport, TLS and yamux end to end, plus the relay's hop.
-func benchPair(b *testing.B) (direct, relayed *http.Client) {
+func benchPair(b *testing.B, tcp bool) (direct, relayed *http.Client) {
 	a, bb := newNode(b, "A", true), newNode(b, "B", false)
 	dial(b, bb, a)
 	r, a2 := newNode(b, "R", true), newNode(b, "A2", false)
 	g := &grid{}
 	g.add(r, a2, bb)
-	startRelay(b, r, g, Limits{Rate: -1})
+	startRelay(b, r, g, Limits{Rate: -1}, tcp)
 	dial(b, a2, r)
 	dial(b, bb, r)
 	reserve(b, a2, r)
@@ -46,9 +46,16 @@ func upload(b *testing.B, hc *http.Client, payload []byte) time.Duration {
 // BenchmarkRelayedVsDirect uploads 8 MiB calls from B, alternating one
 // direct and one relayed so that both see the same machine load, and
 // reports each one's throughput and their ratio (the goal:
-// relayed ≥ 70 % of direct).
+// relayed ≥ 70 % of direct). tcp: the relay splices the nodes' own
+// sockets (the default); in-band: streams of the transport connections,
+// encrypted again on each hop (the fallback).
 func BenchmarkRelayedVsDirect(b *testing.B) {
-	direct, relayed := benchPair(b)
+	b.Run("tcp", func(b *testing.B) { benchRelayed(b, true) })
+	b.Run("in-band", func(b *testing.B) { benchRelayed(b, false) })
+}
+
+func benchRelayed(b *testing.B, tcp bool) {
+	direct, relayed := benchPair(b, tcp)
 	payload := bytes.Repeat([]byte("0123456789abcdef"), benchSize/16)
 	upload(b, direct, payload) // warm both: windows grown, streams pooled
 	upload(b, relayed, payload)

@@ -64,9 +64,23 @@ func newNode(t testing.TB, name string, listen bool) *tnode {
 	} else {
 		close(done)
 	}
-	n.SetRelayDialer(func(ctx context.Context, relay, peer string) (net.Conn, error) { return Dial(ctx, n, relay, peer) })
-	t.Cleanup(func() { cancel(); <-done; n.Close() })
+	n.SetRelayDialer((&Dialer{T: n, Addrs: lookup}).Dial)
+	if tn.addr != "" {
+		book.Store(n.ID(), tn.addr)
+	}
+	t.Cleanup(func() { cancel(); <-done; n.Close(); book.Delete(n.ID()) })
 	return tn
+}
+
+// book holds the addresses of the tests' listening nodes, as
+// announcements would.
+var book sync.Map
+
+func lookup(id string) []string {
+	if a, ok := book.Load(id); ok {
+		return []string{a.(string)}
+	}
+	return nil
 }
 
 // grid is a set of announced node IDs.
@@ -87,13 +101,24 @@ func (g *grid) add(ns ...*tnode) {
 	}
 }
 
-// startRelay makes r a relay for g's members.
-func startRelay(t testing.TB, r *tnode, g Members, lim Limits) *Server {
+// startRelay makes r a relay for g's members; tcp offers tcp mode.
+func startRelay(t testing.TB, r *tnode, g Members, lim Limits, tcp bool) *Server {
 	t.Helper()
 	s := NewServer(g, lim, nil)
 	r.mux.Handle("/relay/", s.Handler())
+	if tcp {
+		s.EnableRendezvous()
+		r.SetRendezvous(s.ServeRendezvous)
+	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// modes runs f with a relay offering tcp mode and with one splicing
+// streams only (the Dialer then falls back to in-band).
+func modes(t *testing.T, f func(t *testing.T, tcp bool)) {
+	t.Run("tcp", func(t *testing.T) { f(t, true) })
+	t.Run("in-band", func(t *testing.T) { f(t, false) })
 }
 
 func dial(t testing.TB, from, to *tnode) {
@@ -109,7 +134,7 @@ func reserve(t testing.TB, n, relay *tnode) {
 	ctx, cancel := context.WithCancel(context.Background())
 	up := make(chan struct{})
 	done := make(chan error, 1)
-	r := &Reserver{T: n.Node, Relay: relay.ID(), OnReserved: func() { close(up) }}
+	r := &Reserver{T: n.Node, Relay: relay.ID(), Addrs: func() []string { return lookup(relay.ID()) }, OnReserved: func() { close(up) }}
 	go func() { done <- r.Run(ctx) }()
 	select {
 	case <-up:
@@ -145,19 +170,21 @@ func via(n *tnode, peer string) (string, bool) {
 
 // threeNodes is the relay R and two nodes, A and B, that cannot be
 // dialed; each is connected to R, A holds a reservation on R.
-func threeNodes(t *testing.T, lim Limits) (r, a, b *tnode, s *Server, g *grid) {
+func threeNodes(t *testing.T, lim Limits, tcp bool) (r, a, b *tnode, s *Server, g *grid) {
 	r, a, b = newNode(t, "R", true), newNode(t, "A", false), newNode(t, "B", false)
 	g = &grid{}
 	g.add(r, a, b)
-	s = startRelay(t, r, g, lim)
+	s = startRelay(t, r, g, lim, tcp)
 	dial(t, a, r)
 	dial(t, b, r)
 	reserve(t, a, r)
 	return
 }
 
-func TestNATtedNodesConnectThroughRelay(t *testing.T) {
-	r, a, b, s, _ := threeNodes(t, Limits{})
+func TestNATtedNodesConnectThroughRelay(t *testing.T) { modes(t, testNATtedNodesConnect) }
+
+func testNATtedNodesConnect(t *testing.T, tcp bool) {
+	r, a, b, s, _ := threeNodes(t, Limits{}, tcp)
 	if err := b.Dial(context.Background(), transport.RelayPrefix+r.ID(), a.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +202,11 @@ func TestNATtedNodesConnectThroughRelay(t *testing.T) {
 	if v, _ := via(b, a.ID()); v != r.ID() {
 		t.Errorf("B's connection to A: via %q, want R", v)
 	}
+	// In tcp mode the circuit is the two nodes' own sockets to the relay
+	// (its meet goroutine runs it); in-band, a stream of each connection.
+	if got := goroutinesIn("relay.(*Server).meet("); (got > 0) != tcp {
+		t.Errorf("tcp mode %v, but %d circuits run on sockets of their own", tcp, got)
+	}
 	if st := s.Stats(); st.Relayed != 1 || st.Circuits != 1 || st.Reservations != 1 {
 		t.Errorf("relay stats %+v, want 1 circuit made, 1 open, 1 reservation", st)
 	}
@@ -182,11 +214,13 @@ func TestNATtedNodesConnectThroughRelay(t *testing.T) {
 
 // The relay forwards TLS records only: what it sees starts with a TLS
 // handshake and never contains what the two nodes said.
-func TestRelaySeesOnlyTLS(t *testing.T) {
+func TestRelaySeesOnlyTLS(t *testing.T) { modes(t, testRelaySeesOnlyTLS) }
+
+func testRelaySeesOnlyTLS(t *testing.T, tcp bool) {
 	r, a, b := newNode(t, "R", true), newNode(t, "A", false), newNode(t, "B", false)
 	g := &grid{}
 	g.add(r, a, b)
-	s := startRelay(t, r, g, Limits{})
+	s := startRelay(t, r, g, Limits{}, tcp)
 	var mu sync.Mutex
 	seen := map[bool]*bytes.Buffer{true: {}, false: {}}
 	s.tap = func(_, _ string, toTarget bool, p []byte) {
@@ -259,6 +293,10 @@ func TestRelayCannotImpersonatePeer(t *testing.T) {
 	r, a, b := newNode(t, "R", true), newNode(t, "A", false), newNode(t, "B", false)
 	// R's "relay" splices nothing: it runs the handshake itself.
 	r.mux.HandleFunc("GET "+ConnectPath, func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Query().Get("mode") == "tcp" {
+			http.Error(w, "no tcp mode", http.StatusNotImplemented)
+			return
+		}
 		c, err := hijack(w)
 		if err != nil {
 			return
@@ -277,7 +315,7 @@ func TestRelayCannotImpersonatePeer(t *testing.T) {
 }
 
 func TestRelayRefusesNodesNotInGrid(t *testing.T) {
-	r, a, b, s, _ := threeNodes(t, Limits{})
+	r, a, b, s, _ := threeNodes(t, Limits{}, true)
 	c := newNode(t, "C", false) // connected to R, never announced
 	dial(t, c, r)
 	var refused *RefusedError
@@ -310,7 +348,7 @@ func TestRelayLimitsHoldUnderFlood(t *testing.T) {
 	r, a, b := newNode(t, "R", true), newNode(t, "A", false), newNode(t, "B", false)
 	g := &grid{}
 	g.add(r, a, b)
-	s := startRelay(t, r, g, lim)
+	s := startRelay(t, r, g, lim, true)
 	dial(t, a, r)
 	dial(t, b, r)
 	// A holds a reservation but never accepts: every request waits for
@@ -371,7 +409,9 @@ func TestRelayLimitsHoldUnderFlood(t *testing.T) {
 	if peakHandlers.Load() > 64 {
 		t.Errorf("%d relay handlers at once for one peer, want ≤ 64", peakHandlers.Load())
 	}
-	if !testkit.Poll(5*time.Second, func() bool { return goroutinesIn("relay.(*Server).connect(") == 0 && runtime.NumGoroutine() <= base+3*16+8 }) {
+	if !testkit.Poll(5*time.Second, func() bool {
+		return goroutinesIn("relay.(*Server).connect(") == 0 && runtime.NumGoroutine() <= base+3*16+8
+	}) {
 		t.Errorf("after the flood: %d relay handlers, goroutines %d (were %d)", goroutinesIn("relay.(*Server).connect("), runtime.NumGoroutine(), base)
 	}
 	t.Logf("flood of %d: peak %d circuits pending, %d relay handlers, relay refused %d", flood, peak.Load(), peakHandlers.Load(), s.Stats().Refused)
@@ -407,7 +447,7 @@ func TestRelayLimitsHoldUnderFlood(t *testing.T) {
 // When a direct connection comes up, both sides switch to it; a call in
 // flight on the relayed one finishes there.
 func TestDirectReplacesRelayed(t *testing.T) {
-	r, a, b, _, _ := threeNodes(t, Limits{})
+	r, a, b, _, _ := threeNodes(t, Limits{}, true)
 	release := make(chan struct{})
 	a.mux.HandleFunc("/slow", func(w http.ResponseWriter, req *http.Request) {
 		io.WriteString(w, "started;")

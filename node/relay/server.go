@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lafssync/lafssync/grid/base32"
@@ -41,8 +43,8 @@ type Limits struct {
 	// Rate is each circuit's bandwidth, in bytes a second each way, with
 	// bursts of up to Burst bytes.
 	Rate, Burst int64
-	// MaxDuration and MaxBytes end a circuit (both directions together
-	// for MaxBytes). The two nodes' transport then redials.
+	// MaxDuration and MaxBytes end a circuit (MaxBytes: once either
+	// direction carried that many). The two nodes' transport then redials.
 	MaxDuration time.Duration
 	MaxBytes    int64
 	// AcceptTimeout is how long a requester waits for the peer to accept.
@@ -100,13 +102,17 @@ type Server struct {
 
 	mu       sync.Mutex // guards everything below
 	res      map[string]*reservation
-	pending  map[string]*pendingConn // by token
+	pending  map[string]*pendingConn // by the target's token
+	joining  map[string]*pendingConn // tcp mode: by the requester's token
 	circuits int
 	perPeer  map[string]int
 	live     map[*circuit]struct{}
 	closed   bool
 	stats    Stats
-	wg       sync.WaitGroup // hijacked streams' handlers
+	// rendezvous says ServeRendezvous gets the relay port's rendezvous
+	// connections (EnableRendezvous), so tcp mode is offered.
+	rendezvous atomic.Bool
+	wg         sync.WaitGroup // hijacked streams' handlers
 	// tap, if set (tests), sees every circuit's bytes (circuit.tap).
 	tap func(from, to string, toTarget bool, p []byte)
 }
@@ -129,7 +135,8 @@ type reservation struct {
 type pendingConn struct {
 	from, to string
 	res      *reservation
-	ch       chan net.Conn // the accept stream, at most one
+	ch       chan net.Conn // the target's end, at most one
+	fromCh   chan net.Conn // tcp mode: the requester's end
 }
 
 // NewServer makes a relay for members with limits lim.
@@ -138,8 +145,12 @@ func NewServer(members Members, lim Limits, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{members: members, lim: lim.withDefaults(), log: log,
-		res: map[string]*reservation{}, pending: map[string]*pendingConn{}, perPeer: map[string]int{}, live: map[*circuit]struct{}{}}
+		res: map[string]*reservation{}, pending: map[string]*pendingConn{}, joining: map[string]*pendingConn{}, perPeer: map[string]int{}, live: map[*circuit]struct{}{}}
 }
+
+// EnableRendezvous offers tcp mode: the caller routes the relay port's
+// rendezvous connections to ServeRendezvous (transport.SetRendezvous).
+func (s *Server) EnableRendezvous() { s.rendezvous.Store(true) }
 
 // Limits are the limits in force.
 func (s *Server) Limits() Limits { return s.lim }
@@ -185,15 +196,15 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, reason
 }
 
 // caller checks who may use the relay: a grid member over a direct
-// connection, asking for an upgrade.
-func (s *Server) caller(w http.ResponseWriter, r *http.Request) (string, bool) {
+// connection, asking for an upgrade if upgrade.
+func (s *Server) caller(w http.ResponseWriter, r *http.Request, upgrade bool) (string, bool) {
 	peer := transport.PeerID(r.Context())
 	switch {
 	case peer == "":
 		s.refuse(w, r, http.StatusForbidden, "the relay serves only nodes over the transport")
 	case transport.Via(r.Context()) != "":
 		s.refuse(w, r, http.StatusForbidden, "the relay is not used over a relayed connection")
-	case !strings.EqualFold(r.Header.Get("Upgrade"), Protocol):
+	case upgrade && !strings.EqualFold(r.Header.Get("Upgrade"), Protocol):
 		s.refuse(w, r, http.StatusUpgradeRequired, "want Upgrade: "+Protocol)
 	case !s.members.Announced(peer):
 		s.refuse(w, r, http.StatusForbidden, "this node is not announced on the grid")
@@ -217,7 +228,7 @@ func hijack(w http.ResponseWriter) (net.Conn, error) {
 
 // reserve holds a reservation for the caller while its stream is open.
 func (s *Server) reserve(w http.ResponseWriter, r *http.Request) {
-	peer, ok := s.caller(w, r)
+	peer, ok := s.caller(w, r, true)
 	if !ok {
 		return
 	}
@@ -279,15 +290,23 @@ func newToken() string {
 }
 
 // connect splices the caller to the peer it names, once the peer
-// accepts through its reservation.
+// accepts through its reservation. With ?mode=tcp the relay answers at
+// once with a token and the caller joins the circuit with a connection of
+// its own to the relay's port (ServeRendezvous); otherwise the caller's
+// stream, upgraded, is its end.
 func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
-	from, ok := s.caller(w, r)
+	tcp := r.URL.Query().Get("mode") == "tcp"
+	from, ok := s.caller(w, r, !tcp)
 	if !ok {
 		return
 	}
 	to := r.URL.Query().Get("peer")
 	if !validID(to) || to == from {
 		s.refuse(w, r, http.StatusBadRequest, "want ?peer=NODEID of another node")
+		return
+	}
+	if tcp && !s.rendezvous.Load() {
+		s.refuse(w, r, http.StatusNotImplemented, "this relay splices streams only")
 		return
 	}
 	token := newToken()
@@ -314,13 +333,20 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &pendingConn{from: from, to: to, res: res, ch: make(chan net.Conn, 1)}
 	s.pending[token] = p
+	var join string
+	if tcp {
+		join = newToken()
+		p.fromCh = make(chan net.Conn, 1)
+		s.joining[join] = p
+	}
 	s.circuits++
 	s.perPeer[from]++
 	s.perPeer[to]++
 	s.mu.Unlock()
-	defer func() {
+	release := func() {
 		s.mu.Lock()
 		delete(s.pending, token)
+		delete(s.joining, join)
 		s.circuits--
 		for _, id := range []string{from, to} {
 			if s.perPeer[id]--; s.perPeer[id] <= 0 {
@@ -328,13 +354,33 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.mu.Unlock()
-	}()
-
-	if err := res.signal(signal{Token: token, From: from}); err != nil {
+	}
+	if err := res.signal(signal{Token: token, From: from, TCP: tcp}); err != nil {
+		release()
 		s.refuse(w, r, http.StatusBadGateway, "the peer's reservation is gone")
 		return
 	}
-	peerConn, err := s.awaitAccept(r.Context(), token, p)
+	if tcp {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			release()
+			s.refuse(w, r, http.StatusServiceUnavailable, "the relay is shutting down")
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			defer release()
+			s.meet(token, join, p)
+		}()
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, join+"\n")
+		return
+	}
+	defer release()
+	peerConn, err := s.await(r.Context(), p.ch, token)
 	if err != nil {
 		s.refuse(w, r, http.StatusGatewayTimeout, err.Error())
 		return
@@ -349,7 +395,43 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		peerConn.Close()
 		return
 	}
-	circ := newCircuit(c, peerConn, from, to)
+	s.splice(c, peerConn, from, to)
+}
+
+// meet waits for both ends of a tcp-mode circuit, then splices them.
+func (s *Server) meet(token, join string, p *pendingConn) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.lim.AcceptTimeout)
+	defer cancel()
+	var fromConn, toConn net.Conn
+	var err error
+	if fromConn, err = s.await(ctx, p.fromCh, join); err == nil {
+		toConn, err = s.await(ctx, p.ch, token)
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.stats.Refused++
+		delete(s.pending, token) // nothing more can arrive…
+		delete(s.joining, join)
+		s.mu.Unlock()
+		for _, ch := range []chan net.Conn{p.ch, p.fromCh} {
+			select {
+			case c := <-ch: // …and what did is closed
+				c.Close()
+			default:
+			}
+		}
+		if fromConn != nil {
+			fromConn.Close()
+		}
+		s.log.Debug("relay circuit not made", "from", p.from, "to", p.to, "err", err)
+		return
+	}
+	s.splice(fromConn, toConn, p.from, p.to)
+}
+
+// splice runs a circuit between the requester's end a and the target's b.
+func (s *Server) splice(a, b net.Conn, from, to string) {
+	circ := newCircuit(a, b, from, to)
 	if s.tap != nil {
 		circ.tap = func(toB bool, p []byte) { s.tap(from, to, toB, p) }
 	}
@@ -363,34 +445,38 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.stats.Relayed++
 	s.mu.Unlock()
+	defer s.wg.Done()
 	s.log.Debug("relay circuit open", "from", from, "to", to)
 	circ.run(s.lim)
 	s.mu.Lock()
 	delete(s.live, circ)
 	s.stats.Bytes += circ.bytes.Load()
 	s.mu.Unlock()
-	s.wg.Done()
 	s.log.Debug("relay circuit closed", "from", from, "to", to, "bytes", circ.bytes.Load(), "lasted", time.Since(circ.since).Round(time.Millisecond))
 }
 
-// awaitAccept waits for the peer's accept stream for token.
-func (s *Server) awaitAccept(ctx context.Context, token string, p *pendingConn) (net.Conn, error) {
+// await waits for the end that token admits, up to AcceptTimeout or ctx.
+// Ends are handed over under s.mu (the channel has room for one), so once
+// the token is withdrawn nothing more can arrive.
+func (s *Server) await(ctx context.Context, ch chan net.Conn, token string) (net.Conn, error) {
 	t := time.NewTimer(s.lim.AcceptTimeout)
 	defer t.Stop()
 	select {
-	case c := <-p.ch:
+	case c := <-ch:
 		return c, nil
 	case <-ctx.Done():
 	case <-t.C:
 	}
 	s.mu.Lock()
-	_, waiting := s.pending[token]
 	delete(s.pending, token)
+	delete(s.joining, token)
 	s.mu.Unlock()
-	if waiting {
-		return nil, fmt.Errorf("the peer did not accept within %s", s.lim.AcceptTimeout)
+	select {
+	case c := <-ch: // handed over just before
+		return c, nil
+	default:
+		return nil, fmt.Errorf("the other end did not arrive within %s", s.lim.AcceptTimeout)
 	}
-	return <-p.ch, nil // accept took it just now: it is on its way
 }
 
 // signal tells the reservation's holder of a request.
@@ -426,17 +512,46 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if upgraded(c) != nil {
+	if upgraded(c) != nil || !s.handOver(token, c, peer) {
 		c.Close()
-		return
 	}
+}
+
+// handOver gives c to the circuit end token admits: the target's
+// (pending; over the transport only the target itself, peer, may take
+// it) or, for a rendezvous (peer ""), the requester's (joining). It
+// reports false when the token is unknown or withdrawn.
+func (s *Server) handOver(token string, c net.Conn, peer string) bool {
 	s.mu.Lock()
-	taken := s.pending[token] != p
-	delete(s.pending, token)
-	s.mu.Unlock()
-	if taken {
-		c.Close() // timed out meanwhile
-		return
+	defer s.mu.Unlock()
+	if p := s.pending[token]; p != nil && (peer == "" || p.to == peer) {
+		delete(s.pending, token)
+		p.ch <- c // room for one: never blocks
+		return true
 	}
-	p.ch <- c // buffered: never blocks
+	if p := s.joining[token]; p != nil && peer == "" {
+		delete(s.joining, token)
+		p.fromCh <- c
+		return true
+	}
+	return false
+}
+
+// ServeRendezvous takes a connection to the relay's port that opened with
+// transport.RelayMagic (transport.SetRendezvous): the rest of its first
+// line is a token, which makes it one end of a tcp-mode circuit. The
+// token is the only credential (128 random bits, single use, valid for
+// AcceptTimeout, given over the authenticated transport to the one node
+// it is for); what follows is the two nodes' own TLS.
+func (s *Server) ServeRendezvous(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var line [tokenLen + 1]byte
+	_, err := io.ReadFull(c, line[:])
+	c.SetReadDeadline(time.Time{})
+	if err != nil || line[tokenLen] != '\n' || !validToken(string(line[:tokenLen])) || !s.handOver(string(line[:tokenLen]), c, "") {
+		s.mu.Lock()
+		s.stats.Refused++
+		s.mu.Unlock()
+		c.Close()
+	}
 }

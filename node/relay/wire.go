@@ -25,21 +25,30 @@ const Protocol = "lafssync-relay/1"
 const maxLine = 256
 
 // signal is one incoming request on a reservation: the requester's ID
-// and the token its accept stream must present.
+// and the token the target's end must present; TCP asks for that end on
+// a connection of its own to the relay's port (in-band also works).
 type signal struct {
 	Token string
 	From  string
+	TCP   bool
 }
 
-func (s signal) encode() []byte { return []byte("connect " + s.Token + " " + s.From + "\n") }
+// encode writes "connect TOKEN FROMID[ tcp]\n".
+func (s signal) encode() []byte {
+	line := "connect " + s.Token + " " + s.From
+	if s.TCP {
+		line += " tcp"
+	}
+	return []byte(line + "\n")
+}
 
 // parseSignal reads one signal line (without its newline).
 func parseSignal(line string) (signal, error) {
 	f := strings.Split(line, " ")
-	if len(f) != 3 || f[0] != "connect" || !validToken(f[1]) || !validID(f[2]) {
+	if len(f) < 3 || len(f) > 4 || f[0] != "connect" || !validToken(f[1]) || !validID(f[2]) || len(f) == 4 && f[3] != "tcp" {
 		return signal{}, fmt.Errorf("malformed relay signal %.64q", line)
 	}
-	return signal{Token: f[1], From: f[2]}, nil
+	return signal{Token: f[1], From: f[2], TCP: len(f) == 4}, nil
 }
 
 // readSignal reads the next signal from r, at most maxLine bytes.

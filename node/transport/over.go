@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -147,6 +148,69 @@ func preferDirect(a, b *conn) (keep, drop *conn) {
 	}
 	return b, a
 }
+
+// RelayMagic opens a connection to a relay's rendezvous: it is not TLS;
+// the token line that follows names the circuit it joins (node/relay).
+const RelayMagic = "LAFSRELAY/1 "
+
+// SetRendezvous hands accepted connections that open with RelayMagic to
+// h, the magic read. h owns the connection; closing it frees its place
+// under MaxConns. Without a rendezvous such connections are closed.
+func (n *Node) SetRendezvous(h func(net.Conn)) {
+	n.mu.Lock()
+	n.meet = h
+	n.mu.Unlock()
+}
+
+// sniff reads an accepted connection's first byte: a TLS record (0x16)
+// goes on to the handshake with the byte given back; a rendezvous goes to
+// its handler. Anything else is closed (the handshake would fail anyway).
+func (n *Node) sniff(raw net.Conn) (net.Conn, bool) {
+	var b [len(RelayMagic)]byte
+	raw.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, err := io.ReadFull(raw, b[:1]); err != nil {
+		raw.Close()
+		return nil, false
+	}
+	if b[0] == 0x16 {
+		raw.SetReadDeadline(time.Time{})
+		return &firstByte{Conn: raw, b: b[0]}, true
+	}
+	n.mu.Lock()
+	meet := n.meet
+	n.mu.Unlock()
+	if meet == nil || b[0] != RelayMagic[0] {
+		raw.Close()
+		return nil, false
+	}
+	if _, err := io.ReadFull(raw, b[1:]); err != nil || string(b[:]) != RelayMagic {
+		raw.Close()
+		return nil, false
+	}
+	raw.SetReadDeadline(time.Time{})
+	meet(raw)
+	return nil, false
+}
+
+// firstByte gives back the byte sniff read.
+type firstByte struct {
+	net.Conn
+	b    byte
+	done bool
+}
+
+func (c *firstByte) Read(p []byte) (int, error) {
+	if c.done || len(p) == 0 {
+		return c.Conn.Read(p)
+	}
+	c.done = true
+	p[0] = c.b
+	return 1, nil
+}
+
+// NetConn is the connection under the place it holds under MaxConns (a
+// relay splices the sockets themselves).
+func (c *releaseConn) NetConn() net.Conn { return c.Conn }
 
 type viaKey struct{}
 

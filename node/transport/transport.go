@@ -139,7 +139,8 @@ type Node struct {
 	closed  bool
 	changed chan struct{} // closed and replaced whenever a connection comes or goes
 	pools   map[string]*http.Transport
-	relay   RelayDialer // guarded by mu; over.go
+	relay   RelayDialer    // guarded by mu; over.go
+	meet    func(net.Conn) // guarded by mu; over.go
 	wg      sync.WaitGroup
 }
 
@@ -241,6 +242,10 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (n *Node) accept(ctx context.Context, raw net.Conn) {
+	raw, ok := n.sniff(raw) // over.go: a relay's rendezvous is not TLS
+	if !ok {
+		return
+	}
 	ours := &tls.Config{
 		Certificates: []tls.Certificate{n.id.cert},
 		ClientAuth:   tls.RequestClientCert,
