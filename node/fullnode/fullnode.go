@@ -31,7 +31,6 @@ import (
 	"github.com/lafssync/lafssync/node/gbs"
 	"github.com/lafssync/lafssync/node/httplog"
 	"github.com/lafssync/lafssync/node/introducer"
-	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/node/nodedir"
 	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/storagenode"
@@ -56,10 +55,6 @@ type Node struct {
 	RenewFirst, RenewEvery time.Duration
 	OnRenewal              func(lease.Report)
 
-	// Mapper, if set before Run, maps a port on the router (node/portmap);
-	// reachability checks use it and Run closes it at the end (reach.go).
-	Mapper nat.Mapper
-
 	// MovePortIfTaken lets Run pick another port when tub.port is taken
 	// (the embedded grid's loopback nodes).
 	MovePortIfTaken bool
@@ -70,8 +65,8 @@ type Node struct {
 
 	static []storage.Server // from private/servers.yaml
 	relay  relayState       // relay.go
+	helper helperState      // helper.go
 	local  storage.Server   // this node's own storage server, if enabled
-	reach  reachState       // reach.go
 	log    *slog.Logger
 
 	mu sync.Mutex // guards addr, webURL, cl, web, leaseRoots
@@ -202,7 +197,13 @@ func (n *Node) announcement() (introducer.Signed, error) {
 		a.FURL, a.NURLs, a.PermutationSeed = sa.FURL, sa.NURLs, sa.PermutationSeed
 	}
 	a.Relay, a.Relays = n.relayServes(), n.reservedRelays()
-	a.Reachability, a.Addresses = n.announcedAddrs() // reach.go
+	a.Helper = n.helperServes() // helper.go
+	a.Reachability = introducer.Public
+	if n.Config.OutboundOnly {
+		a.Reachability = introducer.OutboundOnly
+	} else {
+		a.Addresses = n.addresses()
+	}
 	return introducer.Sign(a, n.ID.NodeKey)
 }
 
@@ -229,7 +230,7 @@ func (n *Node) Servers() []storage.Server {
 	if n.Broker != nil {
 		announced = n.Broker.Servers()
 	}
-	return storage.Unique(local, announced, n.static)
+	return storage.Unique(local, announced, n.static, n.viaHelper())
 }
 
 // storagePeer is the transport to a connected storage server (nil if
@@ -258,17 +259,18 @@ func (n *Node) Client() *client.Client {
 	if c == nil {
 		return nil // an introducer only
 	}
-	return c.WithServers(n.Servers())
+	return n.withHelper(c.WithServers(n.Servers()))
 }
 
 // Status reports the node's connections and what it knows.
-// Its reachability is what it announces (reach.go).
+// Its reachability is the configured one until it is measured.
 func (n *Node) Status() *status.Node {
-	reach, addrs := n.announcedAddrs()
-	r := n.Reach()
-	s := &status.Node{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: addrs, Reachability: status.Reachability(reach),
+	s := &status.Node{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: n.addresses(), Reachability: status.Public,
 		Storage: n.Config.StorageEnabled, Introducer: n.Intro != nil, Connections: n.T.Peers(),
-		Introducers: []introducer.IntroducerStatus{}, Peers: []status.Peer{}, Reach: &r}
+		Introducers: []introducer.IntroducerStatus{}, Peers: []status.Peer{}}
+	if n.Config.OutboundOnly {
+		s.Reachability, s.Addresses = status.OutboundOnly, nil
+	}
 	if n.Sub != nil {
 		s.Introducers = n.Sub.Status()
 	}
@@ -321,7 +323,6 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 		peerMux.Handle("/introducer/", n.Intro.Handler())
 	}
 	n.T = transport.New(tid, peerMux, fallback, n.log)
-	peerMux.Handle("/reach/", n.reachHandler())
 	n.T.KeepAlive = n.Config.KeepAlive
 	if fallback != nil {
 		cert := n.Certificate()
@@ -341,7 +342,7 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 	defer func() { cancel(); wg.Wait(); n.T.Close() }()
 	wg.Go(func() { n.T.Serve(ctx, ln) })
 	n.log.Info("node listening", "address", n.Addr(), "id", n.T.ID(), "storage", n.Config.StorageEnabled,
-		"introducer", n.Config.Introducer, "reachability", string(n.reachMode()))
+		"introducer", n.Config.Introducer, "reachability", map[bool]string{true: introducer.OutboundOnly, false: introducer.Public}[n.Config.OutboundOnly])
 
 	if n.Intro != nil {
 		if err := os.WriteFile(filepath.Join(n.Dir, "private", IntroducerURLFile), []byte(n.IntroducerURL()+"\n"), 0o600); err != nil {
@@ -352,8 +353,10 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 	if err := n.startClient(ctx, &wg); err != nil {
 		return err
 	}
-	wg.Go(func() { n.runReach(ctx) })
 	if err := n.startRelay(ctx, &wg, peerMux); err != nil {
+		return err
+	}
+	if err := n.startHelper(ctx, &wg, peerMux); err != nil {
 		return err
 	}
 	if ready != nil {
