@@ -31,6 +31,7 @@ import (
 	"github.com/lafssync/lafssync/node/gbs"
 	"github.com/lafssync/lafssync/node/httplog"
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/node/nodedir"
 	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/storagenode"
@@ -55,6 +56,10 @@ type Node struct {
 	RenewFirst, RenewEvery time.Duration
 	OnRenewal              func(lease.Report)
 
+	// Mapper, if set before Run, maps a port on the router (node/portmap);
+	// reachability checks use it and Run closes it at the end (reach.go).
+	Mapper nat.Mapper
+
 	// MovePortIfTaken lets Run pick another port when tub.port is taken
 	// (the embedded grid's loopback nodes).
 	MovePortIfTaken bool
@@ -67,6 +72,7 @@ type Node struct {
 	relay  relayState       // relay.go
 	helper helperState      // helper.go
 	local  storage.Server   // this node's own storage server, if enabled
+	reach  reachState       // reach.go
 	log    *slog.Logger
 
 	mu sync.Mutex // guards addr, webURL, cl, web, leaseRoots
@@ -197,13 +203,8 @@ func (n *Node) announcement() (introducer.Signed, error) {
 		a.FURL, a.NURLs, a.PermutationSeed = sa.FURL, sa.NURLs, sa.PermutationSeed
 	}
 	a.Relay, a.Relays = n.relayServes(), n.reservedRelays()
-	a.Helper = n.helperServes() // helper.go
-	a.Reachability = introducer.Public
-	if n.Config.OutboundOnly {
-		a.Reachability = introducer.OutboundOnly
-	} else {
-		a.Addresses = n.addresses()
-	}
+	a.Helper = n.helperServes()
+	a.Reachability, a.Addresses = n.announcedAddrs() // reach.go
 	return introducer.Sign(a, n.ID.NodeKey)
 }
 
@@ -263,14 +264,13 @@ func (n *Node) Client() *client.Client {
 }
 
 // Status reports the node's connections and what it knows.
-// Its reachability is the configured one until it is measured.
+// Its reachability is what it announces (reach.go).
 func (n *Node) Status() *status.Node {
-	s := &status.Node{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: n.addresses(), Reachability: status.Public,
+	reach, addrs := n.announcedAddrs()
+	r := n.Reach()
+	s := &status.Node{ID: n.T.ID(), Nickname: n.Config.Nickname, Addresses: addrs, Reachability: status.Reachability(reach),
 		Storage: n.Config.StorageEnabled, Introducer: n.Intro != nil, Connections: n.T.Peers(),
-		Introducers: []introducer.IntroducerStatus{}, Peers: []status.Peer{}}
-	if n.Config.OutboundOnly {
-		s.Reachability, s.Addresses = status.OutboundOnly, nil
-	}
+		Introducers: []introducer.IntroducerStatus{}, Peers: []status.Peer{}, Reach: &r}
 	if n.Sub != nil {
 		s.Introducers = n.Sub.Status()
 	}
@@ -323,6 +323,7 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 		peerMux.Handle("/introducer/", n.Intro.Handler())
 	}
 	n.T = transport.New(tid, peerMux, fallback, n.log)
+	peerMux.Handle("/reach/", n.reachHandler())
 	n.T.KeepAlive = n.Config.KeepAlive
 	if fallback != nil {
 		cert := n.Certificate()
@@ -342,7 +343,7 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 	defer func() { cancel(); wg.Wait(); n.T.Close() }()
 	wg.Go(func() { n.T.Serve(ctx, ln) })
 	n.log.Info("node listening", "address", n.Addr(), "id", n.T.ID(), "storage", n.Config.StorageEnabled,
-		"introducer", n.Config.Introducer, "reachability", map[bool]string{true: introducer.OutboundOnly, false: introducer.Public}[n.Config.OutboundOnly])
+		"introducer", n.Config.Introducer, "reachability", string(n.reachMode()))
 
 	if n.Intro != nil {
 		if err := os.WriteFile(filepath.Join(n.Dir, "private", IntroducerURLFile), []byte(n.IntroducerURL()+"\n"), 0o600); err != nil {
@@ -353,6 +354,7 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 	if err := n.startClient(ctx, &wg); err != nil {
 		return err
 	}
+	wg.Go(func() { n.runReach(ctx) })
 	if err := n.startRelay(ctx, &wg, peerMux); err != nil {
 		return err
 	}
