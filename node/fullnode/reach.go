@@ -98,6 +98,20 @@ func (n *Node) outboundOnly() bool {
 	return r == introducer.OutboundOnly
 }
 
+// mayBeOutboundOnly says whether the node can come to announce no address
+// (auto mode, or outbound-only): then it holds relay reservations while it
+// does (relay.go).
+func (n *Node) mayBeOutboundOnly() bool { return n.reachMode() != nat.ModePublic }
+
+// reservationCandidates are the relays to reserve on: relayCandidates
+// while the node announces no address, none while others can dial it.
+func (n *Node) reservationCandidates() []string {
+	if !n.outboundOnly() {
+		return nil
+	}
+	return n.relayCandidates()
+}
+
 // Reach is the latest reachability report; before the first check its
 // verdict is unknown.
 func (n *Node) Reach() nat.Report {

@@ -127,7 +127,7 @@ func TestVerdicts(t *testing.T) {
 			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceStorageOff, AdviceUseRelay}, evidence: "carrier-grade"},
 		{name: "CGNAT on the interface", local: ips("100.80.3.4"), configured: []string{"100.80.3.4:3456"},
 			peers: []*fakePeer{{id: "p1", seen: ap("198.51.100.9:61000")}},
-			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseRelay}},
+			want:  VerdictCGNAT, announce: []string{}, advice: []string{AdviceUseRelay}, reason: "100.80.3.4 is a carrier-grade NAT address"},
 		{name: "firewall on a public address", local: ips("203.0.113.7"), configured: []string{"203.0.113.7:3456"}, storage: true,
 			peers: []*fakePeer{{id: "p1", seen: ap("203.0.113.7:40000")}},
 			want:  VerdictNAT, announce: []string{}, advice: []string{AdvicePortForward, AdviceStorageOff}, evidence: "firewall"},

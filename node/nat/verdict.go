@@ -289,6 +289,15 @@ func verdict(in Inputs, ev func(string, ...any)) Verdict {
 		ev("none of the %d connected peers could say what address they see for this node (older versions do not answer)", in.Connected)
 		return VerdictUnknown
 	}
+	failed := false
+	for _, c := range in.Candidates {
+		if c.tested() {
+			failed = true
+			ev("no peer could open a connection to %s (%s)", c.Address, firstError(c))
+		} else if c.Note != "" {
+			ev("%s could not be checked: %s", c.Address, c.Note)
+		}
+	}
 	var foreign []netip.AddrPort // seen at an address not ours: a NAT on the way
 	cg := false
 	for _, a := range seen {
@@ -314,15 +323,6 @@ func verdict(in Inputs, ev func(string, ...any)) Verdict {
 		} else if len(foreign) > 0 && !slices.ContainsFunc(foreign, func(a netip.AddrPort) bool { return a.Addr() == ext }) {
 			cg = true
 			ev("peers see this node at %s, not at the router's outside address %s: there is another NAT beyond the router", foreign[0].Addr(), ext)
-		}
-	}
-	failed := false
-	for _, c := range in.Candidates {
-		if c.tested() {
-			failed = true
-			ev("no peer could open a connection to %s (%s)", c.Address, firstError(c))
-		} else if c.Note != "" {
-			ev("%s could not be checked: %s", c.Address, c.Note)
 		}
 	}
 	if cg {

@@ -33,7 +33,8 @@ func reachIn(t *testing.T, prefix []string, dir string) nat.Report {
 // public; a storage server behind a masquerading router is behind NAT and
 // announces no address; one behind a router with a DNAT forward of its
 // port is port-forwarded and announces the router's address; one inside
-// carrier-grade NAT (100.64/10) is behind double NAT / CGNAT.
+// carrier-grade NAT (100.64/10) is behind double NAT / CGNAT. The NATted
+// node, outbound-only by its verdict, reserves on a relay.
 func TestReachabilityVerdictsInNamespaces(t *testing.T) {
 	if why := netlab.Unavailable(); why != "" {
 		t.Skip(why)
@@ -96,6 +97,12 @@ func TestReachabilityVerdictsInNamespaces(t *testing.T) {
 			}
 		}
 	}
+	// Found unreachable in auto mode, the NATted node holds a reservation on
+	// the public storage node's relay.
+	testkit.WaitFor(t, "the NATted node to reserve on a relay", 90*time.Second, func() bool {
+		b, _ := os.ReadFile(dirs["natted"] + ".log")
+		return strings.Contains(string(b), "reachable through a relay")
+	})
 	if a, err := reachIn(t, natted.Prefix(), dirs["natted"]).Find(nat.AdvicePortForward); err == nil &&
 		!strings.Contains(a.Text, "forward TCP port 3456 to this computer ("+natted.Addr.String()) {
 		t.Errorf("port-forward advice does not name the LAN address: %s", a.Text)
