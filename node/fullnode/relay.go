@@ -2,7 +2,6 @@ package fullnode
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -79,6 +78,18 @@ func relayHints(self string, a introducer.Announcement) []string {
 	return out
 }
 
+// relayAddrs are where a relay listens, from its announcement.
+func (n *Node) relayAddrs(id string) []string {
+	if n.Sub == nil {
+		return nil
+	}
+	k, ok := n.Sub.Nodes()[id]
+	if !ok || k.Ann.Reachability == introducer.OutboundOnly {
+		return nil
+	}
+	return k.Ann.Addresses
+}
+
 // announced says whether id is a node of this grid: heard of from an
 // introducer (or announced to this node, if it is one).
 func (n *Node) announced(id string) bool {
@@ -102,7 +113,7 @@ func (n *Node) announced(id string) bool {
 // reservations of an outbound-only node, and the switch to direct
 // connections when they become possible.
 func (n *Node) startRelay(ctx context.Context, wg *sync.WaitGroup, peerMux *http.ServeMux) error {
-	n.T.SetRelayDialer(func(ctx context.Context, r, peer string) (net.Conn, error) { return relay.Dial(ctx, n.T, r, peer) })
+	n.T.SetRelayDialer((&relay.Dialer{T: n.T, Addrs: n.relayAddrs, Log: n.log}).Dial)
 	rc, err := config.LoadRelay(n.Dir)
 	if err != nil {
 		return err
@@ -116,6 +127,8 @@ func (n *Node) startRelay(ctx context.Context, wg *sync.WaitGroup, peerMux *http
 		n.relay.srv = srv
 		n.relay.mu.Unlock()
 		peerMux.Handle("/relay/", srv.Handler())
+		srv.EnableRendezvous() // circuits on sockets of their own to tub.port
+		n.T.SetRendezvous(srv.ServeRendezvous)
 		wg.Go(func() { <-ctx.Done(); srv.Close() })
 		lim := srv.Limits()
 		n.log.Info("relaying for the grid's nodes", "reservations", lim.MaxReservations, "circuits", lim.MaxCircuits,
@@ -184,7 +197,7 @@ func (n *Node) keepReservations(ctx context.Context) {
 				continue
 			}
 			active[id] = true
-			r := &relay.Reserver{T: n.T, Relay: id, Log: n.log,
+			r := &relay.Reserver{T: n.T, Relay: id, Log: n.log, Addrs: func() []string { return n.relayAddrs(id) },
 				OnReserved: func() { events <- event{relay: id, up: true} }}
 			wg.Go(func() { events <- event{relay: id, err: r.Run(ctx)} })
 		}
