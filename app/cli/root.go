@@ -57,12 +57,12 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newRunCmd(opts),
 		newGridCmd(opts),
 		newStatusCmd(opts),
-		newReachabilityCmd(opts),
 		newCreateNodeCmd(opts),
 		newCreateIntroducerCmd(opts),
 		newTahoeServersYAMLCmd(opts),
 		// Folder sync.
 		newSyncCmd(opts),
+		newRecoveryKitCmd(opts),
 		// Files and directories.
 		newPutCmd(opts),
 		newGetCmd(opts),
