@@ -1,0 +1,353 @@
+package processtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/lafssync/lafssync/grid/immutable"
+	"github.com/lafssync/lafssync/grid/storage/mem"
+	"github.com/lafssync/lafssync/internal/testkit"
+	"github.com/lafssync/lafssync/node/config"
+)
+
+var lafsBin string
+
+func TestMain(m *testing.M) { testkit.RunWithLafs(m, &lafsBin) }
+
+func lafs(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(lafsBin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lafs %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// node is one `lafs run` process.
+type node struct {
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func run(t *testing.T, dir, want string) *node {
+	t.Helper()
+	cmd := exec.Command(lafsBin, "run", dir)
+	out, _ := cmd.StdoutPipe()
+	logf, err := os.OpenFile(dir+".log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{dir: dir, cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); logf.Close(); close(n.done) }()
+	t.Cleanup(n.stop)
+	ready := make(chan struct{}, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), want) {
+				select {
+				case ready <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-n.done:
+		b, _ := os.ReadFile(dir + ".log")
+		t.Fatalf("lafs run %s exited:\n%s", dir, b)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("lafs run %s did not print %q in 30 s", dir, want)
+	}
+	return n
+}
+
+func (n *node) stop() {
+	select {
+	case <-n.done:
+		return
+	default:
+	}
+	n.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-n.done:
+	case <-time.After(10 * time.Second):
+		n.cmd.Process.Kill()
+		<-n.done
+	}
+}
+
+func (n *node) kill9() { n.cmd.Process.Kill(); <-n.done }
+
+// setCfg sets keys in DIR/tahoe.cfg.
+func setCfg(t *testing.T, dir string, kv ...string) {
+	t.Helper()
+	p := filepath.Join(dir, config.File)
+	f, err := ini.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+2 < len(kv)+1; i += 3 {
+		f.Section(kv[i]).Key(kv[i+1]).SetValue(kv[i+2])
+	}
+	if err := f.SaveTo(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// web calls a node's web API.
+func web(ctx context.Context, dir, method, path string, body io.Reader) (int, []byte, error) {
+	u, err := os.ReadFile(filepath.Join(dir, "node.url"))
+	if err != nil {
+		return 0, nil, err
+	}
+	tok, err := os.ReadFile(filepath.Join(dir, "private", "api_auth_token"))
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSpace(string(u))+strings.TrimPrefix(path, "/"), body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func mustWeb(t *testing.T, dir, method, path string, body []byte) []byte {
+	t.Helper()
+	code, b, err := web(context.Background(), dir, method, path, bytes.NewReader(body))
+	if err != nil || code/100 != 2 {
+		t.Fatalf("%s %s on %s: %d %v %s", method, path, filepath.Base(dir), code, err, b)
+	}
+	return b
+}
+
+type status struct {
+	Node struct {
+		ID    string `json:"id"`
+		Peers []struct {
+			ID        string `json:"id"`
+			Service   string `json:"service"`
+			Connected bool   `json:"connected"`
+		} `json:"peers"`
+	} `json:"node"`
+}
+
+func nodeStatus(t *testing.T, dir string) status {
+	var s status
+	json.Unmarshal(mustWeb(t, dir, "GET", "status", nil), &s)
+	return s
+}
+
+func pattern(size int, seed byte) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(i*31) ^ byte(i>>10) ^ seed
+	}
+	return b
+}
+
+// directCap is the cap a direct upload of d with dir's convergence
+// secret and the grid's encoding gives (uploaded to servers in memory:
+// the cap depends on the bytes, the secret and the encoding alone).
+func directCap(t *testing.T, dir string, d []byte) string {
+	t.Helper()
+	sec, err := config.LoadClientSecrets(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, servers := mem.NewGrid(4)
+	p := immutable.DefaultParams()
+	p.K, p.Happy, p.N = 2, 3, 4
+	up, err := (&immutable.Client{Servers: servers, Params: p, Convergence: sec.Convergence, LeaseSecret: []byte("x")}).Upload(context.Background(), bytes.NewReader(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return up.Cap.String()
+}
+
+func shares(dir string) int { return testkit.CountShares(dir) }
+
+// Storage servers and clients that cannot reach each other (all
+// outbound-only on loopback: nobody announces an address but the
+// introducer and the helper) put and get files, and make and list
+// directories, through a public helper. The cap equals a direct upload's;
+// a client killed mid-upload resumes where the helper's copy stops while
+// another client's upload goes through meanwhile.
+func TestHelperBetweenProcesses(t *testing.T) {
+	root := t.TempDir()
+	intro := filepath.Join(root, "intro")
+	lafs(t, "create-introducer", "--nickname", "intro", intro)
+	run(t, intro, "introducer address: ")
+	b, err := os.ReadFile(filepath.Join(intro, "private", "introducer.url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iu := strings.TrimSpace(string(b))
+	enc := []string{"client", "shares.needed", "2", "client", "shares.happy", "3", "client", "shares.total", "4"}
+
+	helperDir := filepath.Join(root, "helper")
+	lafs(t, "create-node", "--nickname", "helper", "--introducer", iu, helperDir)
+	// 2 MiB/s per upload: slow enough to kill a client mid-upload.
+	setCfg(t, helperDir, append([]string{"helper", "enabled", "true", "helper", "max_receive_rate", "2MiB", "node", "reachability", "public"}, enc...)...)
+	run(t, helperDir, "web API: ")
+	helperID := nodeStatus(t, helperDir).Node.ID
+
+	var servers []string
+	for i := 0; i < 4; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("s%d", i))
+		lafs(t, "create-node", "--storage", "--outbound-only", "--nickname", fmt.Sprintf("s%d", i), "--introducer", iu, dir)
+		run(t, dir, "web API: ")
+		servers = append(servers, dir)
+	}
+	clients := map[string]string{}
+	for _, name := range []string{"alice", "bob"} {
+		dir := filepath.Join(root, name)
+		lafs(t, "create-node", "--outbound-only", "--nickname", name, "--introducer", iu, dir)
+		use := helperID // alice names the helper
+		if name == "bob" {
+			use = "auto" // bob reaches no server himself: auto picks the helper
+		}
+		setCfg(t, dir, append([]string{"client", "helper", use}, enc...)...)
+		clients[name] = dir
+	}
+	alice := run(t, clients["alice"], "web API: ")
+	run(t, clients["bob"], "web API: ")
+	testkit.WaitFor(t, "the helper to connect to the four servers and both clients", 60*time.Second, func() bool {
+		k := 0
+		for _, p := range nodeStatus(t, helperDir).Node.Peers {
+			if p.Connected {
+				k++
+			}
+		}
+		return k >= 6
+	})
+	for _, c := range clients {
+		for _, p := range nodeStatus(t, c).Node.Peers {
+			if p.Service == "storage" && p.Connected {
+				t.Fatalf("%s is connected to storage server %s directly: the test needs them apart", filepath.Base(c), p.ID)
+			}
+		}
+	}
+
+	// Put and get through the helper; the cap is the direct upload's.
+	d := pattern(5<<20+333, 1)
+	capText := string(mustWeb(t, clients["alice"], "PUT", "uri", d))
+	if want := directCap(t, clients["alice"], d); capText != want {
+		t.Fatal("the cap of the upload through the helper differs from a direct upload's")
+	}
+	for _, s := range servers {
+		if shares(s) == 0 {
+			t.Fatalf("no share on %s", filepath.Base(s))
+		}
+	}
+	if got := mustWeb(t, clients["bob"], "GET", "uri/"+capText, nil); !bytes.Equal(got, d) {
+		t.Fatal("bob's download through the helper differs")
+	}
+	// Directories (mutable files) through the helper's forwarding.
+	dirCap := strings.TrimSpace(string(mustWeb(t, clients["bob"], "POST", "uri?t=mkdir", nil)))
+	mustWeb(t, clients["bob"], "PUT", "uri/"+dirCap+"/hello.txt", []byte("hello through the helper"))
+	if ls := mustWeb(t, clients["alice"], "GET", "uri/"+dirCap+"?t=json", nil); !bytes.Contains(ls, []byte("hello.txt")) {
+		t.Fatalf("listing made through the helper lacks the file: %s", ls)
+	}
+
+	// Alice is killed mid-upload; Bob uploads meanwhile; Alice resumes.
+	big := pattern(12<<20, 2)
+	errc := make(chan error, 1)
+	go func() {
+		code, b, err := web(context.Background(), clients["alice"], "PUT", "uri", bytes.NewReader(big))
+		if err == nil && code/100 == 2 {
+			err = fmt.Errorf("finished before the kill: %s", b)
+		}
+		errc <- err
+	}()
+	spool := filepath.Join(helperDir, "helper", "incoming", nodeStatus(t, clients["alice"]).Node.ID)
+	spooled := func() int64 {
+		var n int64
+		files, _ := filepath.Glob(filepath.Join(spool, "*"))
+		for _, f := range files {
+			if !strings.HasSuffix(f, ".json") {
+				if fi, err := os.Stat(f); err == nil {
+					n += fi.Size()
+				}
+			}
+		}
+		return n
+	}
+	testkit.WaitFor(t, "the helper to hold 2 MiB of Alice's file", 60*time.Second, func() bool { return spooled() >= 2<<20 })
+	bobFile := pattern(3<<20, 3)
+	bobCap := string(mustWeb(t, clients["bob"], "PUT", "uri", bobFile))
+	alice.kill9()
+	<-errc
+	var have int64
+	testkit.WaitFor(t, "Alice's spool to stop growing", 30*time.Second, func() bool {
+		a := spooled()
+		time.Sleep(500 * time.Millisecond)
+		have = spooled()
+		return a == have
+	})
+	if have >= int64(len(big)) || have < 2<<20 {
+		t.Fatalf("the helper holds %d bytes of Alice's %d-byte file after the kill", have, len(big))
+	}
+	run(t, clients["alice"], "web API: ")
+	testkit.WaitFor(t, "Alice to reconnect to the helper", 60*time.Second, func() bool {
+		for _, p := range nodeStatus(t, clients["alice"]).Node.Peers {
+			if p.ID == helperID && p.Connected {
+				return true
+			}
+		}
+		return false
+	})
+	t0 := time.Now()
+	capBig := string(mustWeb(t, clients["alice"], "PUT", "uri", big))
+	if want := directCap(t, clients["alice"], big); capBig != want {
+		t.Fatal("the resumed upload's cap differs from a direct upload's")
+	}
+	logb, _ := os.ReadFile(helperDir + ".log") // lafs run logs to stderr
+	m := regexp.MustCompile(`helper: upload resumed.* have=(\d+)`).FindAllSubmatch(logb, -1)
+	if len(m) == 0 {
+		t.Fatalf("the helper's log has no resumed upload")
+	}
+	resumedAt, _ := strconv.ParseInt(string(m[len(m)-1][1]), 10, 64)
+	if resumedAt < have {
+		t.Fatalf("resumed at %d, but the helper held %d", resumedAt, have)
+	}
+	// At 2 MiB/s the rest takes (size-have)/2 MiB s; the whole would take 6 s.
+	t.Logf("resumed at %d of %d bytes; the rest took %v", resumedAt, len(big), time.Since(t0).Round(time.Millisecond))
+	if got := mustWeb(t, clients["bob"], "GET", "uri/"+capBig, nil); !bytes.Equal(got, big) {
+		t.Fatal("the resumed file differs")
+	}
+	if got := mustWeb(t, clients["alice"], "GET", "uri/"+bobCap, nil); !bytes.Equal(got, bobFile) {
+		t.Fatal("bob's file (uploaded while alice hung) differs")
+	}
+	if left, _ := filepath.Glob(filepath.Join(helperDir, "helper", "incoming", "*", "*")); len(left) != 0 {
+		t.Fatalf("spool files left: %v", left)
+	}
+}
