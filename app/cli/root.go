@@ -57,6 +57,7 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newRunCmd(opts),
 		newGridCmd(opts),
 		newStatusCmd(opts),
+		newReachabilityCmd(opts),
 		newCreateNodeCmd(opts),
 		newCreateIntroducerCmd(opts),
 		newTahoeServersYAMLCmd(opts),
