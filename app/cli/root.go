@@ -60,10 +60,10 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newReachabilityCmd(opts),
 		newCreateNodeCmd(opts),
 		newCreateIntroducerCmd(opts),
+		newInviteCmd(opts), newJoinCmd(opts),
 		newTahoeServersYAMLCmd(opts),
 		// Folder sync.
 		newSyncCmd(opts),
-		newRecoveryKitCmd(opts),
 		// Files and directories.
 		newPutCmd(opts),
 		newGetCmd(opts),

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +32,7 @@ var (
 type server struct {
 	url    string
 	cmd    *exec.Cmd
+	stdin  io.WriteCloser // closing it stops the server
 	dir    string
 	exited chan struct{}
 }
@@ -65,9 +67,7 @@ func Stop() {
 	mu.Lock()
 	defer mu.Unlock()
 	if started != nil {
-		_ = started.cmd.Process.Kill()
-		<-started.exited
-		os.RemoveAll(started.dir)
+		started.stop()
 		started = nil
 	}
 }
@@ -94,16 +94,25 @@ func start() (*server, error) {
 		return nil, err
 	}
 	var logs bytes.Buffer
-	cmd := exec.Command(twist, "wormhole-mailbox",
+	// A shell runs the server and kills it when our end of its standard
+	// input closes: at Stop, or when the test binary exits without calling
+	// Stop (a package with no TestMain), however it exits.
+	cmd := exec.Command("/bin/sh", "-c", `exec 3<&0; "$@" </dev/null & pid=$!; (read _ <&3; kill $pid) >/dev/null 2>&1 & wait $pid`, "sh",
+		twist, "wormhole-mailbox",
 		"--port=tcp:"+strconv.Itoa(port)+":interface=127.0.0.1",
 		"--channel-db="+filepath.Join(dir, "relay.sqlite"))
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = &logs, &logs
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start the mailbox server: %w", err)
 	}
-	s := &server{cmd: cmd, dir: dir, exited: make(chan struct{})}
+	s := &server{cmd: cmd, stdin: stdin, dir: dir, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.exited) }()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(30 * time.Second)
@@ -121,12 +130,23 @@ func start() (*server, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-s.exited
-			os.RemoveAll(dir)
+			s.stop()
 			return nil, fmt.Errorf("the mailbox server did not listen on %s within 30 s: %s", addr, logs.String())
 		}
 	}
+}
+
+// stop closes the server's standard input, which makes its shell kill
+// it, and waits (bounded) for the end.
+func (s *server) stop() {
+	s.stdin.Close()
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	os.RemoveAll(s.dir)
 }
 
 func firstLine(b []byte) string {
