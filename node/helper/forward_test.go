@@ -205,7 +205,7 @@ func FuzzHandlers(f *testing.F) {
 }
 
 // newRigQuiet is a rig without the HTTP server (fuzz iterations are many).
-func newRigQuiet(t *testing.T) *rig {
+func newRigQuiet(t testing.TB) *rig {
 	r := &rig{t: t, dir: t.TempDir()}
 	r.mems, r.servers = nil, nil
 	s, err := New(Config{Dir: r.dir, Grid: func() *immutable.Client {

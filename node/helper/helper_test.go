@@ -35,7 +35,7 @@ const peerHeader = "X-Test-Peer"
 // rig is a helper over ten in-memory servers, served over loopback HTTP
 // with the client's node ID in a header (the transport's job in a node).
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *Server
 	ts      *httptest.Server
 	servers []storage.Server
@@ -46,7 +46,7 @@ type rig struct {
 	free    atomic.Int64 // fake free space
 }
 
-func newRig(t *testing.T, lim Limits, forward func(id string) http.RoundTripper) *rig {
+func newRig(t testing.TB, lim Limits, forward func(id string) http.RoundTripper) *rig {
 	t.Helper()
 	r := &rig{t: t, dir: t.TempDir()}
 	r.mems, r.servers = mem.NewGrid(10)
