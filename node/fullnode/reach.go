@@ -18,6 +18,7 @@ import (
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/nat"
+	"github.com/lafssync/lafssync/node/portmap"
 	"github.com/lafssync/lafssync/node/transport"
 )
 
@@ -30,9 +31,11 @@ import (
 // the first verdict it announces tub.location as written, so the first
 // node of a grid, and grids of older nodes, work as before.
 
-// newMapper makes the node's own port mapper when Node.Mapper is not set
-// (node/portmap's NATMapper; nil: no port mapping).
-var newMapper func(*slog.Logger) nat.Mapper
+// newMapper makes the node's own port mapper when Node.Mapper is not set:
+// node/portmap's NATMapper (UPnP-IGD, NAT-PMP).
+func newMapper(log *slog.Logger) nat.Mapper {
+	return portmap.NewNATMapper(portmap.Options{Logger: log})
+}
 
 // Timing of the checks; tests shorten them.
 var (
@@ -310,7 +313,7 @@ func (n *Node) republish(ctx context.Context) {
 // could check.
 func (n *Node) runReach(ctx context.Context) {
 	m := n.Mapper
-	if m == nil && n.mapsPorts() && newMapper != nil {
+	if m == nil && n.mapsPorts() {
 		m = newMapper(n.log.With("task", "port mapping"))
 	}
 	if m != nil {
