@@ -134,12 +134,12 @@ func (e *KitExport) save() {
 			} else {
 				msg += " No QR code: " + saved.QRErr.Error()
 			}
-			e.Status.SetText(msg)
 			e.Pass.SetText("")
 			e.Again.SetText("")
 			if e.done != nil {
 				e.done(saved)
 			}
+			e.Status.SetText(msg) // last: it says the step is done
 		})
 	}()
 }
