@@ -59,11 +59,13 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newStatusCmd(opts),
 		newReachabilityCmd(opts),
 		newCreateNodeCmd(opts),
+		newAutostartCmd(),
 		newCreateIntroducerCmd(opts),
 		newInviteCmd(opts), newJoinCmd(opts),
 		newTahoeServersYAMLCmd(opts),
 		// Folder sync.
 		newSyncCmd(opts),
+		newRecoveryKitCmd(opts),
 		// Files and directories.
 		newPutCmd(opts),
 		newGetCmd(opts),

@@ -70,7 +70,16 @@ const (
 	PauseForever = "Until resumed"
 	// SyncStarting is the status line until the folder sync runs.
 	SyncStarting = "Starting the local grid and the folder sync…"
+	StartAtLogin = "Start at login"
+	QuitLabel    = "Quit"
 )
+
+// Autostart is the "start at login" setting (app/autostart on the real
+// desktop; a fake in tests).
+type Autostart interface {
+	Enabled() (bool, error)
+	SetEnabled(on bool) error
+}
 
 // refreshEvery bounds how often the tray menu is rebuilt while progress
 // events stream in: each rebuild replaces the whole D-Bus menu.
@@ -87,22 +96,63 @@ type Tray struct {
 	// so that the UI never waits on the sync); tests replace them.
 	Now func() time.Time
 	Go  func(func())
+	// Quit is what the menu's Quit does (the app's Quit); nil leaves it
+	// to fyne.
+	Quit func()
 
-	mu      sync.Mutex // guards the fields below
-	folders Folders
-	status  map[string]api.FolderStatus // by name
-	failed  string                      // why the folder sync did not start
-	shown   string                      // key of what the tray shows
-	menu    *fyne.Menu
-	sum     Summary
-	list    []api.FolderStatus // the folders as shown, sorted by name
-	at      time.Time          // when they were summarized
+	mu        sync.Mutex // guards the fields below
+	autostart Autostart  // nil: no such item in the menu
+	atLogin   bool       // the setting as last read
+	folders   Folders
+	status    map[string]api.FolderStatus // by name
+	failed    string                      // why the folder sync did not start
+	shown     string                      // key of what the tray shows
+	menu      *fyne.Menu
+	sum       Summary
+	list      []api.FolderStatus // the folders as shown, sorted by name
+	at        time.Time          // when they were summarized
 }
 
 // NewTray makes the tray; it shows "starting" until Attach.
 func NewTray(sink TraySink, win *Main, open Opener, log *slog.Logger) *Tray {
 	return &Tray{sink: sink, win: win, open: open, log: log, Now: time.Now,
 		Go: func(f func()) { go f() }, status: map[string]api.FolderStatus{}}
+}
+
+// SetAutostart adds the "Start at login" item, checked as a says.
+func (t *Tray) SetAutostart(a Autostart) {
+	on, err := a.Enabled()
+	if err != nil && t.log != nil {
+		t.log.Warn("could not read the start-at-login setting", "err", err)
+	}
+	t.mu.Lock()
+	t.autostart, t.atLogin = a, on
+	t.mu.Unlock()
+	t.Refresh()
+}
+
+// toggleAutostart flips the setting off the UI thread and shows the
+// result as read back (a failed change leaves the old check mark).
+func (t *Tray) toggleAutostart() {
+	t.Go(func() {
+		t.mu.Lock()
+		a, on := t.autostart, t.atLogin
+		t.mu.Unlock()
+		if a == nil {
+			return
+		}
+		if err := a.SetEnabled(!on); err != nil && t.log != nil {
+			t.log.Warn("could not change the start-at-login setting", "err", err)
+		}
+		now, err := a.Enabled()
+		if err != nil {
+			now = on
+		}
+		t.mu.Lock()
+		t.atLogin = now
+		t.mu.Unlock()
+		t.Refresh()
+	})
 }
 
 // Menu is the menu the tray shows now.
@@ -235,7 +285,7 @@ func (t *Tray) Refresh() {
 	})
 }
 
-// buildMenu is the tray menu for these folders; fyne appends Quit.
+// buildMenu is the tray menu for these folders.
 func (t *Tray) buildMenu(sum Summary, fs []api.FolderStatus, now time.Time) *fyne.Menu {
 	status := fyne.NewMenuItem(sum.Line, nil)
 	status.Disabled = true
@@ -267,6 +317,16 @@ func (t *Tray) buildMenu(sum Summary, fs []api.FolderStatus, now time.Time) *fyn
 		}
 	}
 	items = append(items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem(ShowWindow, t.showWindow))
+	if t.autostart != nil {
+		login := fyne.NewMenuItem(StartAtLogin, t.toggleAutostart)
+		login.Checked = t.atLogin
+		items = append(items, login)
+	}
+	// Quit is ours, last: fyne adds a missing one only to the menu after
+	// this one is shown (and fills in its action: quit the app).
+	quit := fyne.NewMenuItem(QuitLabel, t.Quit)
+	quit.IsQuit = true
+	items = append(items, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu(Title, items...)
 }
 
@@ -328,6 +388,9 @@ func menuKey(m *fyne.Menu) string {
 		b.WriteString(it.Label)
 		if it.Disabled {
 			b.WriteString(" (disabled)")
+		}
+		if it.Checked {
+			b.WriteString(" (checked)")
 		}
 		b.WriteString("\n")
 		if it.ChildMenu != nil {

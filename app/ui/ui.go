@@ -86,6 +86,7 @@ func SetupTray(a fyne.App, w *Main, log *slog.Logger) (t *Tray, ok bool) {
 		t = NewTray(nil, w, SystemOpener{}, log)
 	} else {
 		t = NewTray(d, w, SystemOpener{}, log)
+		t.Quit = a.Quit
 	}
 	t.Refresh()
 	return t, ok

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -309,5 +310,50 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fakeAutostart is the start-at-login setting in memory; fail makes the
+// next change fail.
+type fakeAutostart struct {
+	on, fail bool
+	sets     []bool
+}
+
+func (f *fakeAutostart) Enabled() (bool, error) { return f.on, nil }
+func (f *fakeAutostart) SetEnabled(on bool) error {
+	f.sets = append(f.sets, on)
+	if f.fail {
+		return errors.New("read-only home")
+	}
+	f.on = on
+	return nil
+}
+
+func TestTrayStartAtLoginToggles(t *testing.T) {
+	tr, s, _, _ := newTestTray(t, apitest.New())
+	if slices.ContainsFunc(s.menu().Items, func(i *fyne.MenuItem) bool { return i.Label == StartAtLogin }) {
+		t.Fatal("Start at login offered without a setting to change")
+	}
+	a := &fakeAutostart{}
+	tr.SetAutostart(a)
+	it := item(t, s.menu(), StartAtLogin)
+	if it.Checked {
+		t.Fatal("checked while off")
+	}
+	it.Action()
+	if !a.on || !item(t, s.menu(), StartAtLogin).Checked {
+		t.Errorf("after a click: setting %v, checked %v; want both on", a.on, item(t, s.menu(), StartAtLogin).Checked)
+	}
+	// A change that fails leaves the check mark as the setting is.
+	a.fail = true
+	item(t, s.menu(), StartAtLogin).Action()
+	if !slices.Equal(a.sets, []bool{true, false}) || !item(t, s.menu(), StartAtLogin).Checked {
+		t.Errorf("after a failed change: sets %v, checked %v; want still checked", a.sets, item(t, s.menu(), StartAtLogin).Checked)
+	}
+	a.fail = false
+	item(t, s.menu(), StartAtLogin).Action()
+	if a.on || item(t, s.menu(), StartAtLogin).Checked {
+		t.Error("still on after clicking it off")
 	}
 }

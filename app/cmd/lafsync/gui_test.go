@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image/png"
-	"io"
-	"net/http"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/syncer/api"
 )
 
 // TestTrayAppOnARealDisplay starts the real tray app on the display that
@@ -35,7 +37,8 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "LAFSSYNC_HOME="+filepath.Join(dir, "node"))
+	xdg := filepath.Join(dir, "config")
+	cmd.Env = append(os.Environ(), "LAFSSYNC_HOME="+filepath.Join(dir, "node"), "XDG_CONFIG_HOME="+xdg)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -63,24 +66,35 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		return err == nil && strings.Count(string(b), "service-name: storage") == 10
 	})
 	// The folder sync runs inside the app: its web API answers /sync/.
+	var client *api.Client
 	waitFor(t, 30*time.Second, "the folder sync's API in the app's node", func() bool {
 		u, err1 := os.ReadFile(filepath.Join(dir, "node", "node.url"))
 		tok, err2 := os.ReadFile(filepath.Join(dir, "node", "private", "api_auth_token"))
 		if err1 != nil || err2 != nil {
 			return false
 		}
-		req, err := http.NewRequest("GET", strings.TrimRight(strings.TrimSpace(string(u)), "/")+"/sync/folders", nil)
-		if err != nil {
+		c := api.NewClient(strings.TrimRight(strings.TrimSpace(string(u)), "/"), strings.TrimSpace(string(tok)), nil)
+		if _, err := c.List(ctx); err != nil {
 			return false
 		}
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == 200 && strings.HasPrefix(strings.TrimSpace(string(body)), "[")
+		client = c
+		return true
+	})
+	// A folder synced by the app: the user's file reaches the grid and
+	// the folder says up to date (honestly: the grid check succeeded).
+	docs := filepath.Join(dir, "Documents")
+	if err := os.MkdirAll(docs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(docs, "notes.txt"), []byte("milk, eggs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Add(ctx, api.AddRequest{Path: docs, Name: "Documents"}); err != nil {
+		t.Fatalf("add a folder: %v", err)
+	}
+	waitFor(t, 60*time.Second, "the folder to be up to date", func() bool {
+		st, err := client.Status(ctx, "Documents")
+		return err == nil && st.State == api.UpToDate
 	})
 	time.Sleep(time.Second) // let it paint
 
@@ -98,25 +112,75 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	// The tray menu, as a desktop tray reads it over D-Bus.
 	dest := "org.kde.StatusNotifierItem-" + strconv.Itoa(cmd.Process.Pid) + "-1"
 	var layout string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last tray menu read: %s", layout)
+		}
+	})
 	waitFor(t, 20*time.Second, "the tray menu on D-Bus", func() bool {
-		out, err := exec.Command("gdbus", "call", "--session", "--dest", dest, "--object-path", "/StatusNotifierMenu",
-			"--method", "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "@as []").Output()
-		layout = string(out)
+		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+		layout = out
+		if err != nil {
+			layout = err.Error()
+		}
 		return err == nil && strings.Contains(layout, "Quit")
 	})
-	for _, want := range []string{"Show window", "Quit"} {
+	waitFor(t, 20*time.Second, "the folder and Pause in the tray menu", func() bool {
+		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+		layout = out
+		return err == nil && strings.Contains(layout, "Documents") && strings.Contains(layout, "'"+ui.Pause30Min+"'")
+	})
+	for _, want := range []string{ui.SyncNow, ui.PauseMenu, ui.ShowWindow, "Quit"} {
 		if !strings.Contains(layout, "'"+want+"'") {
 			t.Errorf("tray menu lacks %q: %s", want, layout)
 		}
 	}
-	m := regexp.MustCompile(`\((\d+), \{[^}]*'label': <'Quit'>`).FindStringSubmatch(layout)
-	if m == nil {
-		t.Fatalf("no Quit item id in %s", layout)
+	// Pause → For 30 minutes, clicked the way a desktop's tray does: the
+	// folder is paused for about half an hour.
+	click(t, dest, layout, ui.Pause30Min)
+	waitFor(t, 10*time.Second, "the folder to be paused after the tray click", func() bool {
+		st, err := client.Status(ctx, "Documents")
+		return err == nil && st.State == api.Paused && st.PausedUntil != nil
+	})
+	if st, _ := client.Status(ctx, "Documents"); st.PausedUntil != nil {
+		if left := time.Until(*st.PausedUntil); left < 25*time.Minute || left > 31*time.Minute {
+			t.Errorf("paused until %v: %v from now, want about 30 minutes", st.PausedUntil, left)
+		}
 	}
-	if out, err := exec.Command("gdbus", "call", "--session", "--dest", dest, "--object-path", "/StatusNotifierMenu",
-		"--method", "com.canonical.dbusmenu.Event", "--", m[1], "clicked", "<int32 0>", "0").CombinedOutput(); err != nil {
-		t.Fatalf("click Quit: %v %s", err, out)
+	// The menu now offers Resume; clicking it resumes.
+	waitFor(t, 10*time.Second, "Resume in the tray menu", func() bool {
+		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+		layout = out
+		return err == nil && strings.Contains(layout, "'"+ui.ResumeAll+"'")
+	})
+	click(t, dest, layout, ui.ResumeAll)
+	waitFor(t, 10*time.Second, "the folder to run again after Resume", func() bool {
+		st, err := client.Status(ctx, "Documents")
+		return err == nil && st.State != api.Paused
+	})
+	// Start at login, from the tray: the XDG autostart entry appears and
+	// starts this very binary.
+	waitFor(t, 10*time.Second, "Pause back in the tray menu after Resume", func() bool {
+		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+		layout = out
+		return err == nil && strings.Contains(layout, "'"+ui.PauseMenu+"'")
+	})
+	click(t, dest, layout, ui.StartAtLogin)
+	entry := filepath.Join(xdg, "autostart", "lafssync.desktop")
+	waitFor(t, 10*time.Second, "the autostart entry after clicking Start at login", func() bool {
+		b, err := os.ReadFile(entry)
+		return err == nil && strings.Contains(string(b), "\nExec="+bin+"\n")
+	})
+	waitFor(t, 10*time.Second, "Start at login to be checked in the tray menu", func() bool {
+		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+		layout = out
+		return err == nil && strings.Contains(itemProps(out, ui.StartAtLogin), "'toggle-state': <1>")
+	})
+	out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+	if err != nil {
+		t.Fatal(err)
 	}
+	click(t, dest, out, "Quit")
 	select {
 	case err := <-exited:
 		exited <- err
@@ -125,6 +189,42 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("app still running 15 s after Quit was clicked in the tray menu")
+	}
+}
+
+// gdbus calls a method of the tray's dbusmenu object (LC_ALL: gdbus
+// refuses to print non-ASCII labels in the C locale).
+func gdbus(dest, method string, args ...string) (string, error) {
+	cmd := exec.Command("gdbus", append([]string{"call", "--session", "--dest", dest, "--object-path", "/StatusNotifierMenu",
+		"--method", "com.canonical.dbusmenu." + method, "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("gdbus %s: %v: %s", method, err, out)
+	}
+	return string(out), nil
+}
+
+// itemProps is the properties of the menu item labelled label in layout
+// (in whatever order the menu lists them), or "".
+func itemProps(layout, label string) string {
+	for _, m := range regexp.MustCompile(`\(\d+, \{([^}]*)\}`).FindAllStringSubmatch(layout, -1) {
+		if strings.Contains(m[1], "'label': <'"+label+"'>") {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// click sends a click on the menu item labelled label in layout.
+func click(t *testing.T, dest, layout, label string) {
+	t.Helper()
+	m := regexp.MustCompile(`\((\d+), \{[^}]*'label': <'` + regexp.QuoteMeta(label) + `'>`).FindStringSubmatch(layout)
+	if m == nil {
+		t.Fatalf("no menu item %q in %s", label, layout)
+	}
+	if _, err := gdbus(dest, "Event", m[1], "clicked", "<int32 0>", "0"); err != nil {
+		t.Fatalf("click %q: %v", label, err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2/app"
 
+	"github.com/lafssync/lafssync/app/autostart"
 	"github.com/lafssync/lafssync/app/cli"
 	"github.com/lafssync/lafssync/app/ui"
 	"github.com/lafssync/lafssync/node/fullnode"
@@ -30,7 +31,9 @@ func main() {
 	a.SetIcon(ui.Icon)
 	w := ui.NewMainWindow(a, info)
 	tray, ok := ui.SetupTray(a, w, log)
-	if !ok {
+	if ok {
+		tray.SetAutostart(osAutostart{})
+	} else {
 		log.Info("no system tray on this platform; closing the window quits")
 		w.SetCloseIntercept(a.Quit)
 	}
@@ -56,4 +59,24 @@ func main() {
 		}
 	}()
 	w.ShowAndRun()
+}
+
+// osAutostart is the tray's "Start at login" on this OS (app/autostart),
+// starting this very program (or the AppImage it runs from).
+type osAutostart struct{}
+
+func (osAutostart) Enabled() (bool, error) {
+	st, err := autostart.Get()
+	return st.Enabled, err
+}
+
+func (osAutostart) SetEnabled(on bool) error {
+	if !on {
+		return autostart.Disable()
+	}
+	p, err := autostart.FindTrayApp()
+	if err != nil {
+		return err
+	}
+	return autostart.Enable(autostart.Entry{Program: p})
 }
