@@ -39,7 +39,7 @@ var topologyMatrix = []matrixCell{
 	{name: "NATted client with a public helper", missing: "not built yet: the helper cell (all four operations through [client] helper) is the helper's to add here"},
 	{name: "two NATted nodes (different NATs)", run: cellTwoNATted},
 	{name: "NATted node with a DNAT port forward", run: cellPortForward},
-	{name: "NATted node behind a UPnP router (miniupnpd)", run: cellUPnP, missing: "not built yet: lafs run has no port mapper yet (fullnode's newMapper is nil; node/portmap's NATMapper is tested against miniupnpd in node/portmap). Once wired, delete this reason: cellUPnP is written"},
+	{name: "NATted node behind a UPnP router (miniupnpd)", run: cellUPnP},
 	{name: "double NAT (CGNAT 100.64/10)", run: cellDoubleNAT},
 	{name: "NATted client, no helper, no relay reachable", missing: "not built yet: the cell that asserts the verdict's advice when nothing can help"},
 }
