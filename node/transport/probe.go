@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"time"
@@ -29,26 +28,10 @@ func (n *Node) Probe(ctx context.Context, addr, peerID string) error {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
 	cfg := &tls.Config{
-		NextProtos:         []string{ProbeALPN},
-		MinVersion:         tls.VersionTLS13,
-		InsecureSkipVerify: true, // the key is pinned below
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return ErrWrongPeer
-			}
-			c, err := x509.ParseCertificate(raw[0])
-			if err != nil {
-				return err
-			}
-			got, err := peerIDOf([]*x509.Certificate{c})
-			if err != nil {
-				return err
-			}
-			if got != IDOf(want) {
-				return ErrWrongPeer
-			}
-			return nil
-		},
+		NextProtos:            []string{ProbeALPN},
+		MinVersion:            tls.VersionTLS13,
+		InsecureSkipVerify:    true, // the key is pinned below
+		VerifyPeerCertificate: pinnedPeer(want),
 	}
 	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {

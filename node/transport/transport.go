@@ -352,28 +352,35 @@ func (n *Node) clientConfig(peerID string) (*tls.Config, error) {
 		return nil, err
 	}
 	return &tls.Config{
-		Certificates:       []tls.Certificate{n.id.cert},
-		NextProtos:         []string{ALPN},
-		MinVersion:         tls.VersionTLS13,
-		InsecureSkipVerify: true, // the peer's key is pinned below
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return ErrWrongPeer
-			}
-			c, err := x509.ParseCertificate(raw[0])
-			if err != nil {
-				return err
-			}
-			got, err := peerIDOf([]*x509.Certificate{c})
-			if err != nil {
-				return err
-			}
-			if got != IDOf(want) {
-				return ErrWrongPeer
-			}
-			return nil
-		},
+		Certificates:          []tls.Certificate{n.id.cert},
+		NextProtos:            []string{ALPN},
+		MinVersion:            tls.VersionTLS13,
+		InsecureSkipVerify:    true, // the peer's key is pinned below
+		VerifyPeerCertificate: pinnedPeer(want),
 	}, nil
+}
+
+// pinnedPeer verifies, in a TLS handshake, that the peer's certificate
+// carries the key want (the peer's node ID): the only check there is, as
+// node certificates are self-signed.
+func pinnedPeer(want ed25519.PublicKey) func([][]byte, [][]*x509.Certificate) error {
+	return func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return ErrWrongPeer
+		}
+		c, err := x509.ParseCertificate(raw[0])
+		if err != nil {
+			return err
+		}
+		got, err := peerIDOf([]*x509.Certificate{c})
+		if err != nil {
+			return err
+		}
+		if got != IDOf(want) {
+			return ErrWrongPeer
+		}
+		return nil
+	}
 }
 
 // keeper returns the connection both sides keep of two to the same peer.
