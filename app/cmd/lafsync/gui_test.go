@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"image/png"
 	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
