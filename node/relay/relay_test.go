@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -512,4 +513,73 @@ func goroutinesIn(fn string) int {
 		}
 	}
 	return k
+}
+
+// Sockets to the relay's port that present no live token are closed, and
+// a tcp-mode flood holds no more than the circuit limits and leaves no
+// sockets behind.
+func TestRendezvousRefusesUnknownTokensAndFloods(t *testing.T) {
+	lim := Limits{MaxCircuitsPerPeer: 3, AcceptTimeout: time.Second}
+	r, a, b, s, _ := threeNodes(t, lim, true)
+	start := time.Now()
+	for _, pre := range []string{
+		transport.RelayMagic + strings.Repeat("a", tokenLen) + "\n", // well formed, unknown
+		transport.RelayMagic + "short\n",
+		"LAFSRELAY/9 " + strings.Repeat("a", tokenLen) + "\n",
+	} {
+		c, err := net.Dial("tcp", r.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, pre)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if k, err := c.Read(make([]byte, 1)); k != 0 || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%.20q: the relay kept the socket open (%d bytes, %v)", pre, k, err)
+		}
+		c.Close()
+	}
+	t.Logf("bad preambles refused in %s", time.Since(start))
+	fds := func() int { // sockets open (the runtime keeps a pool of pipes for splice)
+		e, _ := os.ReadDir("/proc/self/fd")
+		k := 0
+		for _, f := range e {
+			if l, _ := os.Readlink("/proc/self/fd/" + f.Name()); strings.HasPrefix(l, "socket:") {
+				k++
+			}
+		}
+		return k
+	}
+	base := fds()
+	// A never takes its end: every admitted circuit waits out the
+	// accept timeout holding B's socket.
+	start = time.Now()
+	d := &Dialer{T: b.Node, Addrs: lookup}
+	var admitted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			c, err := d.dialTCP(context.Background(), r.ID(), a.ID(), lookup(r.ID()))
+			var re *RefusedError
+			switch {
+			case err == nil:
+				admitted.Add(1)
+				c.Read(make([]byte, 1)) // until the relay gives up on it
+				c.Close()
+			case errors.As(err, &re) && re.Status == http.StatusTooManyRequests:
+				refused.Add(1)
+			default:
+				t.Errorf("dial: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("flood over in %s", time.Since(start))
+	if admitted.Load() > 3*3 || admitted.Load()+refused.Load() != 100 {
+		t.Errorf("%d admitted, %d refused; want at most 3 at a time", admitted.Load(), refused.Load())
+	}
+	if !testkit.Poll(5*time.Second, func() bool { return s.Stats().Circuits == 0 && fds() <= base }) {
+		t.Errorf("after the flood: %d circuits, %d fds (were %d)", s.Stats().Circuits, fds(), base)
+
+	}
+	t.Logf("tcp-mode flood of 100: %d admitted, %d refused; fds %d → %d", admitted.Load(), refused.Load(), base, fds())
 }

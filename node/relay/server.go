@@ -546,9 +546,17 @@ func (s *Server) handOver(token string, c net.Conn, peer string) bool {
 func (s *Server) ServeRendezvous(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var line [tokenLen + 1]byte
-	_, err := io.ReadFull(c, line[:])
+	k := 0
+	var err error
+	for k < len(line) && err == nil { // byte by byte: what follows the line is TLS
+		_, err = c.Read(line[k : k+1])
+		if err == nil && line[k] == '\n' {
+			break
+		}
+		k++
+	}
 	c.SetReadDeadline(time.Time{})
-	if err != nil || line[tokenLen] != '\n' || !validToken(string(line[:tokenLen])) || !s.handOver(string(line[:tokenLen]), c, "") {
+	if err != nil || k != tokenLen || !validToken(string(line[:tokenLen])) || !s.handOver(string(line[:tokenLen]), c, "") {
 		s.mu.Lock()
 		s.stats.Refused++
 		s.mu.Unlock()
