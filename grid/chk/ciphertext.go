@@ -45,36 +45,7 @@ func EncodeCiphertext(r io.Reader, l Layout, w ShareWriter) (*Result, error) {
 		return nil, err
 	}
 	defer e.Close()
-	buf := getBuf(int(l.SegmentSize))
-	defer putBuf(buf)
-	for s := 0; s < l.NumSegments; s++ {
-		seg := buf[:l.SegmentLen(s)]
-		if _, err := io.ReadFull(r, seg); err != nil {
-			return nil, fmt.Errorf("read ciphertext segment %d: %w", s, err)
-		}
-		blocks, err := e.EncodeSegment(seg)
-		if err != nil {
-			return nil, err
-		}
-		for i, b := range blocks {
-			if err := w.WriteAt(i, l.BlockOffset(s), b); err != nil {
-				return nil, fmt.Errorf("write share %d segment %d: %w", i, s, err)
-			}
-		}
-	}
-	res, err := e.Finish()
-	if err != nil {
-		return nil, err
-	}
-	for i := 0; i < l.N; i++ {
-		if err := w.WriteAt(i, 0, res.Header()); err != nil {
-			return nil, fmt.Errorf("write share %d header: %w", i, err)
-		}
-		if err := w.WriteAt(i, l.OffPlaintext, res.Trailer(i)); err != nil {
-			return nil, fmt.Errorf("write share %d hashes: %w", i, err)
-		}
-	}
-	return res, nil
+	return encodeAll(e, r, "ciphertext", l, w)
 }
 
 // CiphertextHasher computes, as a file's ciphertext is written to it, the

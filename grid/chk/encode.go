@@ -372,12 +372,19 @@ func Encode(r io.Reader, key [16]byte, l Layout, w ShareWriter) (*Result, error)
 		return nil, err
 	}
 	defer e.Close()
+	return encodeAll(e, r, "plaintext", l, w)
+}
+
+// encodeAll streams exactly l.Size bytes of r (what names them in errors)
+// through e and writes every share to w: blocks as each segment is
+// encoded, then each share's header and hashes.
+func encodeAll(e *Encoder, r io.Reader, what string, l Layout, w ShareWriter) (*Result, error) {
 	buf := getBuf(int(l.SegmentSize))
 	defer putBuf(buf)
 	for s := 0; s < l.NumSegments; s++ {
 		seg := buf[:l.SegmentLen(s)]
 		if _, err := io.ReadFull(r, seg); err != nil {
-			return nil, fmt.Errorf("read plaintext segment %d: %w", s, err)
+			return nil, fmt.Errorf("read %s segment %d: %w", what, s, err)
 		}
 		blocks, err := e.EncodeSegment(seg)
 		if err != nil {
