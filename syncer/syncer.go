@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lafssync/lafssync/internal/atomicfile"
 	"github.com/lafssync/lafssync/internal/clock"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/db"
@@ -72,31 +73,10 @@ func (p FileStore) Load() ([]byte, error) {
 
 // Save replaces the file through a temporary file and a rename.
 func (p FileStore) Save(b []byte) error {
-	dir := filepath.Dir(string(p))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(string(p)), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".sync-folders-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), string(p))
+	return atomicfile.Write(string(p), b, 0o600)
 }
 
 // folderConf is one folder in the secret store. Cap is a secret (the

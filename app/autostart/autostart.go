@@ -20,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lafssync/lafssync/internal/atomicfile"
 )
 
 // Name is how the entry is called where the OS shows it (the Windows Run
@@ -52,33 +54,13 @@ func (e Entry) check() error {
 	return nil
 }
 
-// writeAtomic writes a small file through a temporary file and a rename,
-// so a crash leaves the old entry or the new one, never half of one.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
+// writeFile writes a small file whole (internal/atomicfile), making its
+// directory first, so a crash leaves the old entry or the new one.
+func writeFile(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, mode)
 }
 
 // removeFile removes path; a file that is already gone is fine.

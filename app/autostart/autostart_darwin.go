@@ -43,7 +43,7 @@ func Enable(e Entry) error {
 	if err := enc.Encode(agent{Label: Label, ProgramArguments: append([]string{e.Program}, e.Args...), RunAtLoad: true, ProcessType: "Interactive"}); err != nil {
 		return err
 	}
-	return writeAtomic(p, b.Bytes(), 0o644)
+	return writeFile(p, b.Bytes(), 0o644)
 }
 
 // Disable removes the LaunchAgent.

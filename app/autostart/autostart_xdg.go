@@ -32,7 +32,7 @@ func Enable(e Entry) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(p, desktopEntry(e), 0o644)
+	return writeFile(p, desktopEntry(e), 0o644)
 }
 
 // Disable removes the entry.

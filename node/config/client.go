@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lafssync/lafssync/grid/base32"
+	"github.com/lafssync/lafssync/internal/atomicfile"
 )
 
 // ClientSecrets are what a client needs to upload: the lease secret and the
@@ -89,9 +90,5 @@ func SaveAliases(dir string, aliases map[string]string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "private"), 0o700); err != nil {
 		return err
 	}
-	tmp := AliasesPath(dir) + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, AliasesPath(dir))
+	return atomicfile.Write(AliasesPath(dir), []byte(b.String()), 0o600)
 }

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/ini.v1"
+
+	"github.com/lafssync/lafssync/internal/atomicfile"
 )
 
 // Config is the part of tahoe.cfg this version uses.
@@ -198,11 +201,15 @@ func Save(dir string, c Config) error {
 	set("client", "shares.needed", strconv.Itoa(c.SharesNeeded))
 	set("client", "shares.happy", strconv.Itoa(c.SharesHappy))
 	set("client", "shares.total", strconv.Itoa(c.SharesTotal))
-	tmp := path + ".tmp"
-	if err := f.SaveTo(tmp); err != nil {
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	return atomicfile.Write(path, buf.Bytes(), mode)
 }
 
 // ParseSize reads Tahoe's size syntax: "10G", "1GiB", "100MB", "5000",

@@ -253,19 +253,7 @@ func (n *Node) announceRelays(ctx context.Context, up map[string]bool) {
 	if same {
 		return
 	}
-	s, err := n.announcement()
-	if err != nil {
-		n.log.Warn("could not make the announcement naming this node's relays", "err", err)
-		return
-	}
-	n.relay.mu.Lock()
-	n.relay.latest, n.relay.changed = s, true
-	n.relay.mu.Unlock()
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := n.Sub.Republish(pctx); err != nil {
-		n.log.Warn("could not announce this node's relays now; they are announced at the next reconnection", "err", err)
-	}
+	n.republish(ctx) // reach.go
 }
 
 // directRetry is how often relayed peers with addresses are dialed

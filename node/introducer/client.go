@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/lafssync/lafssync/internal/atomicfile"
 	"github.com/lafssync/lafssync/node/transport"
 )
 
@@ -342,11 +343,7 @@ func writeCache(path string, ks []Known) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o600)
 }
 
 // ReadCache returns the verified announcements cached for one introducer
