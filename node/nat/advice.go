@@ -17,10 +17,12 @@ const (
 	AdviceUseRelay         = "use-relay"
 	AdviceReachabilityAuto = "reachability-auto"
 	AdviceEnableUPnP       = "enable-upnp"
+	AdviceFewServers       = "few-servers"
 )
 
 // AllAdvice lists every advice ID there is.
-var AllAdvice = []string{AdviceStorageReadOnly, AdviceUseHelper, AdvicePortForward, AdviceStorageOff, AdviceUseRelay, AdviceReachabilityAuto, AdviceEnableUPnP}
+var AllAdvice = []string{AdviceStorageReadOnly, AdviceUseHelper, AdvicePortForward, AdviceStorageOff, AdviceUseRelay, AdviceReachabilityAuto,
+	AdviceEnableUPnP, AdviceFewServers}
 
 // Setting is one tahoe.cfg key an advice sets.
 type Setting struct {
@@ -66,22 +68,32 @@ func advise(in Inputs, r Report) []Advice {
 				Setting{"client", "helper", "auto"})
 		}
 	}
-	if r.Verdict == VerdictNAT && in.Storage {
-		port := in.ListenPort
-		ext := publicSeen(in)
-		lan := lanAddr(in.Local)
-		if ext.IsValid() && port != 0 {
-			loc := "tcp:" + net.JoinHostPort(ext.String(), strconv.Itoa(int(port)))
-			text := fmt.Sprintf("Storage servers behind NAT cannot be reached by the nodes that are not connected to them. "+
-				"On your router, forward TCP port %d to this computer (%s port %d), then apply: tub.location becomes %s and the node "+
-				"listens on all interfaces. The node announces it only once a peer has connected to it there.", port, lan, port, loc)
-			if !hasForeign(in) {
-				text = fmt.Sprintf("Peers see this node at its own address %s but cannot connect: allow incoming TCP port %d in "+
-					"this computer's firewall, then apply: tub.location becomes %s.", ext, port, loc)
-			}
-			add(AdvicePortForward, text, Setting{"node", "tub.port", "tcp:" + strconv.Itoa(int(port))},
-				Setting{"node", "tub.location", loc}, Setting{"node", "reachability", string(ModeAuto)})
+	fw, fwOK := forwardOf(in)
+	if r.Verdict == VerdictNAT && in.Storage && fwOK {
+		text := fmt.Sprintf("Storage servers behind NAT cannot be reached by the nodes that are not connected to them. "+
+			"On your router, forward TCP port %d to this computer (%s port %d), then apply: tub.location becomes %s and the node "+
+			"listens on all interfaces. The node announces it only once a peer has connected to it there.", fw.port, fw.lan, fw.port, fw.loc)
+		if !hasForeign(in) {
+			text = fmt.Sprintf("Peers see this node at its own address %s but cannot connect: allow incoming TCP port %d in "+
+				"this computer's firewall, then apply: tub.location becomes %s.", fw.ext, fw.port, fw.loc)
 		}
+		add(AdvicePortForward, text, fw.changes()...)
+	}
+	// A client that reaches too few servers, with nothing between it and
+	// the others: the grid needs a helper or a relay (a change on another
+	// node), or this node must become reachable so that the servers behind
+	// NAT connect to it (the change applied here). Behind CGNAT no forward
+	// can work and use-relay says so.
+	if r.Verdict == VerdictNAT && fewServers(in) && len(in.Helpers) == 0 && len(in.Relays) == 0 && fwOK {
+		how := fmt.Sprintf("forward TCP port %d on your router to this computer (%s port %d) and apply", fw.port, fw.lan, fw.port)
+		if !hasForeign(in) {
+			how = fmt.Sprintf("allow incoming TCP port %d in this computer's firewall and apply", fw.port)
+		}
+		add(AdviceFewServers, "T"+serversFact(in)[1:]+", and no upload helper or relay is connected to carry between them: uploads fail, "+
+			"and files stored on the servers it cannot reach cannot be read. Either a public node of this grid runs an upload helper "+
+			"([helper] enabled = true in its tahoe.cfg) or a relay ([relay] enabled = true), which this node then uses by itself "+
+			"(a helper with [client] helper = auto, the default); or "+how+": tub.location becomes "+fw.loc+", and once a peer has "+
+			"connected to it there the storage servers behind NAT connect to this node.", fw.changes()...)
 	}
 	if natted && in.Storage {
 		add(AdviceStorageOff, "Or turn this node's storage server off: a storage server nobody can connect to only helps the nodes it "+
@@ -102,6 +114,46 @@ func advise(in Inputs, r Report) []Advice {
 			"ask it to forward a port by itself.", Setting{"node", "upnp", "true"})
 	}
 	return out
+}
+
+// forward is a port forward to this node: what to forward and what to
+// announce.
+type forward struct {
+	port uint16
+	ext  netip.Addr // the address peers see: the router's outside one
+	lan  string     // this computer on its home network
+	loc  string     // tub.location
+}
+
+// forwardOf is the port forward that would make the node reachable, when
+// its outside address and port are known.
+func forwardOf(in Inputs) (forward, bool) {
+	ext := publicSeen(in)
+	if !ext.IsValid() || in.ListenPort == 0 {
+		return forward{}, false
+	}
+	return forward{port: in.ListenPort, ext: ext, lan: lanAddr(in.Local),
+		loc: "tcp:" + net.JoinHostPort(ext.String(), strconv.Itoa(int(in.ListenPort)))}, true
+}
+
+func (f forward) changes() []Setting {
+	return []Setting{{"node", "tub.port", "tcp:" + strconv.Itoa(int(f.port))}, {"node", "tub.location", f.loc},
+		{"node", "reachability", string(ModeAuto)}}
+}
+
+// fewServers says whether the client reaches fewer storage servers than
+// an upload needs (shares.happy).
+func fewServers(in Inputs) bool { return in.Client && in.Happy > 0 && in.ServersReached < in.Happy }
+
+// serversFact says how many storage servers the client reaches, of how
+// many it needs and knows (evidence; the advice starts with it too).
+func serversFact(in Inputs) string {
+	s := fmt.Sprintf("this node reaches only %d of the %d storage servers an upload needs (shares.happy = %d)",
+		in.ServersReached, in.Happy, in.Happy)
+	if other := in.ServersKnown - in.ServersReached; other > 0 {
+		s += fmt.Sprintf("; the other %d it knows of are not connected to it (servers behind NAT, or offline)", other)
+	}
+	return s
 }
 
 // helperText explains the helper with the numbers behind it.

@@ -40,9 +40,11 @@ func everyAdvice() []Advice {
 	public := Inputs{Mode: ModeAuto, Local: []netip.Addr{netip.MustParseAddr("203.0.113.7")}, Connected: 1, Client: true,
 		Candidates: []Candidate{{Address: "203.0.113.7:3456", Source: SourceConfig, Targets: []netip.AddrPort{netip.MustParseAddrPort("203.0.113.7:3456")},
 			Confirmed: true, Checks: []Check{{Peer: "p", OK: true}}}}}
+	few := natted // a client that reaches 1 of the 7 servers it needs
+	few.Helpers, few.Happy, few.ServersReached, few.ServersKnown = nil, 7, 1, 4
 	var out []Advice
 	seen := map[string]bool{}
-	for _, in := range []Inputs{natted, cg, public} {
+	for _, in := range []Inputs{natted, cg, public, few} {
 		for _, a := range Decide(in).Advice {
 			if !seen[a.ID] {
 				seen[a.ID] = true

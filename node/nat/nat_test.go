@@ -293,3 +293,97 @@ func TestNextAnnounceKeepsEarlierWhenNobodyChecked(t *testing.T) {
 		t.Errorf("public after NAT: %q", got)
 	}
 }
+
+// A NATted client that reaches fewer storage servers than shares.happy,
+// with no helper or relay between it and the others: the few-servers
+// advice names the fix on another node (a helper or relay) and the one
+// applied here (a port forward, so the servers connect to this node).
+func TestFewServersAdvice(t *testing.T) {
+	natted := Inputs{Mode: ModeAuto, Local: ips("192.168.1.5"), ListenPort: 3456, Connected: 1, Client: true, HelperUse: "auto",
+		K: 1, N: 2, Happy: 2, ServersReached: 0, ServersKnown: 2,
+		Observed: []Observation{{Peer: "p", Address: ap("198.51.100.9:61000")}}}
+	const wantText = "This node reaches only 0 of the 2 storage servers an upload needs (shares.happy = 2); the other 2 it knows of " +
+		"are not connected to it (servers behind NAT, or offline), and no upload helper or relay is connected to carry between " +
+		"them: uploads fail, and files stored on the servers it cannot reach cannot be read. Either a public node of this grid " +
+		"runs an upload helper ([helper] enabled = true in its tahoe.cfg) or a relay ([relay] enabled = true), which this node " +
+		"then uses by itself (a helper with [client] helper = auto, the default); or forward TCP port 3456 on your router to " +
+		"this computer (192.168.1.5 port 3456) and apply: tub.location becomes tcp:198.51.100.9:3456, and once a peer has " +
+		"connected to it there the storage servers behind NAT connect to this node."
+	const wantEvidence = "this node reaches only 0 of the 2 storage servers an upload needs (shares.happy = 2); the other 2 " +
+		"it knows of are not connected to it (servers behind NAT, or offline)"
+	wantChanges := []Setting{{"node", "tub.port", "tcp:3456"}, {"node", "tub.location", "tcp:198.51.100.9:3456"}, {"node", "reachability", "auto"}}
+
+	r := Decide(natted)
+	if r.Verdict != VerdictNAT {
+		t.Fatalf("verdict %q, want behind NAT", r.Verdict)
+	}
+	a, err := r.Find(AdviceFewServers)
+	if err != nil {
+		t.Fatalf("no few-servers advice: %v", err)
+	}
+	if a.Text != wantText {
+		t.Errorf("advice text:\n%s\nwant:\n%s", a.Text, wantText)
+	}
+	if !slices.Equal(a.Changes, wantChanges) {
+		t.Errorf("advice sets %v, want %v", a.Changes, wantChanges)
+	}
+	if a.Command != "lafs reachability --apply few-servers" {
+		t.Errorf("command %q", a.Command)
+	}
+	if !slices.Contains(r.Evidence, wantEvidence) {
+		t.Errorf("evidence lacks %q:\n%s", wantEvidence, strings.Join(r.Evidence, "\n"))
+	}
+	if r.Reason == wantEvidence {
+		t.Error("the servers count became the verdict's reason; the reason is what decided the verdict")
+	}
+
+	firewall := natted // seen at its own public address, which nobody can open
+	firewall.Local, firewall.Observed = ips("203.0.113.7"), []Observation{{Peer: "p", Address: ap("203.0.113.7:61000")}}
+	firewall.Candidates = []Candidate{{Address: "203.0.113.7:3456", Targets: []netip.AddrPort{ap("203.0.113.7:3456")},
+		Checks: []Check{{Peer: "p", Target: ap("203.0.113.7:3456"), Error: "timeout"}}}}
+	if a, err := Decide(firewall).Find(AdviceFewServers); err != nil ||
+		!strings.Contains(a.Text, "; or allow incoming TCP port 3456 in this computer's firewall and apply: tub.location becomes tcp:203.0.113.7:3456,") {
+		t.Errorf("firewall: %v %q", err, a.Text)
+	}
+
+	oneOfTwo := natted
+	oneOfTwo.ServersReached = 1
+	if a, _ := Decide(oneOfTwo).Find(AdviceFewServers); !strings.HasPrefix(a.Text,
+		"This node reaches only 1 of the 2 storage servers an upload needs (shares.happy = 2); the other 1 it knows of are not connected") {
+		t.Errorf("1 of 2: %q", a.Text)
+	}
+
+	none := []struct {
+		name     string
+		change   func(*Inputs)
+		evidence bool // the servers count is still in the evidence
+	}{
+		{"enough servers", func(in *Inputs) { in.ServersReached = 2 }, false},
+		{"happy not known", func(in *Inputs) { in.Happy = 0 }, false},
+		{"not a client", func(in *Inputs) { in.Client = false }, false},
+		{"a helper is connected", func(in *Inputs) { in.Helpers = []string{helperID} }, true},
+		{"a relay is connected", func(in *Inputs) { in.Relays = []string{helperID} }, true},
+		{"no outside address seen", func(in *Inputs) { in.Observed = nil; in.Connected = 0 }, false},
+		{"CGNAT: no forward can work", func(in *Inputs) {
+			in.Observed = []Observation{{Peer: "p", Address: ap("100.70.1.2:61000")}}
+		}, true},
+	}
+	for _, c := range none {
+		in := natted
+		c.change(&in)
+		r := Decide(in)
+		if _, err := r.Find(AdviceFewServers); err == nil {
+			t.Errorf("%s: few-servers advised", c.name)
+		}
+		if got := slices.Contains(r.Evidence, wantEvidence) || slices.ContainsFunc(r.Evidence, func(e string) bool {
+			return strings.HasPrefix(e, "this node reaches only")
+		}); got != c.evidence {
+			t.Errorf("%s: servers count in the evidence: %v, want %v:\n%s", c.name, got, c.evidence, strings.Join(r.Evidence, "\n"))
+		}
+	}
+	cg := natted
+	cg.Observed = []Observation{{Peer: "p", Address: ap("100.70.1.2:61000")}}
+	if _, err := Decide(cg).Find(AdviceUseRelay); err != nil {
+		t.Errorf("CGNAT client with too few servers: no relay advice: %v", err)
+	}
+}

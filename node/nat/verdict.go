@@ -130,8 +130,13 @@ type Inputs struct {
 	Helpers []string
 	// Relays are the announced relays the node is connected to.
 	Relays []string
-	// K and N are the client's shares.needed and shares.total.
-	K, N int
+	// K and N are the client's shares.needed and shares.total; Happy is
+	// shares.happy (0: not known, and the servers rule below is off).
+	K, N, Happy int
+	// ServersReached counts the storage servers the client can use now:
+	// directly connected (its own included), relayed, or through its
+	// helper. ServersKnown counts those it knows of, reachable or not.
+	ServersReached, ServersKnown int
 	// UplinkBps is the upload bandwidth in bits per second; UplinkMeasured
 	// false means it is an estimate.
 	UplinkBps      float64
@@ -224,6 +229,9 @@ func Decide(in Inputs) Report {
 	if (r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT) && in.Client && len(in.Helpers) == 0 && !strings.HasPrefix(in.HelperUse, "v0-") {
 		ev("no upload helper is announced on this grid: a public node with [helper] enabled = true would make this node's uploads %.1f× faster",
 			helperGain(in))
+	}
+	if natted := r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT; natted && fewServers(in) {
+		ev("%s", serversFact(in))
 	}
 	return r
 }
