@@ -1,0 +1,443 @@
+// Package wizard is LAFS Sync's first-run setup: where the files are
+// kept (this computer's own local grid, a grid joined with an invite
+// code, or a grid's introducer address), which folder to sync, and a
+// recovery kit. It never blocks the UI: every step that talks to the node
+// or the network runs in a goroutine and reports back with fyne.Do.
+//
+// The node already runs on the local grid while the wizard is open (that
+// is the default), so closing the wizard early leaves a working app; the
+// wizard comes back at the next start until it is finished.
+package wizard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/lafssync/lafssync/app/recovery"
+	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/invite"
+)
+
+// Where is the user's choice of grid.
+type Where int
+
+const (
+	// LocalGrid keeps the files on this computer's own local grid.
+	LocalGrid Where = iota
+	// InviteCode joins a grid with a code from another device.
+	InviteCode
+	// Introducer joins a grid by its introducer's address.
+	Introducer
+)
+
+// Choice is the grid step's answer.
+type Choice struct {
+	Where Where
+	// Code is the invite code (InviteCode), Address the introducer's
+	// lafs:// address (Introducer).
+	Code, Address string
+}
+
+// Joined is what the grid step brought.
+type Joined struct {
+	// Summary says in words what happened ("Joined the grid: …").
+	Summary string
+	// Folder is a folder the invite shares (a friend's, read-only, or the
+	// user's own from another device), nil when it shares none.
+	Folder *invite.Folder
+}
+
+// Backend is what the wizard needs from the app. All calls come from
+// goroutines, never the UI thread; each may take a while.
+type Backend interface {
+	// Grid applies the choice: the local grid (already running), or it
+	// joins the grid and restarts the node on it.
+	Grid(ctx context.Context, c Choice) (Joined, error)
+	// AddFolder syncs the folder at path (it exists); with f, path
+	// receives the invite's folder instead of a new one.
+	AddFolder(ctx context.Context, path string, f *invite.Folder) error
+	// Kit gathers the recovery kit of the folders now configured.
+	Kit(ctx context.Context) (*recovery.Kit, error)
+	// Finish records that the setup is done.
+	Finish() error
+}
+
+// Texts shared with the tests.
+const (
+	Title        = "Set up LAFS Sync"
+	GridQuestion = "Where should your files be kept?"
+	LocalLabel   = "On this computer's own local grid (to try it out; no other devices)"
+	InviteLabel  = "Join a grid with an invite code from another device"
+	AddressLabel = "Join a grid by its introducer address"
+	LocalNote    = "Your files stay on this computer only: if it is lost, so are they. " +
+		"You can join a grid of several computers later."
+	FolderAsk = "Choose the folder to keep in sync. What is in it now is uploaded, encrypted; " +
+		"new and changed files follow as you save them."
+	KitSkipped = "No recovery kit yet. Make one later from the menu: Recovery kit…"
+	DoneText   = "All set. LAFS Sync keeps your folder in sync in the background; " +
+		"its icon in the tray shows how it is doing."
+	MeetingText = "Meeting the inviting device through the mailbox server…"
+)
+
+// Timeouts of the steps and the kit's key derivation; tests shorten them.
+var (
+	KitParams     = recovery.DefaultParams
+	GridTimeout   = 3 * time.Minute
+	FolderTimeout = 2 * time.Minute
+)
+
+// Wizard is the setup window's state and widgets (exported for tests).
+type Wizard struct {
+	W fyne.Window
+
+	// Grid step.
+	Where         *widget.RadioGroup
+	Code, Address *widget.Entry
+	GridStatus    *widget.Label
+	// Folder step.
+	FolderText   *widget.Label
+	Folder       *widget.Entry
+	FolderStatus *widget.Label
+	// Kit step.
+	Kit *ui.KitExport
+	// Done step.
+	DoneLabel *widget.Label
+
+	Back, Next *widget.Button
+	Step       int // 0 grid, 1 folder, 2 kit, 3 done
+
+	b       Backend
+	joined  Joined
+	choice  Choice
+	kitNote *widget.Label
+	busy    bool
+	body    *fyne.Container
+	steps   []fyne.CanvasObject
+	onDone  func()
+	home    string
+}
+
+// Steps, as numbered in Wizard.Step.
+const (
+	StepGrid = iota
+	StepFolder
+	StepKit
+	StepDone
+)
+
+// New builds the wizard in w (which it fills and sizes). home is where
+// the suggested folder goes (the user's home directory); onDone runs on
+// the UI thread when the user finishes.
+func New(w fyne.Window, b Backend, home string, onDone func()) *Wizard {
+	z := &Wizard{W: w, b: b, onDone: onDone, home: home}
+	w.SetTitle(Title)
+
+	// Step 0: the grid.
+	z.Code = widget.NewEntry()
+	z.Code.SetPlaceHolder("like 7-guitarist-revenge")
+	z.Address = widget.NewEntry()
+	z.Address.SetPlaceHolder("lafs://v0-…@host:port")
+	z.GridStatus = wrapped("")
+	z.Where = widget.NewRadioGroup([]string{LocalLabel, InviteLabel, AddressLabel}, func(string) { z.showEntries() })
+	z.Where.SetSelected(LocalLabel)
+	z.Where.Required = true
+	grid := container.NewVBox(bold(GridQuestion), z.Where,
+		widget.NewForm(widget.NewFormItem("Invite code", z.Code), widget.NewFormItem("Introducer", z.Address)),
+		z.GridStatus)
+
+	// Step 1: the folder.
+	z.FolderText = wrapped(FolderAsk)
+	z.Folder = widget.NewEntry()
+	z.Folder.SetText(filepath.Join(home, "LAFS Sync"))
+	browse := widget.NewButton("Choose…", func() {
+		dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
+			if err == nil && u != nil {
+				z.Folder.SetText(u.Path())
+			}
+		}, w).Show()
+	})
+	z.FolderStatus = wrapped("")
+	folder := container.NewVBox(bold("Your folder"), z.FolderText,
+		container.NewBorder(nil, nil, nil, browse, z.Folder), z.FolderStatus)
+
+	// Step 2: the recovery kit.
+	z.Kit = ui.NewKitExport(w, b.Kit, filepath.Join(home, "LAFS Sync recovery kit.txt"), KitParams,
+		func(recovery.Saved) { z.Next.SetText("Next") })
+	z.kitNote = wrapped("")
+	kit := container.NewVBox(bold("A recovery kit"), z.Kit.Content, z.kitNote)
+
+	// Step 3: done.
+	z.DoneLabel = wrapped(DoneText)
+	done := container.NewVBox(bold("Done"), z.DoneLabel)
+
+	z.steps = []fyne.CanvasObject{grid, folder, kit, done}
+	z.Back = widget.NewButton("Back", z.back)
+	z.Next = widget.NewButton("Next", z.next)
+	z.Next.Importance = widget.HighImportance
+	z.body = container.NewStack(grid)
+	w.SetContent(container.NewBorder(nil, container.NewHBox(z.Back, z.Next), nil, nil,
+		container.NewVScroll(container.NewPadded(z.body))))
+	w.Resize(fyne.NewSize(620, 520))
+	z.show(StepGrid)
+	return z
+}
+
+func wrapped(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+func bold(s string) *widget.Label {
+	l := widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// showEntries enables the entry that belongs to the chosen option.
+func (z *Wizard) showEntries() {
+	setEnabled(z.Code, z.Where.Selected == InviteLabel)
+	setEnabled(z.Address, z.Where.Selected == AddressLabel)
+	if z.Where.Selected == LocalLabel {
+		z.GridStatus.SetText(LocalNote)
+	} else {
+		z.GridStatus.SetText("")
+	}
+}
+
+type enabler interface {
+	Enable()
+	Disable()
+}
+
+func setEnabled(w enabler, on bool) {
+	if on {
+		w.Enable()
+	} else {
+		w.Disable()
+	}
+}
+
+// show switches to step i.
+func (z *Wizard) show(i int) {
+	z.Step = i
+	z.body.Objects = []fyne.CanvasObject{z.steps[i]}
+	z.body.Refresh()
+	switch i {
+	case StepKit:
+		z.Next.SetText("Skip for now")
+		if z.choice.Where == LocalGrid {
+			z.kitNote.SetText("Note: on the local grid the kit brings your folders back only while this computer's grid can be reached.")
+		} else {
+			z.kitNote.SetText("")
+		}
+	case StepDone:
+		z.Next.SetText("Finish")
+	default:
+		z.Next.SetText("Next")
+	}
+	z.setBusy(false)
+}
+
+// setBusy disables the buttons while a step works.
+func (z *Wizard) setBusy(b bool) {
+	z.busy = b
+	setEnabled(z.Next, !b)
+	setEnabled(z.Back, !b && (z.Step == StepFolder || z.Step == StepKit))
+}
+
+func (z *Wizard) back() {
+	if z.busy || z.Step == StepGrid {
+		return
+	}
+	// Back from the folder goes to the grid: a grid already joined stays
+	// joined; choosing again joins another.
+	z.show(z.Step - 1)
+}
+
+func (z *Wizard) next() {
+	if z.busy {
+		return
+	}
+	switch z.Step {
+	case StepGrid:
+		z.gridNext()
+	case StepFolder:
+		z.folderNext()
+	case StepKit:
+		if z.Next.Text == "Skip for now" {
+			z.DoneLabel.SetText(KitSkipped + "\n\n" + DoneText)
+		} else {
+			z.DoneLabel.SetText(DoneText)
+		}
+		z.show(StepDone)
+	case StepDone:
+		z.finish()
+	}
+}
+
+// GridChoice reads and checks the grid step's answer.
+func (z *Wizard) GridChoice() (Choice, error) {
+	switch z.Where.Selected {
+	case InviteLabel:
+		code := strings.TrimSpace(z.Code.Text)
+		if code == "" {
+			return Choice{}, errors.New("Type the invite code the other device shows (like 7-guitarist-revenge).")
+		}
+		if _, err := invite.ParseCode(code); err != nil {
+			return Choice{}, fmt.Errorf("That is not an invite code: %v.", err)
+		}
+		return Choice{Where: InviteCode, Code: code}, nil
+	case AddressLabel:
+		addr := strings.TrimSpace(z.Address.Text)
+		if addr == "" {
+			return Choice{}, errors.New("Paste the grid's introducer address (it starts with lafs://).")
+		}
+		if _, err := introducer.ParseURL(addr); err != nil {
+			return Choice{}, fmt.Errorf("That is not an introducer address: %v.", err)
+		}
+		return Choice{Where: Introducer, Address: addr}, nil
+	default:
+		return Choice{Where: LocalGrid}, nil
+	}
+}
+
+func (z *Wizard) gridNext() {
+	c, err := z.GridChoice()
+	if err != nil {
+		z.GridStatus.SetText(err.Error())
+		return
+	}
+	z.setBusy(true)
+	switch c.Where {
+	case InviteCode:
+		z.GridStatus.SetText(MeetingText)
+	case Introducer:
+		z.GridStatus.SetText("Joining the grid…")
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), GridTimeout)
+		defer cancel()
+		j, err := z.b.Grid(ctx, c)
+		if errors.Is(err, context.DeadlineExceeded) && c.Where == InviteCode {
+			err = errors.New("the inviting device did not answer in time. Is its invite still open? Ask for a new code and try again")
+		}
+		fyne.Do(func() {
+			if err != nil {
+				z.setBusy(false)
+				z.GridStatus.SetText("Could not set up the grid: " + err.Error() + ".")
+				return
+			}
+			z.choice, z.joined = c, j
+			z.GridStatus.SetText(j.Summary)
+			z.prepareFolder()
+			z.show(StepFolder)
+		})
+	}()
+}
+
+// prepareFolder words the folder step for what the grid step brought.
+func (z *Wizard) prepareFolder() {
+	f := z.joined.Folder
+	if f == nil {
+		z.FolderText.SetText(FolderAsk)
+		return
+	}
+	name := f.Name
+	if name == "" {
+		name = "Shared folder"
+	}
+	if f.Write {
+		z.FolderText.SetText(fmt.Sprintf("The invite brings your folder “%s” from your other device. "+
+			"Choose where it goes on this computer: it is kept in sync both ways.", name))
+	} else {
+		z.FolderText.SetText(fmt.Sprintf("The invite shares the folder “%s” with you, read-only: "+
+			"you get its files and every later change, and cannot change it. Choose where it goes.", name))
+	}
+	z.Folder.SetText(filepath.Join(z.home, safeName(name)))
+}
+
+// safeName makes a folder name from a name a peer sent: one path
+// element, no separators, not "." or "..", bounded.
+func safeName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r < ' ' {
+			return '-'
+		}
+		return r
+	}, strings.TrimSpace(s))
+	for len(s) > 100 { // whole runes
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	if s == "" || s == "." || s == ".." {
+		return "Shared folder"
+	}
+	return s
+}
+
+// FolderPath reads and checks the folder step's answer.
+func (z *Wizard) FolderPath() (string, error) {
+	p := strings.TrimSpace(z.Folder.Text)
+	if p == "" {
+		return "", errors.New("Choose a folder.")
+	}
+	if !filepath.IsAbs(p) {
+		return "", fmt.Errorf("“%s” is not a full path; choose the folder with Choose… or type it whole (like %s).", p, filepath.Join(z.home, "Documents"))
+	}
+	if st, err := os.Stat(p); err == nil && !st.IsDir() {
+		return "", fmt.Errorf("%s is a file, not a folder. Choose a folder.", p)
+	}
+	return filepath.Clean(p), nil
+}
+
+func (z *Wizard) folderNext() {
+	p, err := z.FolderPath()
+	if err != nil {
+		z.FolderStatus.SetText(err.Error())
+		return
+	}
+	z.setBusy(true)
+	z.FolderStatus.SetText("Adding " + p + "…")
+	f := z.joined.Folder
+	go func() {
+		err := os.MkdirAll(p, 0o700)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), FolderTimeout)
+			err = z.b.AddFolder(ctx, p, f)
+			cancel()
+		}
+		fyne.Do(func() {
+			if err != nil {
+				z.setBusy(false)
+				z.FolderStatus.SetText("The folder was not added: " + err.Error())
+				return
+			}
+			z.FolderStatus.SetText(p + " is syncing; the first upload runs in the background.")
+			z.show(StepKit)
+		})
+	}()
+}
+
+func (z *Wizard) finish() {
+	if err := z.b.Finish(); err != nil {
+		// Not fatal: the wizard only comes back at the next start.
+		z.DoneLabel.SetText(DoneText + "\n\n(Could not record that the setup is done, so it will show again: " + err.Error() + ")")
+	}
+	z.W.Close()
+	if z.onDone != nil {
+		z.onDone()
+	}
+}
