@@ -39,17 +39,19 @@ func newMapper(log *slog.Logger) nat.Mapper {
 
 // Timing of the checks; tests shorten them.
 var (
-	reachEvery      = 30 * time.Minute
-	reachFirstWait  = 20 * time.Second // for a first peer before checking anyway
-	reachSettle     = 2 * time.Second  // after the first connection: let the others come up
-	reachPoll       = 30 * time.Second // interface addresses
-	reachRetryEvery = 30 * time.Second // when nobody could check, at most this often
+	reachEvery        = 30 * time.Minute
+	reachFirstWait    = 20 * time.Second // for a first peer before checking anyway
+	reachSettle       = 2 * time.Second  // after the first connection: let the others come up
+	reachPoll         = 30 * time.Second // interface addresses
+	reachRetryEvery   = 30 * time.Second // when nobody could check, at most this often
+	reachAdviceSettle = time.Second      // after a connection change, before the advice is decided again
 )
 
 // reachState is the node's latest reachability.
 type reachState struct {
 	mu          sync.Mutex // guards all below
 	report      *nat.Report
+	inputs      *nat.Inputs // the facts report was decided from (refreshAdvice)
 	announce    []string
 	provisional bool
 	changed     chan struct{} // closed and replaced at each change
@@ -191,10 +193,13 @@ func (n *Node) reachInputs() nat.Inputs {
 	_, port, _ := net.SplitHostPort(n.Addr())
 	p, _ := strconv.Atoi(port)
 	in := nat.Inputs{Mode: n.reachMode(), ListenPort: uint16(p), Configured: n.addresses(), Connected: len(n.directPeers()),
-		Storage: n.Config.StorageEnabled, K: n.Config.SharesNeeded, N: n.Config.SharesTotal}
+		Storage: n.Config.StorageEnabled, K: n.Config.SharesNeeded, N: n.Config.SharesTotal, Happy: n.Config.SharesHappy}
 	n.mu.Lock()
 	in.Client = n.cl != nil
 	n.mu.Unlock()
+	if in.Client {
+		in.ServersReached, in.ServersKnown = n.serverCounts()
+	}
 	known := map[string]bool{}
 	if n.Sub != nil {
 		for _, u := range n.Sub.Introducers {
@@ -226,6 +231,23 @@ func (n *Node) reachInputs() nat.Inputs {
 		}
 	}
 	return in
+}
+
+// serverCounts are the storage servers the client can use now (direct,
+// relayed, or through its helper: what an upload would be offered) and
+// the storage servers it knows of, reachable or not.
+func (n *Node) serverCounts() (reached, known int) {
+	ids := map[string]bool{}
+	for _, s := range n.Servers() {
+		ids[s.Info().ID] = true
+	}
+	reached = len(ids)
+	if n.Broker != nil {
+		for _, id := range n.Broker.storageIDs() {
+			ids[id] = true
+		}
+	}
+	return reached, len(ids)
 }
 
 // mapsPorts says whether the node asks the router for a port mapping by
@@ -263,8 +285,10 @@ func (n *Node) CheckReach(ctx context.Context) nat.Report {
 		d.Mapper = m
 	}
 	n.reach.mu.Unlock()
-	r := nat.Decide(d.Gather(ctx, in))
+	g := d.Gather(ctx, in)
+	r := nat.Decide(g)
 	n.reach.mu.Lock()
+	n.reach.inputs = &g
 	prev := n.reach.report
 	beforeR, before := n.autoAnnouncedLocked()
 	n.reach.announce, n.reach.provisional = nat.NextAnnounce(prev, r)
@@ -285,6 +309,41 @@ func (n *Node) CheckReach(ctx context.Context) nat.Report {
 		n.republish(ctx)
 	}
 	return r
+}
+
+// refreshAdvice decides the latest report again with what the node's
+// connections give now — the helpers, relays and storage servers it
+// reaches — and the facts the last check measured. Those connections
+// feed only the advice and its evidence, never the verdict or what the
+// node announces, so no new check (no peer's dial-back) is needed: the
+// advice follows a helper or servers as they connect. It reports whether
+// the report changed.
+func (n *Node) refreshAdvice() bool {
+	now := n.reachInputs()
+	n.reach.mu.Lock()
+	defer n.reach.mu.Unlock()
+	if n.reach.inputs == nil || n.reach.report == nil {
+		return false
+	}
+	in := *n.reach.inputs
+	in.HelperUse, in.Helpers, in.Relays = now.HelperUse, now.Helpers, now.Relays
+	in.ServersReached, in.ServersKnown = now.ServersReached, now.ServersKnown
+	r := nat.Decide(in)
+	old := n.reach.report
+	if r.Verdict != old.Verdict || slices.Equal(r.Evidence, old.Evidence) && slices.EqualFunc(r.Advice, old.Advice, sameAdvice) {
+		return false
+	}
+	r.Announce, r.Provisional = old.Announce, old.Provisional
+	n.reach.inputs, n.reach.report = &in, &r
+	if n.reach.changed != nil {
+		close(n.reach.changed)
+		n.reach.changed = nil
+	}
+	return true
+}
+
+func sameAdvice(a, b nat.Advice) bool {
+	return a.ID == b.ID && a.Text == b.Text && slices.Equal(a.Changes, b.Changes)
 }
 
 // republish sends the node's announcement anew to its introducers.
@@ -345,10 +404,7 @@ func (n *Node) runReach(ctx context.Context) {
 	poll := time.NewTicker(reachPoll)
 	defer poll.Stop()
 	for {
-		var conns <-chan struct{}
-		if r.Verdict == nat.VerdictUnknown || r.Verdict == nat.VerdictOffline {
-			conns = n.T.Changed()
-		}
+		conns := n.T.Changed()
 		select {
 		case <-ctx.Done():
 			return
@@ -361,6 +417,16 @@ func (n *Node) runReach(ctx context.Context) {
 			n.log.Info("this computer's addresses changed; checking reachability again")
 			addrs = now
 		case <-conns:
+			if r.Verdict != nat.VerdictUnknown && r.Verdict != nat.VerdictOffline {
+				// A verdict stands until the next check; the advice
+				// follows the connections at once (a burst of changes
+				// is taken together).
+				if !sleepCtx(ctx, reachAdviceSettle) {
+					return
+				}
+				n.refreshAdvice()
+				continue
+			}
 			if wait := reachRetryEvery - time.Since(last); wait > 0 && !sleepCtx(ctx, wait) {
 				return
 			}
