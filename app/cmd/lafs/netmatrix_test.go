@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,9 @@ import (
 	"github.com/lafssync/lafssync/internal/netlab"
 	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/nat"
+	"github.com/lafssync/lafssync/node/transport"
+	"github.com/lafssync/lafssync/node/webapi"
 )
 
 // The topology matrix of docs/reachability.md: each cell is a small grid
@@ -36,12 +41,12 @@ type matrixCell struct {
 var topologyMatrix = []matrixCell{
 	{name: "all public", run: cellAllPublic},
 	{name: "one NATted storage server (outbound-only)", run: cellNATtedServer},
-	{name: "NATted client with a public helper", missing: "not built yet: the helper cell (all four operations through [client] helper) is the helper's to add here"},
+	{name: "NATted client with a public helper", run: cellHelper},
 	{name: "two NATted nodes (different NATs)", run: cellTwoNATted},
 	{name: "NATted node with a DNAT port forward", run: cellPortForward},
 	{name: "NATted node behind a UPnP router (miniupnpd)", run: cellUPnP},
 	{name: "double NAT (CGNAT 100.64/10)", run: cellDoubleNAT},
-	{name: "NATted client, no helper, no relay reachable", missing: "not built yet: the cell that asserts the verdict's advice when nothing can help"},
+	{name: "NATted client, no helper, no relay reachable", run: cellNothingHelps},
 }
 
 type matrixRow struct{ cell, result, notes string }
@@ -122,11 +127,24 @@ func (g *matrixGrid) node(t *testing.T, h *netlab.Host, name string, storage boo
 	return dir
 }
 
-// client creates the client node (no storage) with every share on every
-// server: k=1, happy = total = the number of servers.
-func (g *matrixGrid) client(t *testing.T, h *netlab.Host) string {
+// client creates and runs the client node (no storage; extra flags go
+// to create-node) with every share on every server, and waits until it
+// can use them all (directly, relayed, or through a helper).
+func (g *matrixGrid) client(t *testing.T, h *netlab.Host, extra ...string) string {
 	t.Helper()
-	dir := g.node(t, h, "client", false)
+	dir := g.startClient(t, h, extra...)
+	n := len(g.servers)
+	testkit.WaitFor(t, fmt.Sprintf("the client to reach %d servers", n), 60*time.Second, func() bool {
+		return status(t, h.Prefix(), dir).connected() == n
+	})
+	return dir
+}
+
+// startClient creates and runs the client node with k=1, happy = total =
+// the number of servers, without waiting for the servers.
+func (g *matrixGrid) startClient(t *testing.T, h *netlab.Host, extra ...string) string {
+	t.Helper()
+	dir := g.node(t, h, "client", false, extra...)
 	c, err := config.Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -137,10 +155,28 @@ func (g *matrixGrid) client(t *testing.T, h *netlab.Host) string {
 		t.Fatal(err)
 	}
 	runNode(t, h.Prefix(), dir, "web API: ")
-	testkit.WaitFor(t, fmt.Sprintf("the client to connect to %d servers", n), 45*time.Second, func() bool {
-		return status(t, h.Prefix(), dir).connected() == n
-	})
 	return dir
+}
+
+// natServers runs storage servers behind one new NAT router, each
+// outbound-only: they dial out, and others reach them only over the
+// connections they open (or through a relay or a helper).
+func (g *matrixGrid) natServers(t *testing.T, router, cidr string, names ...string) []*netlab.Host {
+	t.Helper()
+	rtr := g.pub.Router(router, cidr, netlab.RouterOptions{})
+	var hosts []*netlab.Host
+	for _, name := range names {
+		h := rtr.Inside.Host(name)
+		runNode(t, h.Prefix(), g.node(t, h, name, true, "--outbound-only"), "web API: ")
+		hosts = append(hosts, h)
+	}
+	return hosts
+}
+
+// natHost is a host alone behind a new NAT router.
+func (g *matrixGrid) natHost(t *testing.T, router, cidr, name string) *netlab.Host {
+	t.Helper()
+	return g.pub.Router(router, cidr, netlab.RouterOptions{}).Inside.Host(name)
 }
 
 // fourOps does put/get of a file and mkdir/ls of a directory with the
@@ -150,16 +186,8 @@ func (g *matrixGrid) client(t *testing.T, h *netlab.Host) string {
 func (g *matrixGrid) fourOps(t *testing.T, h *netlab.Host, client string) string {
 	t.Helper()
 	in := h.Prefix()
-	before := map[string]int{}
-	for _, s := range g.servers {
-		before[s] = testkit.CountShares(s)
-	}
-	data := make([]byte, 200<<10) // above the literal-file limit: real shares
-	rand.Read(data)
-	src := filepath.Join(g.root, "file")
-	if err := os.WriteFile(src, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	newShares := g.shareCounter(t)
+	data, src := g.file(t)
 	t0 := time.Now()
 	capText := strings.TrimSpace(lafs(t, in, "-d", client, "put", "-q", src))
 	if !strings.HasPrefix(capText, "URI:CHK:") {
@@ -176,19 +204,117 @@ func (g *matrixGrid) fourOps(t *testing.T, h *netlab.Host, client string) string
 	if out := lafs(t, in, "-d", client, "ls", "m:dir"); !strings.Contains(out, "f") {
 		t.Fatalf("ls m:dir printed %q, want the file f", out)
 	}
+	os.Remove(back)
+	lafs(t, in, "-d", client, "get", "m:dir/f", back)
+	if got, _ := os.ReadFile(back); !bytes.Equal(got, data) {
+		t.Fatalf("get m:dir/f returned %d bytes, want the %d put", len(got), len(data))
+	}
 	if out := lafs(t, in, "-d", client, "ls", "m:"); !strings.Contains(out, "dir") {
 		t.Fatalf("ls m: printed %q, want the directory dir", out)
 	}
 	ops := time.Since(t0)
-	var counts []string
-	for _, s := range g.servers {
-		got := testkit.CountShares(s) - before[s]
-		if got < 3 { // the file (put twice: one CHK), the alias's directory, dir
-			t.Errorf("server %s holds %d new shares, want one of each object (3)", filepath.Base(s), got)
+	return fmt.Sprintf("4 ops in %.1f s; new shares: %s", ops.Seconds(), newShares(3)) // the file (put twice: one CHK), the alias's directory, dir
+}
+
+// fourOpsAPI does the four operations through the client's web API (the
+// API the app and the sync engine use): PUT and GET of a file, a new
+// directory, a file put into it, the directory listed and the file read
+// back through it; every server must hold a share of each of the three
+// objects.
+func (g *matrixGrid) fourOpsAPI(t *testing.T, h *netlab.Host, client string) string {
+	t.Helper()
+	newShares := g.shareCounter(t)
+	data, _ := g.file(t)
+	call := func(method, path string, body []byte) []byte {
+		t.Helper()
+		out, err := webTry(t, h, client, method, path, body)
+		if err != "" {
+			t.Fatalf("%s %s: %s", method, path, err)
 		}
-		counts = append(counts, fmt.Sprintf("%s %d", filepath.Base(s), got))
+		return out
 	}
-	return fmt.Sprintf("4 ops in %.1f s; new shares: %s", ops.Seconds(), strings.Join(counts, ", "))
+	t0 := time.Now()
+	capText := strings.TrimSpace(string(call("PUT", "uri", data)))
+	if !strings.HasPrefix(capText, "URI:CHK:") {
+		t.Fatalf("PUT /uri answered %q", capText)
+	}
+	if got := call("GET", "uri/"+capText, nil); !bytes.Equal(got, data) {
+		t.Fatalf("GET /uri/CAP returned %d bytes, want the %d put", len(got), len(data))
+	}
+	dirCap := strings.TrimSpace(string(call("POST", "uri?t=mkdir", nil)))
+	if !strings.HasPrefix(dirCap, "URI:DIR2:") {
+		t.Fatalf("POST /uri?t=mkdir answered %q", dirCap)
+	}
+	call("PUT", "uri/"+dirCap+"/f", data)
+	if ls := call("GET", "uri/"+dirCap+"?t=json", nil); !bytes.Contains(ls, []byte(`"f"`)) {
+		t.Fatalf("the directory's listing lacks the file f: %s", ls)
+	}
+	if got := call("GET", "uri/"+dirCap+"/f", nil); !bytes.Equal(got, data) {
+		t.Fatalf("GET /uri/DIRCAP/f returned %d bytes, want the %d put", len(got), len(data))
+	}
+	ops := time.Since(t0)
+	return fmt.Sprintf("4 ops (web API) in %.1f s; new shares: %s", ops.Seconds(), newShares(2)) // the file (put twice: one CHK), the directory
+}
+
+// file writes 200 KiB of random bytes (above the literal-file limit:
+// real shares) to a file of the cell's.
+func (g *matrixGrid) file(t *testing.T) (data []byte, path string) {
+	t.Helper()
+	data = make([]byte, 200<<10)
+	rand.Read(data)
+	path = filepath.Join(g.root, "file")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data, path
+}
+
+// shareCounter notes how many shares each server holds; the function it
+// returns fails the test unless each now holds at least want more, and
+// says how many each got.
+func (g *matrixGrid) shareCounter(t *testing.T) func(want int) string {
+	before := map[string]int{}
+	for _, s := range g.servers {
+		before[s] = testkit.CountShares(s)
+	}
+	return func(want int) string {
+		t.Helper()
+		var counts []string
+		for _, s := range g.servers {
+			got := testkit.CountShares(s) - before[s]
+			if got < want {
+				t.Errorf("server %s holds %d new shares, want one of each object (%d)", filepath.Base(s), got, want)
+			}
+			counts = append(counts, fmt.Sprintf("%s %d", filepath.Base(s), got))
+		}
+		return strings.Join(counts, ", ")
+	}
+}
+
+// webTry calls the node's web API from inside h's namespace (through the
+// test binary's HTTP helper, nat_test.go) and returns the body, or what
+// went wrong ("" on a 2xx answer).
+func webTry(t *testing.T, h *netlab.Host, dir, method, path string, body []byte) ([]byte, string) {
+	t.Helper()
+	u, err := os.ReadFile(filepath.Join(dir, "node.url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := webapi.LoadToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ := os.Executable()
+	cmd := exec.Command("ip", "netns", "exec", h.Name, self)
+	cmd.Env = append(os.Environ(), httpHelperEnv+"="+method+" "+strings.TrimSpace(string(u))+strings.TrimPrefix(path, "/"), "LAFS_TEST_TOKEN="+token)
+	cmd.Stdin = bytes.NewReader(body)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, strings.TrimSpace(stderr.String() + " " + string(out))
+	}
+	return out, ""
 }
 
 // verdict is the node's own reachability verdict, once it has one other
@@ -278,25 +404,9 @@ func cellPortForward(t *testing.T, g *matrixGrid) string {
 func cellTwoNATted(t *testing.T, g *matrixGrid) string {
 	h := g.pub.Host("s1")
 	runNode(t, h.Prefix(), g.node(t, h, "s1", true), "web API: ")
-	rtrA := g.pub.Router("rtra", "192.168.52.0/24", netlab.RouterOptions{})
-	home := rtrA.Inside.Host("home")
-	homeDir := g.node(t, home, "home", true, "--outbound-only")
-	runNode(t, home.Prefix(), homeDir, "web API: ")
-	rtrB := g.pub.Router("rtrb", "192.168.53.0/24", netlab.RouterOptions{})
-	ch := rtrB.Inside.Host("client")
-	dir := g.node(t, ch, "client", false, "--outbound-only")
-	c, err := config.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SharesNeeded, c.SharesHappy, c.SharesTotal = 1, 2, 2
-	if err := config.Save(dir, c); err != nil {
-		t.Fatal(err)
-	}
-	runNode(t, ch.Prefix(), dir, "web API: ")
-	testkit.WaitFor(t, "the NATted client to connect to both servers", 60*time.Second, func() bool {
-		return status(t, ch.Prefix(), dir).connected() == 2
-	})
+	g.natServers(t, "rtra", "192.168.52.0/24", "home")
+	ch := g.natHost(t, "rtrb", "192.168.53.0/24", "client")
+	dir := g.client(t, ch, "--outbound-only")
 	var remote, relay string
 	for _, p := range status(t, ch.Prefix(), dir).Node.Peers {
 		switch p.Nickname {
@@ -369,4 +479,182 @@ func cellUPnP(t *testing.T, g *matrixGrid) string {
 		t.Errorf("the router's mappings: %v, want one to %v:3401", r, home.Addr)
 	}
 	return g.fourOps(t, ch, client) + "; home verdict: public via port mapping"
+}
+
+// helperNode runs a public upload helper on the public LAN ([helper]
+// enabled = true): it stores nothing and relays nothing ([relay] enabled
+// = false), so whatever a client stores through it went through it.
+func (g *matrixGrid) helperNode(t *testing.T) (h *netlab.Host, dir, id string) {
+	t.Helper()
+	h = g.pub.Host("helper")
+	dir = g.node(t, h, "helper", false)
+	if _, err := config.Edit(dir, []config.Setting{{Section: "helper", Key: "enabled", Value: "true"},
+		{Section: "relay", Key: "enabled", Value: "false"}}); err != nil {
+		t.Fatal(err)
+	}
+	runNode(t, h.Prefix(), dir, "web API: ")
+	return h, dir, status(t, h.Prefix(), dir).Node.ID
+}
+
+// noDirectStorage fails the test if the node in dir is connected
+// (directly or relayed) to a storage server.
+func noDirectStorage(t *testing.T, h *netlab.Host, dir string) {
+	t.Helper()
+	for _, p := range status(t, h.Prefix(), dir).Node.Peers {
+		if p.Service == "storage" && p.Connected {
+			t.Fatalf("%s is connected to the storage server %s (%s) itself: the cell needs them apart", filepath.Base(dir), p.Nickname, p.Remote)
+		}
+	}
+}
+
+// reachReport is the node's lafs reachability --json.
+func reachReport(t *testing.T, h *netlab.Host, dir string) nat.Report {
+	t.Helper()
+	var r nat.Report
+	if err := json.Unmarshal([]byte(lafs(t, h.Prefix(), "-d", dir, "reachability", "--json")), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// lafsFails runs a CLI command that must fail and returns what it wrote
+// to stderr.
+func lafsFails(t *testing.T, prefix []string, args ...string) string {
+	t.Helper()
+	argv := append(append(append([]string{}, prefix...), lafsBin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		t.Fatalf("lafs %s succeeded (%s), want it to fail", strings.Join(args, " "), out)
+	}
+	return stderr.String()
+}
+
+// A client behind NAT, two storage servers behind another NAT (both
+// outbound-only), and a public upload helper, with no relay anywhere:
+// neither side can dial the other, so the client ([client] helper = auto,
+// the default) picks the announced helper and does all four operations
+// through it — immutable uploads sent once to the helper, which places the
+// shares; downloads and mutable files by the helper forwarding the
+// client's storage calls.
+func cellHelper(t *testing.T, g *matrixGrid) string {
+	hh, helperDir, helperID := g.helperNode(t)
+	servers := g.natServers(t, "rtra", "192.168.56.0/24", "s1", "s2")
+	ch := g.natHost(t, "rtrb", "192.168.57.0/24", "client")
+	client := g.client(t, ch) // waits until both servers answer (through the helper)
+	noDirectStorage(t, ch, client)
+	for i, s := range servers {
+		for _, p := range status(t, s.Prefix(), g.servers[i]).Node.Peers {
+			if p.Nickname == "client" && p.Connected {
+				t.Fatalf("storage server %s is connected to the client (%s)", s.Name, p.Remote)
+			}
+		}
+	}
+	clientID := status(t, ch.Prefix(), client).Node.ID
+	// Through the web API: the CLI (node/client.Open) uses only the
+	// servers the node is connected to itself, not its helper.
+	notes := g.fourOpsAPI(t, ch, client)
+	noDirectStorage(t, ch, client) // still apart after the operations
+
+	// The helper placed the client's immutable uploads: its log says so,
+	// naming the client.
+	placed := 0
+	b, _ := os.ReadFile(helperDir + ".log")
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "helper: upload placed") && strings.Contains(line, clientID) {
+			placed++
+		}
+	}
+	if placed == 0 {
+		t.Errorf("the helper's log shows no upload placed for the client %s:\n%s", clientID, b)
+	}
+	if !slices.ContainsFunc(status(t, hh.Prefix(), helperDir).Node.Connections, func(c transport.PeerState) bool { return c.ID == clientID }) {
+		t.Errorf("the helper has no connection to the client")
+	}
+
+	// The client's own verdict: behind NAT; it reaches both servers
+	// through the helper, so there is no few-servers advice (use-helper,
+	// naming the helper for every upload, may be there).
+	if v := verdict(t, ch, client, 30*time.Second); v != "behind NAT" {
+		t.Errorf("the client's verdict is %q, want behind NAT", v)
+	}
+	r := reachReport(t, ch, client)
+	if a, err := r.Find(nat.AdviceFewServers); err == nil {
+		t.Errorf("the client using the helper %s is advised few-servers: %s", helperID, a.Text)
+	}
+	var ids []string
+	for _, a := range r.Advice {
+		ids = append(ids, a.ID)
+	}
+	return fmt.Sprintf("%s; the client reaches the servers only through the helper (no direct or relayed connection; uploads placed by the helper: %d); client verdict: behind NAT, advice: %s",
+		notes, placed, strings.Join(ids, ", "))
+}
+
+// The same NATs with nothing between them: no helper, no relay. The
+// client knows of the two servers but reaches neither. Its upload fails
+// saying so, and its reachability report says why (0 of the 2 servers
+// an upload needs) and what to do: a helper or relay on a public node, or
+// the port forward it can apply itself (few-servers).
+func cellNothingHelps(t *testing.T, g *matrixGrid) string {
+	g.natServers(t, "rtra", "192.168.58.0/24", "s1", "s2")
+	ch := g.natHost(t, "rtrb", "192.168.59.0/24", "client")
+	client := g.startClient(t, ch)
+	in := ch.Prefix()
+
+	if v := verdict(t, ch, client, 40*time.Second); v != "behind NAT" {
+		t.Errorf("the client's verdict is %q, want behind NAT", v)
+	}
+	const fact = "This node reaches only 0 of the 2 storage servers an upload needs (shares.happy = 2)"
+	var advice nat.Advice
+	testkit.WaitFor(t, "the client's few-servers advice", 30*time.Second, func() bool {
+		a, err := reachReport(t, ch, client).Find(nat.AdviceFewServers)
+		advice = a
+		return err == nil && strings.Contains(a.Text, "the other 2 it knows of")
+	})
+	for _, want := range []string{fact, "upload helper ([helper] enabled = true", "relay ([relay] enabled = true)", "forward TCP port 3401"} {
+		if !strings.Contains(advice.Text, want) {
+			t.Errorf("the few-servers advice lacks %q: %s", want, advice.Text)
+		}
+	}
+	noDirectStorage(t, ch, client)
+
+	data, src := g.file(t)
+	_, apiPut := webTry(t, ch, client, "PUT", "uri", data)
+	_, apiMkdir := webTry(t, ch, client, "POST", "uri?t=mkdir", nil)
+	cliPut := lafsFails(t, in, "-d", client, "put", "-q", src)
+	cliMkdir := lafsFails(t, in, "-d", client, "mkdir")
+	t.Logf("errors:\nweb API PUT /uri: %s\nweb API mkdir: %s\nlafs put: %s\nlafs mkdir: %s", apiPut, apiMkdir, cliPut, cliMkdir)
+	for _, e := range []struct{ op, got, want string }{
+		{"PUT /uri", apiPut, "could place them on only 0"},
+		{"lafs put", cliPut, "no storage servers"},
+	} {
+		if !strings.Contains(e.got, e.want) {
+			t.Errorf("the failed %s says %q, want it to hold %q", e.op, e.got, e.want)
+		}
+	}
+
+	// A helper appears: the advice follows the new connections at once,
+	// without a new check (the verdict's time stays), and the client now
+	// reaches both servers.
+	checked := reachReport(t, ch, client).CheckedAt
+	g.helperNode(t)
+	testkit.WaitFor(t, "the few-servers advice to go once a helper is connected", 45*time.Second, func() bool {
+		_, err := reachReport(t, ch, client).Find(nat.AdviceFewServers)
+		return err != nil
+	})
+	if r := reachReport(t, ch, client); !r.CheckedAt.Equal(checked) || r.Verdict != nat.VerdictNAT {
+		t.Errorf("the report after the helper came: verdict %q checked at %v, want the same check (behind NAT, %v)", r.Verdict, r.CheckedAt, checked)
+	}
+	testkit.WaitFor(t, "the client to reach both servers through the new helper", 30*time.Second, func() bool {
+		return status(t, in, client).connected() == 2
+	})
+	return "put and mkdir fail (web API: " + firstLine(strings.TrimPrefix(apiPut, "500 Internal Server Error")) + "); client verdict: behind NAT; advice few-servers: " +
+		fact + "; a helper started afterwards removes the advice without a new check"
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
 }
