@@ -1,0 +1,522 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/app/ui/conflicts"
+	"github.com/lafssync/lafssync/syncer"
+	"github.com/lafssync/lafssync/syncer/api"
+	"github.com/lafssync/lafssync/syncer/ignore"
+)
+
+// Backend is what the window needs of the folder sync.
+type Backend interface {
+	List() []api.FolderStatus
+	History(ctx context.Context, folder, path string) ([]api.Version, error)
+	Restore(ctx context.Context, folder string, r api.RestoreRequest) (string, error)
+}
+
+// *syncer.Manager is a Backend as it is.
+var _ Backend = (*syncer.Manager)(nil)
+
+// Texts, shared with tests.
+const (
+	Title       = "History"
+	PathHint    = "Search the folder's files, or type a file's path (a deleted file's too)"
+	ShowLabel   = "Show versions"
+	RestoreText = "Restore this version"
+	DeletedNote = "Deleted files are not listed here (the sync engine cannot list them yet): type a deleted file's path, " +
+		"as it was inside the folder (for example notes/todo.txt), and press Show versions."
+	CurrentNote = "This is the current version: the folder has it already."
+	NoFolders   = "No folders yet: add one first."
+)
+
+// Bounds: the local files read for the search, and the matches shown.
+const (
+	maxFiles = 50_000
+	maxShown = 500
+)
+
+// Window is the History window.
+type Window struct {
+	fyne.Window
+	Folder   *widget.Select
+	Path     *widget.Entry
+	Show     *widget.Button
+	Files    *widget.List // local files matching Path
+	Versions *widget.List
+	Restore  *widget.Button
+	Status   *widget.Label
+
+	b      Backend
+	ctx    context.Context
+	cancel context.CancelFunc
+	busy   sync.WaitGroup
+	now    func() time.Time
+
+	// ui serializes widget changes (fyne.Do runs them on the calling
+	// goroutine under the test driver).
+	ui sync.Mutex
+
+	mu       sync.Mutex // guards the fields below
+	folders  map[string]api.FolderStatus
+	folder   string   // the folder shown
+	all      []string // its local files, slash paths
+	matches  []string // those matching the search
+	file     string   // the path whose versions are shown
+	versions []api.Version
+	chosen   int // index in versions, -1 none
+	status   string
+	loads    int // completed version loads, for tests
+}
+
+// Show opens the History window on folder ("" : the first folder).
+func Show(a fyne.App, b Backend, folder string) *Window {
+	w := New(a, b, folder)
+	w.Window.Show()
+	return w
+}
+
+// New makes the History window without showing it.
+func New(a fyne.App, b Backend, folder string) *Window {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Window{Window: a.NewWindow(Title), b: b, ctx: ctx, cancel: cancel, now: time.Now, chosen: -1, folders: map[string]api.FolderStatus{}}
+	var names []string
+	for _, f := range b.List() {
+		w.folders[f.Name] = f
+		names = append(names, f.Name)
+	}
+	w.Status = widget.NewLabel("")
+	w.Status.Wrapping = fyne.TextWrapWord
+	w.Path = widget.NewEntry()
+	w.Path.SetPlaceHolder(PathHint)
+	w.Show = widget.NewButton(ShowLabel, func() { w.Open(w.pathText()) })
+	w.Restore = widget.NewButton(RestoreText, w.restore)
+	w.Restore.Disable()
+	w.Files = widget.NewList(
+		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.matches) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			w.mu.Lock()
+			s := ""
+			if i < len(w.matches) {
+				s = w.matches[i]
+			}
+			w.mu.Unlock()
+			o.(*widget.Label).SetText(s)
+		})
+	w.Files.OnSelected = func(i widget.ListItemID) {
+		w.mu.Lock()
+		p := ""
+		if i < len(w.matches) {
+			p = w.matches[i]
+		}
+		w.mu.Unlock()
+		if p != "" {
+			w.Open(p)
+		}
+	}
+	w.Versions = widget.NewList(
+		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.versions) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			w.mu.Lock()
+			s := ""
+			if i < len(w.versions) {
+				s = Line(w.versions[i], w.now())
+			}
+			w.mu.Unlock()
+			o.(*widget.Label).SetText(s)
+		})
+	w.Versions.OnSelected = w.choose
+	w.Path.OnChanged = func(string) { w.filter() }
+	w.Path.OnSubmitted = func(s string) { w.Open(s) }
+	w.Folder = widget.NewSelect(names, func(name string) { w.setFolder(name) })
+	note := widget.NewLabel(DeletedNote)
+	note.Wrapping = fyne.TextWrapWord
+	top := container.NewVBox(container.NewBorder(nil, nil, widget.NewLabel("Folder"), nil, w.Folder),
+		container.NewBorder(nil, nil, nil, w.Show, w.Path), note)
+	bottom := container.NewVBox(widget.NewSeparator(), w.Restore, w.Status)
+	split := container.NewHSplit(w.Files, w.Versions)
+	split.Offset = 0.4
+	w.SetContent(container.NewBorder(top, bottom, nil, nil, split))
+	w.Resize(fyne.NewSize(820, 520))
+	w.SetOnClosed(w.stop)
+	switch {
+	case len(names) == 0:
+		w.setStatus(NoFolders)
+	case folder != "" && w.folders[folder].Name != "":
+		w.Folder.SetSelected(folder)
+	default:
+		w.Folder.SetSelected(names[0])
+	}
+	return w
+}
+
+// Close closes the window and waits for its work to stop.
+func (w *Window) Close() {
+	w.Window.Close()
+	w.stop()
+}
+
+func (w *Window) stop() {
+	w.cancel()
+	w.busy.Wait()
+}
+
+func (w *Window) do(fn func()) {
+	fyne.Do(func() {
+		w.ui.Lock()
+		defer w.ui.Unlock()
+		fn()
+	})
+}
+
+func (w *Window) pathText() string {
+	w.ui.Lock()
+	defer w.ui.Unlock()
+	return w.Path.Text
+}
+
+func (w *Window) setStatus(s string) {
+	w.mu.Lock()
+	w.status = s
+	w.mu.Unlock()
+	w.do(func() { w.Status.SetText(s) })
+}
+
+// run runs fn off the UI thread; the window waits for it when closed.
+func (w *Window) run(fn func()) {
+	w.busy.Add(1)
+	go func() {
+		defer w.busy.Done()
+		fn()
+	}()
+}
+
+// StatusText is what the status line says now.
+func (w *Window) StatusText() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+// Matches are the local files the list shows now.
+func (w *Window) Matches() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.matches...)
+}
+
+// Shown is the file whose versions are listed, and their lines.
+func (w *Window) Shown() (file string, lines []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, v := range w.versions {
+		lines = append(lines, Line(v, w.now()))
+	}
+	return w.file, lines
+}
+
+// Loads counts the completed version loads (tests wait on it).
+func (w *Window) Loads() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.loads
+}
+
+// setFolder shows another folder: its files are read in the background.
+func (w *Window) setFolder(name string) {
+	w.mu.Lock()
+	f, ok := w.folders[name]
+	w.folder, w.all, w.matches, w.file, w.versions, w.chosen = name, nil, nil, "", nil, -1
+	w.mu.Unlock()
+	w.run(func() {
+		w.do(func() {
+			w.Restore.Disable()
+			w.Versions.UnselectAll()
+			w.Versions.Refresh()
+		})
+		if !ok {
+			return
+		}
+		files, truncated, err := localFiles(f.Path)
+		w.mu.Lock()
+		if w.folder != name {
+			w.mu.Unlock()
+			return
+		}
+		w.all = files
+		w.mu.Unlock()
+		switch {
+		case err != nil:
+			w.setStatus(fmt.Sprintf("Could not read the folder %s (%s): %v. You can still type a file's path.", name, f.Path, err))
+		case truncated:
+			w.setStatus(fmt.Sprintf("%s has more than %d files; only the first %d are searched. Type a path to see any file.", name, maxFiles, maxFiles))
+		}
+		w.filter()
+	})
+}
+
+// localFiles lists the regular files under root as slash paths, sorted,
+// leaving out the engine's temporary files.
+func localFiles(root string) (files []string, truncated bool, err error) {
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root {
+				return err
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ignore.TempPrefix) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if len(files) >= maxFiles {
+			truncated = true
+			return filepath.SkipAll
+		}
+		if rel, err := filepath.Rel(root, p); err == nil {
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, truncated, err
+}
+
+// filter shows the local files whose path contains the search text.
+func (w *Window) filter() {
+	q := strings.ToLower(strings.TrimSpace(w.pathText()))
+	w.mu.Lock()
+	var m []string
+	for _, f := range w.all {
+		if q == "" || strings.Contains(strings.ToLower(f), q) {
+			m = append(m, f)
+			if len(m) == maxShown {
+				break
+			}
+		}
+	}
+	w.matches = m
+	w.mu.Unlock()
+	w.do(func() {
+		w.Files.UnselectAll()
+		w.Files.Refresh()
+	})
+}
+
+// clean turns what the user typed into a path inside the folder: slash
+// separated, relative (an absolute path inside the folder is accepted).
+func clean(root, p string) (string, error) {
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return "", errors.New("type a file's path first")
+	}
+	if filepath.IsAbs(p) {
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			return "", fmt.Errorf("%s is not inside the folder (%s)", p, root)
+		}
+		p = rel
+	}
+	p = path.Clean(filepath.ToSlash(p))
+	p = strings.TrimPrefix(p, "/")
+	if p == "." || p == ".." || strings.HasPrefix(p, "../") {
+		return "", fmt.Errorf("%q is not a path inside the folder", p)
+	}
+	return p, nil
+}
+
+// Open lists the versions of a file of the folder shown. It touches no
+// widget on the caller's goroutine (so it may be called from a widget's
+// callback).
+func (w *Window) Open(p string) {
+	w.mu.Lock()
+	name := w.folder
+	root := w.folders[name].Path
+	w.mu.Unlock()
+	if name == "" {
+		w.setStatus(NoFolders)
+		return
+	}
+	rel, err := clean(root, p)
+	if err != nil {
+		w.setStatus(err.Error())
+		return
+	}
+	w.run(func() {
+		w.do(func() { w.Restore.Disable() })
+		w.setStatus("Asking the grid for the versions of " + rel + "…")
+		w.load(name, rel, "")
+	})
+}
+
+// load fetches rel's versions and shows them, then note (if any) in the
+// status line.
+func (w *Window) load(folder, rel, note string) {
+	vs, err := w.b.History(w.ctx, folder, rel)
+	w.mu.Lock()
+	if w.folder != folder {
+		w.mu.Unlock()
+		return
+	}
+	w.file, w.versions, w.chosen = rel, vs, -1
+	w.loads++
+	w.mu.Unlock()
+	msg := note
+	switch {
+	case errors.Is(err, api.ErrNoFolder):
+		msg = fmt.Sprintf("The grid keeps no version of %s in %s. Check the path: a deleted file is found by its exact path inside the folder.", rel, folder)
+	case errors.Is(err, api.ErrNoGrid):
+		msg = fmt.Sprintf("Cannot ask the grid about %s now (%v). Try again when the folder is online.", rel, err)
+	case err != nil:
+		msg = fmt.Sprintf("Could not list the versions of %s: %v", rel, err)
+	case msg == "":
+		msg = fmt.Sprintf("%s: %d versions kept. Choose one to restore it.", rel, len(vs))
+		if len(vs) == 1 {
+			msg = fmt.Sprintf("%s: 1 version kept.", rel)
+		}
+	}
+	w.setStatus(msg)
+	w.do(func() {
+		w.Versions.UnselectAll()
+		w.Versions.Refresh()
+		w.Restore.Disable()
+	})
+}
+
+// Line is how a version is listed.
+func Line(v api.Version, now time.Time) string {
+	var b strings.Builder
+	if v.N == 0 && !v.Deleted {
+		b.WriteString("Current version")
+	} else {
+		fmt.Fprintf(&b, "Version %d", v.N)
+	}
+	fmt.Fprintf(&b, " — %s", ui.Bytes(max(v.Size, 0)))
+	if !v.Mtime.IsZero() {
+		fmt.Fprintf(&b, ", modified %s", ui.When(v.Mtime, now))
+	}
+	if v.By != "" {
+		fmt.Fprintf(&b, ", by %s", v.By)
+	}
+	switch {
+	case v.Deleted && !v.Replaced.IsZero():
+		fmt.Fprintf(&b, " — deleted %s", ui.When(v.Replaced, now))
+	case v.Deleted:
+		b.WriteString(" — deleted")
+	case !v.Replaced.IsZero():
+		fmt.Fprintf(&b, " — replaced %s", ui.When(v.Replaced, now))
+	}
+	return b.String()
+}
+
+// SelectVersion chooses the i-th version listed (as a click on it does).
+func (w *Window) SelectVersion(i int) {
+	w.ui.Lock()
+	defer w.ui.Unlock()
+	w.Versions.Select(i)
+}
+
+// choose is a click on a version: on the UI thread (with w.ui held when
+// it comes from SelectVersion), so it changes widgets directly.
+func (w *Window) choose(i widget.ListItemID) {
+	w.mu.Lock()
+	ok := i >= 0 && i < len(w.versions)
+	current := ok && w.versions[i].N == 0
+	if ok {
+		w.chosen = i
+	}
+	w.mu.Unlock()
+	if !ok {
+		return
+	}
+	if current {
+		w.Restore.Disable()
+		w.mu.Lock()
+		w.status = CurrentNote
+		w.mu.Unlock()
+		w.Status.SetText(CurrentNote)
+		return
+	}
+	w.Restore.Enable()
+}
+
+// restore writes the chosen version back through the engine.
+func (w *Window) restore() {
+	w.mu.Lock()
+	folder, root, rel := w.folder, w.folders[w.folder].Path, w.file
+	var v api.Version
+	ok := w.chosen >= 0 && w.chosen < len(w.versions)
+	if ok {
+		v = w.versions[w.chosen]
+	}
+	w.mu.Unlock()
+	if !ok || v.N == 0 {
+		return
+	}
+	w.run(func() {
+		w.do(func() { w.Restore.Disable() })
+		dest := filepath.Join(root, filepath.FromSlash(rel))
+		before := copiesOf(dest)
+		to, err := w.b.Restore(w.ctx, folder, api.RestoreRequest{Path: rel, Version: v.N})
+		if err != nil {
+			w.setStatus(fmt.Sprintf("Version %d of %s was not restored: %v", v.N, rel, err))
+			w.do(func() { w.Restore.Enable() })
+			return
+		}
+		msg := fmt.Sprintf("Restored version %d of %s to %s.", v.N, rel, to)
+		var made []string
+		for c := range copiesOf(to) {
+			if !before[c] {
+				made = append(made, c)
+			}
+		}
+		sort.Strings(made)
+		switch {
+		case len(made) > 0:
+			msg += fmt.Sprintf(" The file that was there is kept beside it as %s (the Conflicts window lists it).", strings.Join(made, ", "))
+		default:
+			msg += " There was no file at that name, so nothing else changed."
+		}
+		msg += " It syncs to your other devices as a new change."
+		w.load(folder, rel, msg)
+	})
+}
+
+// copiesOf is the set of conflict copies of file p in its directory.
+func copiesOf(p string) map[string]bool {
+	dir, base := filepath.Split(p)
+	out := map[string]bool{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return out
+	}
+	for _, e := range ents {
+		if orig, _, _, ok := conflicts.ParseName(e.Name()); ok && orig == base {
+			out[e.Name()] = true
+		}
+	}
+	return out
+}
