@@ -350,9 +350,6 @@ func (w *Window) choose(r *Row, ch Choice) {
 		if err != nil {
 			msg = fmt.Sprintf("%s: %s not done: %v", r.Copy.Path, ch, err)
 		}
-		w.mu.Lock()
-		w.status = msg
-		w.mu.Unlock()
 		w.do(func() {
 			w.Status.SetText(msg)
 			if err != nil {
@@ -360,6 +357,9 @@ func (w *Window) choose(r *Row, ch Choice) {
 					b.Enable()
 				}
 			}
+			w.mu.Lock()
+			w.status = msg // last: once a test sees it, the buttons are as they will stay
+			w.mu.Unlock()
 		})
 		w.Kick()
 	}()

@@ -16,6 +16,7 @@ import (
 	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/syncer"
 	"github.com/lafssync/lafssync/syncer/api"
+	"github.com/lafssync/lafssync/syncer/api/apitest"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
 )
 
@@ -253,3 +254,49 @@ func TestConflictsWindowOnRealEngine(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m) }
+
+// TestConflictsWindowCopyFromAnotherDevice: on a device that did not
+// make the copy, the copy is "theirs" and the file at the name "mine";
+// a choice that would remove a version the grid does not have is
+// refused with a message and changes nothing; the engine's conflict event
+// makes the window look again.
+func TestConflictsWindowCopyFromAnotherDevice(t *testing.T) {
+	root := t.TempDir()
+	f := apitest.New("Docs")
+	st, _ := f.Status("Docs")
+	st.Path = root
+	f.Set("Docs", st)
+	a := test.NewApp()
+	defer a.Quit()
+	w := conflicts.New(a, f, conflicts.Options{Device: "devA"}) // no KeepDir
+	defer w.Close()
+	testkit.WaitFor(t, "the first look", 10*time.Second, func() bool { return w.Looks() >= 1 })
+	if len(w.Rows()) != 0 {
+		t.Fatalf("rows in an empty folder: %+v", w.Rows())
+	}
+	const cp = "plan.sync-conflict-20261202-130405-devB.txt"
+	write(t, filepath.Join(root, "plan.txt"), "mine here")
+	write(t, filepath.Join(root, cp), "devB's")
+	f.Emit(api.Event{Type: "conflict", Folder: "Docs", Conflict: &api.Conflict{Path: "plan.txt", Copy: cp, Time: time.Now()}})
+	testkit.WaitFor(t, "the conflict listed", 10*time.Second, func() bool { return len(w.Rows()) == 1 })
+	r := w.Rows()[0]
+	if !strings.HasPrefix(r.Lines[2], "Mine: plan.txt (9 B, modified ") || !strings.HasPrefix(r.Lines[3], "Theirs: "+cp+" (6 B,") ||
+		!strings.HasSuffix(r.Lines[3], ", from devB") || strings.Contains(r.Lines[1], "this computer") {
+		t.Errorf("lines %q", r.Lines)
+	}
+	// Keep theirs would replace plan.txt, which the (fake) grid does not have.
+	test.Tap(r.Theirs)
+	testkit.WaitFor(t, "the refusal", 10*time.Second, func() bool { return strings.Contains(w.StatusText(), "not done") })
+	if !strings.Contains(w.StatusText(), "would lose that version") || read(filepath.Join(root, "plan.txt")) != "mine here" || read(filepath.Join(root, cp)) != "devB's" {
+		t.Errorf("refused: %q; plan.txt %q, copy %q", w.StatusText(), read(filepath.Join(root, "plan.txt")), read(filepath.Join(root, cp)))
+	}
+	if r.Theirs.Disabled() {
+		t.Error("the buttons stay disabled after a refusal")
+	}
+	// Keep both needs no grid.
+	test.Tap(r.Both)
+	testkit.WaitFor(t, "kept both", 10*time.Second, func() bool { return len(w.Rows()) == 0 && strings.HasPrefix(w.StatusText(), "Kept both") })
+	if read(filepath.Join(root, "plan.txt")) != "mine here" {
+		t.Errorf("plan.txt changed: %q", read(filepath.Join(root, "plan.txt")))
+	}
+}
