@@ -325,7 +325,7 @@ func summary(k key, b *bucket) *fyne.Notification {
 
 // deliver sends one notification, caps scrubbed.
 func (n *Notifier) deliver(nt *fyne.Notification) {
-	out := &fyne.Notification{Title: Scrub(nt.Title), Content: Scrub(nt.Content)}
+	out := &fyne.Notification{Title: clip(Scrub(nt.Title), maxTitle), Content: clip(Scrub(nt.Content), maxContent)}
 	n.mu.Lock()
 	n.sent++
 	n.mu.Unlock()
@@ -333,6 +333,22 @@ func (n *Notifier) deliver(nt *fyne.Notification) {
 	if n.send != nil {
 		n.send(out)
 	}
+}
+
+// Bounds on a notification's text (an engine message can be long;
+// desktops show a few lines).
+const (
+	maxTitle   = 120
+	maxContent = 400
+)
+
+// clip shortens s to at most n runes, ending with "…".
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 var secretRE = regexp.MustCompile(`URI:[A-Za-z0-9-]+:[^\s"'<>()\[\],;]*|pb://[^\s"'<>()\[\],;]*`)

@@ -147,6 +147,13 @@ func TestErrorsSayPathAndHintNeverCaps(t *testing.T) {
 	if !strings.Contains(n.Content, "URI:(hidden)") || !strings.Contains(n.Content, "pb://(hidden)") {
 		t.Errorf("placeholders missing: %q", n.Content)
 	}
+	// A very long message is cut, and a cap at the cut is still hidden.
+	src.emit(api.Event{Type: "error", Folder: "Photos", Error: &api.FileError{Path: "x.jpg", Error: strings.Repeat("é", 390) + " " + wcap}})
+	src.settle()
+	got = wantCount(t, rec, 2)
+	if c := []rune(got[1].Content); len(c) != 400 || c[399] != '…' || strings.Contains(got[1].Content, "ri6ar") {
+		t.Errorf("long message: %d runes: %q", len(c), got[1].Content)
+	}
 }
 
 // TestFirstSyncOfNewFolders: a folder added while the app runs is
