@@ -133,7 +133,11 @@ func New(a fyne.App, b Backend, folder string) *Window {
 	}
 	w.Versions = widget.NewList(
 		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.versions) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			w.mu.Lock()
 			s := ""
@@ -153,7 +157,7 @@ func New(a fyne.App, b Backend, folder string) *Window {
 		container.NewBorder(nil, nil, nil, w.Show, w.Path), note)
 	bottom := container.NewVBox(widget.NewSeparator(), w.Restore, w.Status)
 	split := container.NewHSplit(w.Files, w.Versions)
-	split.Offset = 0.4
+	split.Offset = 0.3
 	w.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	w.Resize(fyne.NewSize(820, 520))
 	w.SetOnClosed(w.stop)
