@@ -31,7 +31,7 @@ const (
 	AboutSnapshot = "A frozen snapshot is an immutable copy of the folder as it is now: your later changes are not in it. Like a read-cap it is read-only, does not expire and cannot be taken back."
 	NoFolders     = "No folders to share yet: add one first (lafs sync add DIR). You can still follow a friend's folder."
 	FollowTip     = "Paste a friend's read-cap (URI:DIR2-RO:… or URI:DIR2-MDMF-RO:…) or type the invite code they gave you, and choose where the folder goes on this computer. It is read-only here: changes you make in it are not uploaded."
-	NobodyYet     = "No one yet. Type a name in “Shared with” when you copy the read-cap or send an invite, to keep track here (on this computer only)."
+	NobodyYet     = "No one yet. Type a name in “For whom” when you copy the read-cap or send an invite, to keep track here (on this computer only)."
 	NeedPath      = "Choose where the friend's folder goes on this computer: a full path, like /home/you/FromAlice."
 	InviteWaiting = "Give this code to your friend (read it out, or send it). They type it into “Follow a friend's folder” in LAFS Sync, or run lafs join CODE. It works once, for 10 minutes."
 )
@@ -89,6 +89,7 @@ type Window struct {
 	// keeps the tests honest. Widget callbacks that fire from inside a
 	// locked section must not take it again (see setFolders).
 	mu           sync.Mutex
+	boxes        []*fyne.Container // laid out again after each change: shown and hidden widgets move the rest
 	folders      []api.FolderStatus
 	folder       string // the folder shown ("" before the list is loaded)
 	kind         string // api.ShareRead or api.ShareSnapshot
@@ -142,7 +143,7 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 	w.Live = widget.NewButton("Back to the live read-cap", w.locked(func() { w.show(w.folder, api.ShareRead) }))
 	w.Live.Hide()
 	w.Whom = widget.NewEntry()
-	w.Whom.SetPlaceHolder("a name, like Alice (optional, kept on this computer)")
+	w.Whom.SetPlaceHolder("a name, like Alice (optional; kept on this computer only)")
 	w.Status = wrapped("")
 
 	w.Invite = widget.NewButton("Send with an invite code", w.locked(w.startInvite))
@@ -178,33 +179,36 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 	w.Follow = widget.NewButton("Follow", w.locked(w.follow))
 	w.FollowStatus = wrapped(FollowTip)
 
-	shareTab := container.NewVBox(
+	capBox := container.NewBorder(nil, nil, w.QR, nil, container.NewVBox(w.CapKind, w.Cap, container.NewHBox(w.Copy)))
+	w.boxes = []*fyne.Container{
 		container.NewBorder(nil, nil, nil, w.Folder, w.Name),
-		w.CapKind,
-		w.Cap,
-		w.Copy,
-		container.NewCenter(w.QR),
+		capBox,
+		container.NewHBox(w.Code, w.CopyCode),
+	}
+	shareTab := container.NewVBox(
+		w.boxes[0],
+		capBox,
 		w.About,
-		w.Snapshot, w.Live,
-		widget.NewForm(widget.NewFormItem("Shared with", w.Whom)),
+		container.NewHBox(w.Snapshot, w.Live),
+		widget.NewForm(widget.NewFormItem("For whom", w.Whom)),
 		w.Status,
 		widget.NewSeparator(),
-		w.Invite,
-		container.NewHBox(w.Code, w.CopyCode),
+		container.NewHBox(w.Invite, w.CancelInvite),
+		w.boxes[2],
 		w.InviteStatus,
-		w.CancelInvite,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Shared with", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		w.SharedWith,
 	)
 	followTab := container.NewVBox(
+		w.FollowStatus,
 		widget.NewForm(
 			widget.NewFormItem("Read-cap or code", w.FollowIn),
 			widget.NewFormItem("Into", container.NewBorder(nil, nil, nil, choose, w.FollowPath)),
 		),
-		w.Follow,
-		w.FollowStatus,
+		container.NewHBox(w.Follow),
 	)
+	w.boxes = append(w.boxes, shareTab, followTab)
 	tabs := container.NewAppTabs(
 		container.NewTabItem("Share a folder", container.NewVScroll(shareTab)),
 		container.NewTabItem("Follow a friend's folder", container.NewVScroll(followTab)),
@@ -221,6 +225,9 @@ func (w *Window) locked(f func()) func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		f()
+		for _, b := range w.boxes {
+			b.Refresh()
+		}
 	}
 }
 
@@ -228,11 +235,11 @@ func (w *Window) locked(f func()) func() {
 func (w *Window) do(f func()) { fyne.Do(w.locked(f)) }
 
 func (w *Window) folderChanged(name string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if name != w.folder {
-		w.show(name, api.ShareRead)
-	}
+	w.locked(func() {
+		if name != w.folder {
+			w.show(name, api.ShareRead)
+		}
+	})()
 }
 
 func wrapped(s string) *widget.Label {
