@@ -292,13 +292,10 @@ func joinNode(dir string, inv invite.Invite, hostname, port string) (created boo
 // joinFolder adds the invite's folder to the node in opts.nodeDir once
 // it runs (waiting up to wait); if it does not, it prints the command.
 func joinFolder(ctx context.Context, out io.Writer, opts *options, f *invite.Folder, local string, wait time.Duration) error {
-	r := api.AddRequest{Path: local, Name: f.Name}
+	r := FolderRequest(f, local)
 	cmdline := "sync follow"
 	if f.Write {
-		r.To = f.Cap
 		cmdline = "sync add " + client.ShellQuote(local) + " --to"
-	} else {
-		r.Follow = f.Cap
 	}
 	deadline := time.Now().Add(wait)
 	said := false

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/app/ui/wizard"
 	"github.com/lafssync/lafssync/syncer/api"
 )
 
@@ -59,6 +60,25 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		out, err := exec.Command("xdotool", "search", "--name", "^LAFS Sync$").Output()
 		return err == nil && len(bytes.TrimSpace(out)) > 0
 	})
+	// A first start opens the setup wizard beside the window (the node
+	// already runs on the local grid meanwhile): a screenshot of it, then
+	// it is put away (unmapped) so it does not cover the main window.
+	var wizardID string
+	waitFor(t, 60*time.Second, "the first-run wizard's window", func() bool {
+		out, err := exec.Command("xdotool", "search", "--name", "^"+wizard.Title+"$").Output()
+		wizardID = strings.TrimSpace(string(out))
+		return err == nil && wizardID != ""
+	})
+	time.Sleep(time.Second) // let it paint
+	wshot := filepath.Join(dir, "wizard.png")
+	if keep := os.Getenv("LAFSSYNC_SCREENSHOT"); keep != "" {
+		wshot = filepath.Join(filepath.Dir(keep), "wizard.png")
+	}
+	shootWindow(t, wizardID, wshot)
+	checkScreenshot(t, wshot)
+	if out, err := exec.Command("xdotool", "windowunmap", wizardID).CombinedOutput(); err != nil {
+		t.Fatalf("put the wizard away: %v %s", err, out)
+	}
 	// The embedded default grid comes up with the app: the node hears of
 	// ten storage servers from the local introducer (and caches them).
 	waitFor(t, 60*time.Second, "ten storage announcements from the local introducer", func() bool {
@@ -236,6 +256,17 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", limit, what)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// shootWindow saves a screenshot of the X window id (the first of
+// several ids, one per line) as a PNG.
+func shootWindow(t *testing.T, id, path string) {
+	t.Helper()
+	id, _, _ = strings.Cut(id, "\n")
+	cmd := exec.Command("sh", "-c", `xwd -id "$0" -silent | convert xwd:- png:"$1"`, id, path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("screenshot of window %s: %v %s", id, err, out)
 	}
 }
 

@@ -11,12 +11,16 @@ import (
 	"runtime"
 	"sync"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/lafssync/lafssync/app/appnode"
 	"github.com/lafssync/lafssync/app/autostart"
 	"github.com/lafssync/lafssync/app/cli"
 	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/app/ui/wizard"
 	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/syncer"
 )
 
 func main() {
@@ -39,23 +43,43 @@ func main() {
 	}
 	log.Info("started", "app", ui.Describe(info))
 	// The embedded default: a local grid (introducer and storage servers)
-	// on this machine, and this computer's node as its client.
+	// on this machine, and this computer's node as its client; or the
+	// grid the node joined (the first-run wizard can join one).
 	ctx, cancel := context.WithCancel(context.Background())
-	var syncing sync.WaitGroup
-	defer func() { cancel(); syncing.Wait() }()
-	go func() {
-		err := fullnode.RunEmbedded(ctx, info.NodeDir, log, func(n *fullnode.Node) {
-			if m := cli.StartSyncManager(ctx, &syncing, n, log); m != nil {
-				tray.Attach(ctx, m)
-			} else {
-				tray.Failed("the node's log says why")
-			}
+	runner := &appnode.Runner{Dir: info.NodeDir, Log: log}
+	var wizardOnce sync.Once
+	runner.Ready = func(nctx context.Context, n *fullnode.Node, m *syncer.Manager, local bool) {
+		if m != nil {
+			tray.Attach(nctx, m)
+		} else {
+			tray.Failed("the node's log says why")
+		}
+		if local {
 			w.SetGridStatus(fmt.Sprintf("Local grid: an introducer and %d storage servers running on this machine.", fullnode.LocalGridSize))
 			log.Info("local grid up", "storage_servers", fullnode.LocalGridSize, "directory", filepath.Join(info.NodeDir, "local-grid"), "web_api", n.WebURL())
-		})
-		if err != nil {
-			log.Error("local grid stopped", "err", err)
-			w.SetGridStatus("Local grid failed: " + err.Error())
+		} else {
+			w.SetGridStatus("Grid: this computer's node is a client of the grid it joined.")
+			log.Info("node up", "web_api", n.WebURL())
+		}
+		if m != nil && os.Getenv("LAFSSYNC_NO_WIZARD") == "" && appnode.NeedsSetup(info.NodeDir, len(m.List())) {
+			wizardOnce.Do(func() {
+				fyne.Do(func() {
+					home, _ := os.UserHomeDir()
+					ww := a.NewWindow(wizard.Title)
+					ww.SetIcon(ui.Icon)
+					wizard.New(ww, &appnode.Setup{R: runner}, home, nil)
+					ww.Show()
+				})
+			})
+		}
+	}
+	done := make(chan struct{})
+	defer func() { cancel(); <-done }()
+	go func() {
+		defer close(done)
+		if err := runner.Run(ctx); err != nil {
+			log.Error("the node stopped", "err", err)
+			w.SetGridStatus("The node stopped: " + err.Error())
 		}
 	}()
 	w.ShowAndRun()
