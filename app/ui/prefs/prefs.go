@@ -373,7 +373,7 @@ func (w *Window) showFolders(fs []api.FolderStatus) {
 		}
 		b := widget.NewButton(RemoveLabel, func() { w.confirmRemove(name, f.Path) })
 		w.remove[name] = b
-		w.folders.Add(container.NewBorder(nil, nil, nil, b, container.NewVBox(
+		w.folders.Add(container.NewBorder(nil, nil, nil, container.NewVBox(b), container.NewVBox(
 			widget.NewLabelWithStyle(name+mode, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), wrapped(f.Path))))
 	}
 	if len(fs) == 0 {
