@@ -355,7 +355,7 @@ func (w *Window) restartNode() {
 				w.restart.Enable()
 				return
 			}
-			w.status.SetText("The node restarted with the new settings.")
+			w.status.SetText("The node is restarting with the new settings.")
 			w.restart.Hide()
 		})
 	})

@@ -424,7 +424,7 @@ func TestRestartOfferedAfterSaveOnlyWithAWay(t *testing.T) {
 		t.Fatalf("restart visible %v, status %q", w.restart.Visible(), w.status.Text)
 	}
 	test.Tap(w.restart)
-	if restarts != 1 || w.status.Text != "The node restarted with the new settings." {
+	if restarts != 1 || w.status.Text != "The node is restarting with the new settings." {
 		t.Errorf("%d restarts, status %q", restarts, w.status.Text)
 	}
 }

@@ -2,6 +2,7 @@ package reach
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -16,24 +17,48 @@ const checkTimeout = 2 * time.Minute
 // NodeSource is the running node n as the window's Source: its report
 // (Reach), its check (CheckReach), and nat.Apply on its directory for the
 // advice of its current report, as lafs reachability --apply does.
-func NodeSource(n *fullnode.Node) Source { return nodeSource{n} }
+func NodeSource(n *fullnode.Node) Source { return NodeSourceFunc(func() *fullnode.Node { return n }) }
 
-type nodeSource struct{ n *fullnode.Node }
+// NodeSourceFunc is NodeSource for whatever node cur returns at each
+// call, for a node that restarts (appnode.Runner): nil while none runs.
+func NodeSourceFunc(cur func() *fullnode.Node) Source { return nodeSource{cur} }
 
-func (s nodeSource) Report() nat.Report { return s.n.Reach() }
+type nodeSource struct{ cur func() *fullnode.Node }
+
+// notRunning is the report while no node runs.
+func notRunning() nat.Report {
+	return nat.Report{Verdict: nat.VerdictUnknown, Reason: "the node is not running (it is starting or restarting)",
+		Evidence: []string{"the node is not running (it is starting or restarting)"}, Advice: []nat.Advice{}, Announce: []string{}}
+}
+
+func (s nodeSource) Report() nat.Report {
+	n := s.cur()
+	if n == nil {
+		return notRunning()
+	}
+	return n.Reach()
+}
 
 func (s nodeSource) Check(ctx context.Context) nat.Report {
+	n := s.cur()
+	if n == nil {
+		return notRunning()
+	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	return s.n.CheckReach(ctx)
+	return n.CheckReach(ctx)
 }
 
 func (s nodeSource) Apply(id string) (nat.Advice, error) {
-	a, err := s.n.Reach().Find(id)
+	n := s.cur()
+	if n == nil {
+		return nat.Advice{}, errors.New("the node is not running now (it is starting or restarting); try again once it runs")
+	}
+	a, err := n.Reach().Find(id)
 	if err != nil {
 		return nat.Advice{}, err
 	}
-	if err := nat.Apply(s.n.Dir, a); err != nil {
+	if err := nat.Apply(n.Dir, a); err != nil {
 		return nat.Advice{}, err
 	}
 	return a, nil
@@ -44,7 +69,10 @@ func (s nodeSource) Apply(id string) (nat.Advice, error) {
 // ones the node's connections run through now (the relays holding this
 // node's reservations are not exported by fullnode).
 func (s nodeSource) Grid() Grid {
-	n := s.n
+	n := s.cur()
+	if n == nil {
+		return Grid{}
+	}
 	g := Grid{Connected: len(n.Servers()), Known: n.KnownServers(), Helper: n.HelperInUse()}
 	if n.Client() != nil {
 		g.K, g.Happy, g.N = n.Config.SharesNeeded, n.Config.SharesHappy, n.Config.SharesTotal

@@ -44,3 +44,16 @@ func TestNodeSourceBeforeTheFirstCheck(t *testing.T) {
 		t.Error("a refused Apply wrote a backup")
 	}
 }
+
+func TestNodeSourceWhileNoNodeRuns(t *testing.T) {
+	s := NodeSourceFunc(func() *fullnode.Node { return nil })
+	if r := s.Report(); r.Verdict != nat.VerdictUnknown || !strings.Contains(r.Summary(), "not running") {
+		t.Errorf("report %+v", r)
+	}
+	if r := s.Check(t.Context()); r.Verdict != nat.VerdictUnknown {
+		t.Errorf("check %+v", r)
+	}
+	if _, err := s.Apply(nat.AdviceStorageOff); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("Apply: %v", err)
+	}
+}

@@ -346,7 +346,7 @@ func (w *Window) restartNode() {
 				w.restart.Enable()
 				return
 			}
-			w.status.SetText("The node restarted with the new settings. Check again in a minute to see the new verdict.")
+			w.status.SetText("The node is restarting with the new settings. Check again in a minute to see the new verdict.")
 			w.restart.Hide()
 		})
 	})

@@ -276,7 +276,7 @@ func TestRestartOfferedOnlyWithAWayToRestart(t *testing.T) {
 	if restarts != 1 {
 		t.Errorf("%d restarts", restarts)
 	}
-	has(t, w, "The node restarted with the new settings. Check again in a minute to see the new verdict.")
+	has(t, w, "The node is restarting with the new settings. Check again in a minute to see the new verdict.")
 	lacks(t, w, RestartLabel)
 
 	o.Restart = func() error { return errors.New("the node directory is held by another process") }
