@@ -192,3 +192,11 @@ func (r *Runner) Local() bool {
 	defer r.mu.Unlock()
 	return r.local
 }
+
+// Current is the running node and its folder sync, nil while none runs
+// (starting, restarting, stopped).
+func (r *Runner) Current() (*fullnode.Node, *syncer.Manager) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n, r.m
+}

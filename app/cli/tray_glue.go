@@ -54,3 +54,7 @@ func JoinGrid(dir string, inv invite.Invite) error {
 // GridInvite describes the grid of the node in dir as an invite carries
 // it (introducers and encoding), for the tray's share window.
 func GridInvite(dir string) (invite.Invite, error) { return gridInvite(dir) }
+
+// DeviceID is the folder sync's name for the node n (in conflict copies'
+// names and version history).
+func DeviceID(n *fullnode.Node) string { return deviceID(n.T.ID()) }

@@ -72,7 +72,21 @@ const (
 	SyncStarting = "Starting the local grid and the folder sync…"
 	StartAtLogin = "Start at login"
 	QuitLabel    = "Quit"
+	// Labels of the window items main adds (SetWindows).
+	ShareLabel    = "Share…"
+	HistoryLabel  = "Versions and deleted files…"
+	ConflictLabel = "Conflicts…"
+	ReachLabel    = "Reachability"
+	PrefsLabel    = "Preferences…"
+	KitLabel      = "Recovery kit…"
 )
+
+// WindowItem is a tray menu item that opens a window; Open runs on the
+// UI thread.
+type WindowItem struct {
+	Label string
+	Open  func()
+}
 
 // Autostart is the "start at login" setting (app/autostart on the real
 // desktop; a fake in tests).
@@ -103,6 +117,8 @@ type Tray struct {
 	mu        sync.Mutex // guards the fields below
 	autostart Autostart  // nil: no such item in the menu
 	atLogin   bool       // the setting as last read
+	windows   []WindowItem
+	reach     string // the reachability verdict in words, "" unknown
 	folders   Folders
 	status    map[string]api.FolderStatus // by name
 	failed    string                      // why the folder sync did not start
@@ -117,6 +133,24 @@ type Tray struct {
 func NewTray(sink TraySink, win *Main, open Opener, log *slog.Logger) *Tray {
 	return &Tray{sink: sink, win: win, open: open, log: log, Now: time.Now,
 		Go: func(f func()) { go f() }, status: map[string]api.FolderStatus{}}
+}
+
+// SetWindows sets the menu's window items, shown under "Show window" in
+// this order; an item labelled ReachLabel gets the verdict (SetReach).
+func (t *Tray) SetWindows(items ...WindowItem) {
+	t.mu.Lock()
+	t.windows = items
+	t.mu.Unlock()
+	t.Refresh()
+}
+
+// SetReach shows the node's reachability verdict in words in the menu's
+// reachability item.
+func (t *Tray) SetReach(verdict string) {
+	t.mu.Lock()
+	t.reach = verdict
+	t.mu.Unlock()
+	t.Refresh()
 }
 
 // SetAutostart adds the "Start at login" item, checked as a says.
@@ -317,6 +351,16 @@ func (t *Tray) buildMenu(sum Summary, fs []api.FolderStatus, now time.Time) *fyn
 		}
 	}
 	items = append(items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem(ShowWindow, t.showWindow))
+	for _, w := range t.windows {
+		label := w.Label
+		if label == ReachLabel {
+			label = ReachLabel + "…"
+			if t.reach != "" {
+				label = ReachLabel + ": " + t.reach + "…"
+			}
+		}
+		items = append(items, fyne.NewMenuItem(label, w.Open))
+	}
 	if t.autostart != nil {
 		login := fyne.NewMenuItem(StartAtLogin, t.toggleAutostart)
 		login.Checked = t.atLogin

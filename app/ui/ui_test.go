@@ -357,3 +357,36 @@ func TestTrayStartAtLoginToggles(t *testing.T) {
 		t.Error("still on after clicking it off")
 	}
 }
+
+// TestTrayWindowItems: the window items come after "Show window" in the
+// order given, the reachability item carries the verdict, and each opens
+// its own window.
+func TestTrayWindowItems(t *testing.T) {
+	tr, s, _, _ := newTestTray(t, nil)
+	var opened []string
+	open := func(what string) func() { return func() { opened = append(opened, what) } }
+	tr.SetWindows(WindowItem{ShareLabel, open("share")}, WindowItem{ReachLabel, open("reach")},
+		WindowItem{PrefsLabel, open("prefs")})
+	item(t, s.menu(), ReachLabel+"…")
+	tr.SetReach("behind NAT")
+	var got []string
+	after := false
+	for _, it := range s.menu().Items {
+		if it.Label == ShowWindow {
+			after = true
+			continue
+		}
+		if after && !it.IsSeparator && it.Label != QuitLabel {
+			got = append(got, it.Label)
+		}
+	}
+	want := []string{ShareLabel, "Reachability: behind NAT…", PrefsLabel}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("items after Show window: %q, want %q", got, want)
+	}
+	item(t, s.menu(), "Reachability: behind NAT…").Action()
+	item(t, s.menu(), ShareLabel).Action()
+	if strings.Join(opened, ",") != "reach,share" {
+		t.Errorf("opened %v", opened)
+	}
+}

@@ -15,6 +15,11 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/app/ui/conflicts"
+	"github.com/lafssync/lafssync/app/ui/history"
+	"github.com/lafssync/lafssync/app/ui/prefs"
+	"github.com/lafssync/lafssync/app/ui/reach"
+	"github.com/lafssync/lafssync/app/ui/share"
 	"github.com/lafssync/lafssync/app/ui/wizard"
 	"github.com/lafssync/lafssync/syncer/api"
 )
@@ -75,7 +80,7 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		wshot = filepath.Join(filepath.Dir(keep), "wizard.png")
 	}
 	shootWindow(t, wizardID, wshot)
-	checkScreenshot(t, wshot)
+	checkWindowShot(t, wshot)
 	if out, err := exec.Command("xdotool", "windowunmap", wizardID).CombinedOutput(); err != nil {
 		t.Fatalf("put the wizard away: %v %s", err, out)
 	}
@@ -196,6 +201,35 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		layout = out
 		return err == nil && strings.Contains(itemProps(out, ui.StartAtLogin), "'toggle-state': <1>")
 	})
+	// Each window the menu opens: clicked over D-Bus, found on the
+	// display, photographed, put away.
+	for _, win := range []struct{ item, title, file string }{
+		{ui.ShareLabel, share.Title, "share.png"},
+		{ui.HistoryLabel, history.Title, "history.png"},
+		{ui.ConflictLabel, conflicts.Title, "conflicts.png"},
+		{"Reachability: public…", reach.Title, "reachability.png"},
+		{ui.PrefsLabel, prefs.Title, "preferences.png"},
+		{ui.KitLabel, kitTitle, "recovery-kit.png"},
+	} {
+		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+		if err != nil {
+			t.Fatal(err)
+		}
+		click(t, dest, out, win.item)
+		var id string
+		waitFor(t, 20*time.Second, "the "+win.title+" window", func() bool {
+			out, err := exec.Command("xdotool", "search", "--name", "^"+regexp.QuoteMeta(win.title)+"$").Output()
+			id = strings.TrimSpace(string(out))
+			return err == nil && id != ""
+		})
+		time.Sleep(1500 * time.Millisecond) // let it load and paint
+		path := filepath.Join(filepath.Dir(shot), win.file)
+		shootWindow(t, id, path)
+		checkWindowShot(t, path)
+		if out, err := exec.Command("xdotool", "windowunmap", id).CombinedOutput(); err != nil {
+			t.Fatalf("put the %s window away: %v %s", win.title, err, out)
+		}
+	}
 	out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
 	if err != nil {
 		t.Fatal(err)
@@ -270,9 +304,20 @@ func shootWindow(t *testing.T, id, path string) {
 	}
 }
 
-// checkScreenshot requires a picture that is not blank: the window's
-// background, its text and the root window's black must all be there.
-func checkScreenshot(t *testing.T, path string) {
+// checkWindowShot requires a window's picture to show more than its
+// background: text and widgets in several colours over at least 1 % of it.
+func checkWindowShot(t *testing.T, path string) {
+	t.Helper()
+	colours, top, total := shotColours(t, path)
+	if colours < 8 || float64(top)/float64(total) > 0.99 {
+		t.Errorf("%s: %d colours, the most common covers %.1f%%: the window did not render", path, colours, 100*float64(top)/float64(total))
+	}
+	t.Logf("screenshot %s: %d colours", path, colours)
+}
+
+// shotColours counts a PNG's colours (every other pixel): how many, the
+// most common's count, and the pixels counted.
+func shotColours(t *testing.T, path string) (colours, top, total int) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -281,28 +326,35 @@ func checkScreenshot(t *testing.T, path string) {
 	defer f.Close()
 	img, err := png.Decode(f)
 	if err != nil {
-		t.Fatalf("screenshot is not a PNG: %v", err)
+		t.Fatalf("screenshot %s is not a PNG: %v", path, err)
 	}
-	colours := map[[3]uint32]int{}
+	seen := map[[3]uint32]int{}
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y += 2 {
 		for x := b.Min.X; x < b.Max.X; x += 2 {
 			r, g, bl, _ := img.At(x, y).RGBA()
-			colours[[3]uint32{r >> 8, g >> 8, bl >> 8}]++
+			seen[[3]uint32{r >> 8, g >> 8, bl >> 8}]++
 		}
 	}
-	if len(colours) < 8 {
-		t.Errorf("screenshot has only %d colours: the window did not render", len(colours))
-	}
-	total, top := 0, 0
-	for _, n := range colours {
+	for _, n := range seen {
 		total += n
 		top = max(top, n)
+	}
+	return len(seen), top, total
+}
+
+// checkScreenshot requires a picture that is not blank: the window's
+// background, its text and the root window's black must all be there.
+func checkScreenshot(t *testing.T, path string) {
+	t.Helper()
+	colours, top, total := shotColours(t, path)
+	if colours < 8 {
+		t.Errorf("screenshot has only %d colours: the window did not render", colours)
 	}
 	// The bare root window is one colour; the app's window must cover a
 	// real part of the screen.
 	if float64(top)/float64(total) > 0.95 {
 		t.Errorf("one colour covers %.0f%% of the screenshot: no window drawn", 100*float64(top)/float64(total))
 	}
-	t.Logf("screenshot %s: %dx%d, %d colours", path, b.Dx(), b.Dy(), len(colours))
+	t.Logf("screenshot %s: %d colours", path, colours)
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/lafssync/lafssync/app/autostart"
 	"github.com/lafssync/lafssync/app/cli"
 	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/app/ui/notify"
 	"github.com/lafssync/lafssync/app/ui/wizard"
 	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/syncer"
 )
 
@@ -48,9 +50,16 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	runner := &appnode.Runner{Dir: info.NodeDir, Log: log}
 	var wizardOnce sync.Once
+	if ok {
+		wins := &windows{a: a, main: w, r: runner, log: log, autostart: osAutostart{}}
+		tray.SetWindows(wins.items()...)
+	}
 	runner.Ready = func(nctx context.Context, n *fullnode.Node, m *syncer.Manager, local bool) {
+		go followReach(nctx, n, tray)
 		if m != nil {
 			tray.Attach(nctx, m)
+			nf := notify.Start(nctx, a, m, notify.Options{Log: log})
+			go notify.FollowReach(nctx, nf, n.ReachChanged, n.Reach)
 		} else {
 			tray.Failed("the node's log says why")
 		}
@@ -64,10 +73,9 @@ func main() {
 		if m != nil && os.Getenv("LAFSSYNC_NO_WIZARD") == "" && appnode.NeedsSetup(info.NodeDir, len(m.List())) {
 			wizardOnce.Do(func() {
 				fyne.Do(func() {
-					home, _ := os.UserHomeDir()
 					ww := a.NewWindow(wizard.Title)
 					ww.SetIcon(ui.Icon)
-					wizard.New(ww, &appnode.Setup{R: runner}, home, nil)
+					wizard.New(ww, &appnode.Setup{R: runner}, homeDir(), nil)
 					ww.Show()
 				})
 			})
@@ -103,4 +111,31 @@ func (osAutostart) SetEnabled(on bool) error {
 		return err
 	}
 	return autostart.Enable(autostart.Entry{Program: p})
+}
+
+// homeDir is the user's home directory (where new folders and the
+// recovery kit are suggested), or the working directory.
+func homeDir() string {
+	if h, err := os.UserHomeDir(); err == nil {
+		return h
+	}
+	return "."
+}
+
+// followReach shows the node's reachability verdict in the tray menu
+// until ctx ends.
+func followReach(ctx context.Context, n *fullnode.Node, t *ui.Tray) {
+	for {
+		ch := n.ReachChanged()
+		if v := n.Reach().Verdict; v != "" && v != nat.VerdictUnknown {
+			t.SetReach(string(v))
+		} else {
+			t.SetReach("")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+	}
 }
