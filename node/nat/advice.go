@@ -1,6 +1,8 @@
 package nat
 
 import (
+	"github.com/lafssync/lafssync/node/config"
+
 	"fmt"
 	"net"
 	"net/netip"
@@ -25,13 +27,11 @@ var AllAdvice = []string{AdviceStorageReadOnly, AdviceUseHelper, AdvicePortForwa
 	AdviceEnableUPnP, AdviceFewServers}
 
 // Setting is one tahoe.cfg key an advice sets.
-type Setting struct {
-	Section string `json:"section"`
-	Key     string `json:"key"`
-	Value   string `json:"value"`
-}
+type Setting = config.Setting
 
-func (s Setting) String() string { return fmt.Sprintf("[%s] %s = %s", s.Section, s.Key, s.Value) }
+func setting(section, key, value string) Setting {
+	return Setting{Section: section, Key: key, Value: value}
+}
 
 // Advice is one thing the user can do, with the tahoe.cfg change that
 // does it (lafs reachability --apply ID).
@@ -56,16 +56,16 @@ func advise(in Inputs, r Report) []Advice {
 	if r.Verdict.Reachable() && !in.Storage {
 		add(AdviceStorageReadOnly, "This node is reachable from the Internet. Run a storage server on it, read-only, so that storage "+
 			"servers behind NAT can connect to it and the grid can use them: it stores nothing new, it only accepts their connections.",
-			Setting{"storage", "enabled", "true"}, Setting{"storage", "readonly", "true"})
+			setting("storage", "enabled", "true"), setting("storage", "readonly", "true"))
 	}
 	if natted && in.Client && !strings.HasPrefix(in.HelperUse, "v0-") {
 		switch {
 		case len(in.Helpers) > 0:
 			add(AdviceUseHelper, helperText(in)+fmt.Sprintf(" Apply to send every upload through the grid's helper %s.", short(in.Helpers[0])),
-				Setting{"client", "helper", in.Helpers[0]})
+				setting("client", "helper", in.Helpers[0]))
 		case in.HelperUse == "off":
 			add(AdviceUseHelper, helperText(in)+" No helper is announced on this grid yet; apply (helper = auto) to use one as soon as one is.",
-				Setting{"client", "helper", "auto"})
+				setting("client", "helper", "auto"))
 		}
 	}
 	fw, fwOK := forwardOf(in)
@@ -97,21 +97,21 @@ func advise(in Inputs, r Report) []Advice {
 	}
 	if natted && in.Storage {
 		add(AdviceStorageOff, "Or turn this node's storage server off: a storage server nobody can connect to only helps the nodes it "+
-			"connects to itself.", Setting{"storage", "enabled", "false"})
+			"connects to itself.", setting("storage", "enabled", "false"))
 	}
 	if r.Verdict == VerdictCGNAT {
 		add(AdviceUseRelay, "This node is behind double NAT or your ISP's carrier-grade NAT: no port forward you make can reach it. "+
 			"Nodes that cannot reach it use its own outgoing connections, and a relay (a public node of the grid) carries the rest. "+
-			"Apply to stop checking and announce no address.", Setting{"node", "reachability", string(ModeOutboundOnly)})
+			"Apply to stop checking and announce no address.", setting("node", "reachability", string(ModeOutboundOnly)))
 	}
 	if natted && in.Mode == ModePublic {
 		add(AdviceReachabilityAuto, "[node] reachability = public makes this node announce tub.location, but no peer can connect to it "+
 			"there. Let the node decide (auto): it then announces only addresses a peer has reached.",
-			Setting{"node", "reachability", string(ModeAuto)})
+			setting("node", "reachability", string(ModeAuto)))
 	}
 	if r.Verdict == VerdictNAT && in.UPnPDisabled {
 		add(AdviceEnableUPnP, "Port mapping is turned off ([node] upnp = false). If your router offers UPnP or NAT-PMP, the node can "+
-			"ask it to forward a port by itself.", Setting{"node", "upnp", "true"})
+			"ask it to forward a port by itself.", setting("node", "upnp", "true"))
 	}
 	return out
 }
@@ -137,8 +137,8 @@ func forwardOf(in Inputs) (forward, bool) {
 }
 
 func (f forward) changes() []Setting {
-	return []Setting{{"node", "tub.port", "tcp:" + strconv.Itoa(int(f.port))}, {"node", "tub.location", f.loc},
-		{"node", "reachability", string(ModeAuto)}}
+	return []Setting{setting("node", "tub.port", "tcp:"+strconv.Itoa(int(f.port))), setting("node", "tub.location", f.loc),
+		setting("node", "reachability", string(ModeAuto))}
 }
 
 // fewServers says whether the client reaches fewer storage servers than

@@ -115,7 +115,7 @@ func TestApplyRefusesAnInvalidResult(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, config.File)
 	os.WriteFile(path, []byte(baseCfg), 0o600)
-	bad := Advice{ID: "x", Changes: []Setting{{"client", "shares.needed", "0"}}}
+	bad := Advice{ID: "x", Changes: []Setting{setting("client", "shares.needed", "0")}}
 	if err := Apply(dir, bad); err == nil || !strings.Contains(err.Error(), "not applied") {
 		t.Fatalf("invalid change applied: %v", err)
 	}

@@ -228,7 +228,7 @@ func TestHelperAdvice(t *testing.T) {
 			t.Errorf("helper advice lacks %q: %s", want, a.Text)
 		}
 	}
-	if len(a.Changes) != 1 || a.Changes[0] != (Setting{"client", "helper", helperID}) {
+	if len(a.Changes) != 1 || a.Changes[0] != (setting("client", "helper", helperID)) {
 		t.Errorf("helper advice sets %v, want the announced helper", a.Changes)
 	}
 	in.UplinkBps, in.UplinkMeasured = 40e6, true
@@ -311,7 +311,7 @@ func TestFewServersAdvice(t *testing.T) {
 		"connected to it there the storage servers behind NAT connect to this node."
 	const wantEvidence = "this node reaches only 0 of the 2 storage servers an upload needs (shares.happy = 2); the other 2 " +
 		"it knows of are not connected to it (servers behind NAT, or offline)"
-	wantChanges := []Setting{{"node", "tub.port", "tcp:3456"}, {"node", "tub.location", "tcp:198.51.100.9:3456"}, {"node", "reachability", "auto"}}
+	wantChanges := []Setting{setting("node", "tub.port", "tcp:3456"), setting("node", "tub.location", "tcp:198.51.100.9:3456"), setting("node", "reachability", "auto")}
 
 	r := Decide(natted)
 	if r.Verdict != VerdictNAT {
