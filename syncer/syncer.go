@@ -479,11 +479,11 @@ func (m *Manager) each(f string, fn func(*folder.Folder)) error {
 	}
 	for _, r := range rs {
 		r.mu.Lock()
-		eng := r.engine
+		eng, why := r.engine, r.why
 		r.mu.Unlock()
 		if eng == nil {
 			if f != "*" {
-				return fmt.Errorf("%w: folder %q is not running yet (%s)", api.ErrNoGrid, r.conf.Name, r.why)
+				return fmt.Errorf("%w: folder %q is not running yet (%s)", api.ErrNoGrid, r.conf.Name, why)
 			}
 			continue
 		}
@@ -516,11 +516,12 @@ func (m *Manager) remoteOf(f string) (*running, *remote.Folder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// why is written by runFolder: read it under the same lock.
 	r.mu.Lock()
-	rf := r.remote
+	rf, why := r.remote, r.why
 	r.mu.Unlock()
 	if rf == nil {
-		return nil, nil, fmt.Errorf("%w: folder %q is not open on the grid yet (%s)", api.ErrNoGrid, r.conf.Name, r.why)
+		return nil, nil, fmt.Errorf("%w: folder %q is not open on the grid yet (%s)", api.ErrNoGrid, r.conf.Name, why)
 	}
 	return r, rf, nil
 }
