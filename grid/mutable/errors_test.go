@@ -3,6 +3,7 @@ package mutable
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/lafssync/lafssync/grid/cap"
@@ -48,5 +49,34 @@ func TestReadErrorsTellOfflineFromCorrupt(t *testing.T) {
 	}
 	if ce.Kind != storage.Mutable || ce.Server == "" || ce.Reason == "" {
 		t.Errorf("corrupt share error %+v", ce)
+	}
+}
+
+// A publish that writes too few shares says why in words, never with a
+// wrapped nil ("%!w(<nil>)", what POST /uri?t=mkdir showed on a node that
+// reaches no server): no server at all is ErrNoServers, and servers that
+// did not answer are named with their error.
+func TestPublishTooFewSharesSaysWhy(t *testing.T) {
+	ctx := context.Background()
+	_, err := Create(ctx, nil, []byte("contents"), opts(cap.SDMF, testKey(t, 0)))
+	if err == nil || strings.Contains(err.Error(), "%!") || !errors.Is(err, ErrNoServers) {
+		t.Fatalf("create with no servers: %v", err)
+	}
+	if !strings.Contains(err.Error(), "only 0 distinct shares written, need 3: no storage server to write to") {
+		t.Errorf("create with no servers says %q", err)
+	}
+
+	ms, servers := grid(4)
+	for _, m := range ms {
+		m.SetOffline(true)
+	}
+	_, err = Create(ctx, servers, []byte("contents"), opts(cap.SDMF, testKey(t, 0)))
+	if err == nil || strings.Contains(err.Error(), "%!") || !errors.Is(err, storage.ErrUnavailable) || errors.Is(err, ErrNoServers) {
+		t.Fatalf("create with every server offline: %v", err)
+	}
+	for _, s := range servers {
+		if want := "server " + s.Info().Nickname + " did not answer"; !strings.Contains(err.Error(), want) {
+			t.Errorf("create with every server offline says %q, want it to hold %q", err, want)
+		}
 	}
 }

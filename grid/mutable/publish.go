@@ -454,12 +454,43 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 		return Version{}, &ConflictError{Base: m.base, Current: m.highest(), Detail: fmt.Sprintf("%d servers hold a newer version, %d shares written", len(keep), len(landed))}
 	}
 	if len(landed) < h.K {
-		return Version{}, fmt.Errorf("only %d distinct shares written, need %d: %w", len(landed), h.K, errors.Join(errs...))
+		return Version{}, f.tooFewWritten(len(landed), h.K, errs, m)
 	}
 	if len(errs) > 0 || len(landed) < len(writes) {
 		f.opts.Logger.Warn("mutable: publish placed fewer shares than wanted", "file", f, "placed", len(landed), "wanted", len(writes), "errors", errors.Join(errs...))
 	}
 	return ver, nil
+}
+
+// ErrNoServers means a write had no storage server to go to: the file was
+// given none.
+var ErrNoServers = errors.New("no storage server to write to")
+
+// tooFewWritten is the error of a publish that wrote fewer than k distinct
+// shares: why each server took none (its write failed, or it did not
+// answer the servermap query and so got nothing to write), or that there
+// was no server at all. It never wraps an empty error list.
+func (f *File) tooFewWritten(landed, k int, errs []error, m *servermap) error {
+	bad := make([]int, 0, len(m.bad))
+	for i := range m.bad {
+		bad = append(bad, i)
+	}
+	sort.Ints(bad)
+	for _, i := range bad {
+		errs = append(errs, fmt.Errorf("server %s did not answer: %w", f.servers[i].Info().Nickname, m.bad[i]))
+	}
+	var why error
+	switch {
+	case len(errs) > 0:
+		why = errors.Join(errs...)
+	case len(f.servers) == 0:
+		why = ErrNoServers
+	default:
+		// Not reached today: every server either answered (and was
+		// written to) or is in m.bad. Said plainly in case that changes.
+		why = fmt.Errorf("none of the %d storage servers took a share", len(f.servers))
+	}
+	return fmt.Errorf("only %d distinct shares written, need %d: %w", landed, k, why)
 }
 
 // shareKey names one share on one server (an index into File.servers).
