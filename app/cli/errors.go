@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/lafssync/lafssync/grid/immutable"
 	"github.com/lafssync/lafssync/grid/mutable"
@@ -16,6 +17,10 @@ import (
 func inUserWords(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
+	}
+	var ue *immutable.UnhappyError
+	if errors.As(err, &ue) {
+		return unhappyInWords(ue, err)
 	}
 	notFound := errors.Is(err, mutable.ErrNotFound)
 	if !notFound && !errors.Is(err, storage.ErrNotEnoughShares) {
@@ -34,3 +39,29 @@ func inUserWords(err error) error {
 	}
 	return err
 }
+
+// unhappyInWords words an upload that could not spread its shares over
+// shares.happy servers, with the numbers the upload saw: how many servers
+// it could use of those it needs, and each server's reason.
+func unhappyInWords(ue *immutable.UnhappyError, err error) error {
+	why := ""
+	if len(ue.Reasons) > 0 {
+		why = " (" + strings.Join(ue.Reasons, "; ") + ")"
+	}
+	if ue.Usable < ue.Needed {
+		return &reworded{err: err, msg: fmt.Sprintf("upload failed: only %d of the %d storage servers an upload needs (shares.happy = %d) are reachable from this node%s; "+
+			"'lafs reachability' says why and what to do (an upload helper, a relay or a port forward)", ue.Usable, ue.Needed, ue.Needed, why)}
+	}
+	return &reworded{err: err, msg: fmt.Sprintf("upload failed: this node reaches %d storage servers, but they took shares on only %d of the %d distinct servers an upload needs (shares.happy = %d)%s; "+
+		"'lafs status' shows each server's free space; try again, or lower shares.happy in tahoe.cfg", ue.Usable, ue.Happiness, ue.Needed, ue.Needed, why)}
+}
+
+// reworded is an error said in the user's words that still matches the
+// grid's error it stands for (errors.Is, errors.As).
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e *reworded) Error() string { return e.msg }
+func (e *reworded) Unwrap() error { return e.err }
