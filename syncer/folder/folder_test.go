@@ -38,6 +38,16 @@ type device struct {
 	logs   lockedBuffer
 	// walkEvery is the full-walk period (0: the engine's default, 1 h).
 	walkEvery time.Duration
+
+	evMu       sync.Mutex
+	lastStatus *api.FolderStatus // the last status event the engine published
+}
+
+// published is the last status the engine published to its subscriber.
+func (d *device) published() *api.FolderStatus {
+	d.evMu.Lock()
+	defer d.evMu.Unlock()
+	return d.lastStatus
 }
 
 // lockedBuffer collects an engine's log lines.
@@ -93,6 +103,13 @@ func (d *device) start() {
 		Name: "test", Root: d.root, Device: d.name, Remote: rf, DB: sdb.Folder("f1"), Grid: d.g,
 		PollEvery: 100 * time.Millisecond, FullWalkEvery: d.walkEvery, Log: slog.New(slog.NewTextHandler(&d.logs, nil)),
 		Watch: watch.Options{Debounce: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
+		OnEvent: func(e api.Event) {
+			if e.Type == "status" && e.Status != nil {
+				d.evMu.Lock()
+				d.lastStatus = e.Status
+				d.evMu.Unlock()
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -300,10 +317,19 @@ func TestConcurrentEditsKeepBothVersions(t *testing.T) {
 			copyName = name
 		}
 	}
+	if p := b.published(); p == nil || len(p.Conflicts) != 1 {
+		t.Fatalf("B's published status does not list the conflict: %+v", p)
+	}
 	if err := os.Remove(filepath.Join(b.root, copyName)); err != nil {
 		t.Fatal(err)
 	}
 	a.waitFor("conflict copy removed", func() bool { _, ok := a.read(copyName); return !ok })
+	// The user resolved it: B's status (read, and published to the tray)
+	// stops listing it.
+	b.waitFor("the resolved conflict gone from B's status", func() bool {
+		p := b.published()
+		return len(b.eng.Status().Conflicts) == 0 && p != nil && len(p.Conflicts) == 0
+	})
 }
 
 func TestRenameRelinksWithoutUpload(t *testing.T) {

@@ -1,8 +1,11 @@
 package folder
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"slices"
 	"sort"
 	"time"
@@ -124,9 +127,40 @@ func (f *Folder) countFiles() {
 	f.mu.Unlock()
 }
 
-// refreshState recomputes the folder's state after a cycle and tells
-// subscribers.
+// dropResolved forgets the conflicts whose copy is no longer on disk:
+// the user resolved them (deleted the copy, or moved it over the file).
+// It costs one Lstat per listed conflict (at most maxListed). Nothing is
+// dropped while the folder's root cannot be read: an unmounted disk is
+// not a resolution.
+func (f *Folder) dropResolved() {
+	f.mu.Lock()
+	cs := slices.Clone(f.st.conflicts)
+	f.mu.Unlock()
+	if len(cs) == 0 {
+		return
+	}
+	if fi, err := os.Stat(f.cfg.Root); err != nil || !fi.IsDir() {
+		return
+	}
+	gone := map[string]bool{}
+	for _, c := range cs {
+		if _, err := os.Lstat(f.diskPath(c.Copy)); errors.Is(err, fs.ErrNotExist) {
+			gone[c.Copy] = true
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.st.conflicts = slices.DeleteFunc(f.st.conflicts, func(c api.Conflict) bool { return gone[c.Copy] })
+	f.mu.Unlock()
+	f.log.Info("conflicts resolved", "count", len(gone))
+}
+
+// refreshState recomputes the folder's state after a cycle (dropping
+// resolved conflicts) and tells subscribers.
 func (f *Folder) refreshState() {
+	f.dropResolved()
 	pending := 0
 	_ = f.cfg.DB.View(func(tx *db.Tx) error {
 		return tx.Pending(func(string, db.Record) error { pending++; return nil })
