@@ -17,13 +17,18 @@ import (
 	"github.com/lafssync/lafssync/app/cli"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/fullnode"
+	"github.com/lafssync/lafssync/node/nodedir"
 	"github.com/lafssync/lafssync/syncer"
 )
 
 // Runner runs the node in Dir until its context ends.
 type Runner struct {
 	Dir string
-	Log *slog.Logger
+	// Lock, when set, is Dir's lock, held by the caller for the whole
+	// run (so that no other instance takes the directory during a
+	// restart); otherwise each start locks Dir itself.
+	Lock *nodedir.Lock
+	Log  *slog.Logger
 	// Ready is called, from the node's goroutine, each time the node has
 	// started and its folder sync runs; m is nil when the folder sync
 	// could not start (the log says why). ctx ends when this node stops.
@@ -135,10 +140,19 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) runOnce(ctx context.Context, local bool, ready func(*fullnode.Node)) error {
+	if local && r.Lock != nil {
+		return fullnode.RunEmbeddedLocked(ctx, r.Lock, r.Log, ready)
+	}
 	if local {
 		return fullnode.RunEmbedded(ctx, r.Dir, r.Log, ready)
 	}
-	n, err := fullnode.Open(r.Dir, r.Log.With("node", "this computer"))
+	var n *fullnode.Node
+	var err error
+	if r.Lock != nil {
+		n, err = fullnode.OpenLocked(r.Lock, r.Log.With("node", "this computer"))
+	} else {
+		n, err = fullnode.Open(r.Dir, r.Log.With("node", "this computer"))
+	}
 	if err != nil {
 		return err
 	}

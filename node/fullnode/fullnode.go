@@ -113,6 +113,18 @@ func (n *Node) KnownServers() int {
 }
 
 // Open loads a node directory.
+// OpenLocked is Open for a caller that already holds the node
+// directory's lock (lk.Dir()) and keeps it across runs of the node (the
+// tray app, which restarts its node after a settings change).
+func OpenLocked(lk *nodedir.Lock, log *slog.Logger) (*Node, error) {
+	n, err := Open(lk.Dir(), log)
+	if err != nil {
+		return nil, err
+	}
+	n.dirLocked = true
+	return n, nil
+}
+
 func Open(dir string, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

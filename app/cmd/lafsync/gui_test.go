@@ -230,6 +230,17 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 			t.Fatalf("put the %s window away: %v %s", win.title, err, out)
 		}
 	}
+	// A second start on the same node directory hands over to this one
+	// and exits at once.
+	second := exec.CommandContext(ctx, bin)
+	second.Env = cmd.Env
+	secondOut, err := second.CombinedOutput()
+	if err != nil || !strings.Contains(string(secondOut), "LAFS Sync is already running") {
+		t.Errorf("second start: %v, %s", err, secondOut)
+	}
+	waitFor(t, 10*time.Second, "the first instance to hear of the second", func() bool {
+		return strings.Contains(logs.String(), "a second start of the app asked for the window")
+	})
 	out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,11 +18,13 @@ import (
 	"github.com/lafssync/lafssync/app/appnode"
 	"github.com/lafssync/lafssync/app/autostart"
 	"github.com/lafssync/lafssync/app/cli"
+	"github.com/lafssync/lafssync/app/single"
 	"github.com/lafssync/lafssync/app/ui"
 	"github.com/lafssync/lafssync/app/ui/notify"
 	"github.com/lafssync/lafssync/app/ui/wizard"
 	"github.com/lafssync/lafssync/node/fullnode"
 	"github.com/lafssync/lafssync/node/nat"
+	"github.com/lafssync/lafssync/node/nodedir"
 	"github.com/lafssync/lafssync/syncer"
 )
 
@@ -33,6 +36,22 @@ func main() {
 	}
 	info := ui.Info{NodeDir: cli.DefaultNodeDir()}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// One app per node directory: a second start brings the first one's
+	// window to the front and exits.
+	lk, err := nodedir.Acquire(info.NodeDir)
+	if errors.Is(err, nodedir.ErrHeld) {
+		if serr := single.Signal(info.NodeDir); serr == nil {
+			fmt.Println("LAFS Sync is already running; its window is in front now.")
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "lafsync: %v\n", err)
+		os.Exit(1)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lafsync: %v\n", err)
+		os.Exit(1)
+	}
+	defer lk.Release()
 	a := app.NewWithID("org.lafssync.LAFSSync")
 	a.SetIcon(ui.Icon)
 	w := ui.NewMainWindow(a, info)
@@ -48,7 +67,13 @@ func main() {
 	// on this machine, and this computer's node as its client; or the
 	// grid the node joined (the first-run wizard can join one).
 	ctx, cancel := context.WithCancel(context.Background())
-	runner := &appnode.Runner{Dir: info.NodeDir, Log: log}
+	runner := &appnode.Runner{Dir: info.NodeDir, Lock: lk, Log: log}
+	if err := single.Listen(ctx, info.NodeDir, func() {
+		log.Info("a second start of the app asked for the window")
+		fyne.Do(func() { w.Show(); w.RequestFocus() })
+	}); err != nil {
+		log.Warn("a second start of the app will not find this one", "err", err)
+	}
 	var wizardOnce sync.Once
 	if ok {
 		wins := &windows{a: a, main: w, r: runner, log: log, autostart: osAutostart{}}
@@ -90,6 +115,7 @@ func main() {
 			w.SetGridStatus("The node stopped: " + err.Error())
 		}
 	}()
+	defer startUIProbe(log)() // LAFSSYNC_UI_PROBE=FILE: the UI stall benchmark (uiprobe.go)
 	w.ShowAndRun()
 }
 
