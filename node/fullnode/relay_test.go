@@ -77,9 +77,14 @@ func TestNATtedNodesReachEachOtherThroughRelay(t *testing.T) {
 	if code != http.StatusOK || !bytes.Equal(got, data) {
 		t.Fatalf("GET through the relay: %d, %d bytes", code, len(got))
 	}
-	if st := pub.RelayServer().Stats(); st.Relayed == 0 || st.Reservations != 2 {
-		t.Errorf("relay stats %+v, want circuits made and both NATted nodes' reservations", st)
+	if st := pub.RelayServer().Stats(); st.Relayed == 0 {
+		t.Errorf("relay stats %+v, want circuits made", st)
 	}
+	// The client's own reservation may have been refused once (the relay
+	// had not heard of it yet); it retries after a second.
+	testkit.WaitFor(t, "both NATted nodes' reservations on the relay", 15*time.Second, func() bool {
+		return pub.RelayServer().Stats().Reservations == 2
+	})
 }
 
 func TestRelayHints(t *testing.T) {
