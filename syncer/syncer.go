@@ -613,6 +613,45 @@ func (m *Manager) History(ctx context.Context, f, p string) ([]api.Version, erro
 	return out, nil
 }
 
+// Deleted lists the deleted files the grid keeps under dir, a directory
+// of the folder (absolute, or relative to the folder; "" or ".": the
+// whole folder), newest delete first. At most remote.MaxDeleted are
+// listed; Truncated says there may be more.
+func (m *Manager) Deleted(ctx context.Context, f, dir string) (api.DeletedList, error) {
+	r, rf, err := m.remoteOf(f)
+	if err != nil {
+		return api.DeletedList{}, err
+	}
+	rel, err := relDir(r, dir)
+	if err != nil {
+		return api.DeletedList{}, err
+	}
+	files, truncated, err := rf.Deleted(ctx, rel, remote.MaxDeleted)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return api.DeletedList{}, fmt.Errorf("%w: %v", api.ErrNoFolder, err)
+	case err != nil:
+		return api.DeletedList{}, fmt.Errorf("%w: %v", api.ErrNoGrid, err)
+	}
+	out := api.DeletedList{Dir: rel, Files: make([]api.DeletedFile, 0, len(files)), Truncated: truncated, Limit: remote.MaxDeleted}
+	for _, d := range files {
+		out.Files = append(out.Files, api.DeletedFile{Path: d.Path, Deleted: d.Time, By: d.By, Size: d.Size, Mtime: d.Mtime, Versions: d.Versions})
+	}
+	return out, nil
+}
+
+// relDir is relPath for a directory, where "" and "." are the folder's
+// root ("").
+func relDir(r *running, dir string) (string, error) {
+	if dir == "" || dir == "." {
+		return "", nil
+	}
+	if filepath.IsAbs(dir) && filepath.Clean(dir) == r.conf.Path {
+		return "", nil
+	}
+	return relPath(r, dir)
+}
+
 func path2(rel string) (dir, name string) {
 	i := strings.LastIndexByte(rel, '/')
 	if i < 0 {

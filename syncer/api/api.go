@@ -10,6 +10,7 @@
 //	POST   /sync/folders/{f}/resume            FolderStatus
 //	GET    /sync/folders/{f}/share?kind=read|write|snapshot  ShareResponse
 //	GET    /sync/folders/{f}/history?path=P    []Version
+//	GET    /sync/folders/{f}/deleted?dir=D     DeletedList               (D "": the whole folder)
 //	POST   /sync/folders/{f}/restore RestoreRequest → RestoreResponse
 //	GET    /sync/events                        text/event-stream of Event
 //
@@ -133,6 +134,28 @@ type Version struct {
 	Deleted  bool      `json:"deleted"`
 }
 
+// DeletedFile is a deleted file whose versions the grid keeps: History
+// lists them (its path need not exist), Restore brings one back.
+type DeletedFile struct {
+	Path     string    `json:"path"`    // slash path in the folder
+	Deleted  time.Time `json:"deleted"` // when it was deleted (zero: not recorded)
+	By       string    `json:"by"`      // the device that deleted it
+	Size     int64     `json:"size"`    // its last version's size
+	Mtime    time.Time `json:"mtime"`   // its last version's modification time
+	Versions int       `json:"versions"`
+}
+
+// DeletedList is the deleted files in a directory of a folder and its
+// subdirectories, newest delete first. Truncated: there may be more than
+// listed (at most Limit files, and a bounded number of directories are
+// read).
+type DeletedList struct {
+	Dir       string        `json:"dir"` // "": the whole folder
+	Files     []DeletedFile `json:"files"`
+	Truncated bool          `json:"truncated"`
+	Limit     int           `json:"limit"`
+}
+
 // RestoreRequest restores a previous version (Version 0 or 1: the most
 // recent previous one) to To ("" = the file's own path; an existing
 // local file is kept as a conflict copy, never overwritten).
@@ -168,6 +191,8 @@ type Manager interface {
 	Resume(folder string) error
 	Share(ctx context.Context, folder, kind string) (string, error)
 	History(ctx context.Context, folder, path string) ([]Version, error)
+	// Deleted lists the deleted files under dir ("": the whole folder).
+	Deleted(ctx context.Context, folder, dir string) (DeletedList, error)
 	Restore(ctx context.Context, folder string, r RestoreRequest) (string, error)
 	// Subscribe returns events until cancel is called; a slow subscriber
 	// loses intermediate status events, never the latest one.

@@ -181,6 +181,13 @@ func (c *Client) History(ctx context.Context, f, path string) ([]Version, error)
 	return out, c.do(ctx, http.MethodGet, folderPath(f, "/history")+"?path="+url.QueryEscape(path), nil, &out)
 }
 
+// Deleted lists the deleted files under dir (slash-separated, in folder
+// f; "": the whole folder).
+func (c *Client) Deleted(ctx context.Context, f, dir string) (DeletedList, error) {
+	var out DeletedList
+	return out, c.do(ctx, http.MethodGet, folderPath(f, "/deleted")+"?dir="+url.QueryEscape(dir), nil, &out)
+}
+
 // Restore writes a previous version of a file of folder f.
 func (c *Client) Restore(ctx context.Context, f string, r RestoreRequest) (RestoreResponse, error) {
 	var out RestoreResponse

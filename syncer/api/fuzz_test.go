@@ -20,6 +20,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "/sync/folders/docs/pause", `{"for_seconds":-1e308}`)
 	f.Add("POST", "/sync/folders/docs/restore", `{"path":"../../etc/passwd","version":-5}`)
 	f.Add("GET", "/sync/folders/%2F..%2F/history?path=%00", "")
+	f.Add("GET", "/sync/folders/docs/deleted?dir=..%2F..%00", "")
 	f.Add("DELETE", "/sync/folders/*?keep_remote=maybe", "")
 	f.Add("POST", "/sync/folders", `{"path":"/a","to":"x","follow":"y","extra":1}`)
 	f.Fuzz(func(t *testing.T, method, path, body string) {

@@ -76,6 +76,7 @@ func Handler(m Manager) http.Handler {
 	mux.HandleFunc("POST /sync/folders/{f}/resume", h.resume)
 	mux.HandleFunc("GET /sync/folders/{f}/share", h.share)
 	mux.HandleFunc("GET /sync/folders/{f}/history", h.history)
+	mux.HandleFunc("GET /sync/folders/{f}/deleted", h.deleted)
 	mux.HandleFunc("POST /sync/folders/{f}/restore", h.restore)
 	mux.HandleFunc("GET /sync/events", h.events)
 	mux.HandleFunc("/sync/", func(w http.ResponseWriter, r *http.Request) {
@@ -212,6 +213,18 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		vs = []Version{}
 	}
 	writeJSON(w, http.StatusOK, vs)
+}
+
+func (h *handler) deleted(w http.ResponseWriter, r *http.Request) {
+	l, err := h.m.Deleted(r.Context(), r.PathValue("f"), r.URL.Query().Get("dir"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if l.Files == nil {
+		l.Files = []DeletedFile{}
+	}
+	writeJSON(w, http.StatusOK, l)
 }
 
 func (h *handler) restore(w http.ResponseWriter, r *http.Request) {

@@ -69,6 +69,10 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/sync/folders/docs/share?kind=write", "", 200, `"cap":"URI:DIR2:cccc:dddd"`},
 		{"GET", "/sync/folders/docs/share?kind=snapshot", "", 200, `"kind":"snapshot"`},
 		{"GET", "/sync/folders/docs/history?path=a.txt", "", 200, `"by":"devB"`},
+		{"GET", "/sync/folders/docs/deleted", "", 200, `"files":[{"path":"old/notes.md","deleted":"2026-12-01T10:00:00Z","by":"devB","size":1500`},
+		{"GET", "/sync/folders/docs/deleted?dir=old", "", 200, `"dir":"old","files":[{"path":"old/notes.md"`},
+		{"GET", "/sync/folders/docs/deleted?dir=empty", "", 200, `"files":[],"truncated":false`},
+		{"GET", "/sync/folders/nope/deleted", "", 404, `"code":"no_folder"`},
 		{"POST", "/sync/folders/docs/restore", `{"path":"a.txt","version":1}`, 200, `{"path":"/home/u/docs/a.txt"}`},
 		{"POST", "/sync/folders/docs/restore", `{"path":"a.txt","version":2,"to":"/tmp/out"}`, 200, `{"path":"/tmp/out"}`},
 		{"DELETE", "/sync/folders/docs?keep_remote=true", "", 204, ``},
@@ -337,6 +341,12 @@ func TestClientRoutes(t *testing.T) {
 	}
 	if h, err := c.History(ctx, "music", "a.txt"); err != nil || len(h) != 2 || h[1].N != 1 {
 		t.Errorf("History: %+v %v", h, err)
+	}
+	if d, err := c.Deleted(ctx, "music", "old"); err != nil || d.Dir != "old" || len(d.Files) != 1 || d.Files[0].Path != "old/notes.md" || d.Files[0].Versions != 2 {
+		t.Errorf("Deleted: %+v %v", d, err)
+	}
+	if _, err := c.Deleted(ctx, "nope", ""); !errors.Is(err, api.ErrNoFolder) {
+		t.Errorf("Deleted nope: %v", err)
 	}
 	if r, err := c.Restore(ctx, "music", api.RestoreRequest{Path: "a.txt", To: "/tmp/x"}); err != nil || r.Path != "/tmp/x" {
 		t.Errorf("Restore: %+v %v", r, err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -197,6 +198,28 @@ func (m *Fake) History(ctx context.Context, f, p string) ([]api.Version, error) 
 	}
 	t := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	return []api.Version{{N: 0, Size: 3, Mtime: t, By: "devA"}, {N: 1, Size: 2, Mtime: t.Add(-time.Hour), By: "devB", Replaced: t}}, nil
+}
+
+// Deleted lists gone.txt and old/notes.md (deleted by devB) under "" and
+// old/notes.md under "old"; any other directory has none.
+func (m *Fake) Deleted(ctx context.Context, f, dir string) (api.DeletedList, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.find(f); err != nil {
+		return api.DeletedList{}, err
+	}
+	t := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	all := []api.DeletedFile{
+		{Path: "old/notes.md", Deleted: t, By: "devB", Size: 1500, Mtime: t.Add(-time.Hour), Versions: 2},
+		{Path: "gone.txt", Deleted: t.Add(-24 * time.Hour), By: "devB", Size: 12, Mtime: t.Add(-48 * time.Hour), Versions: 1},
+	}
+	l := api.DeletedList{Dir: dir, Files: []api.DeletedFile{}, Limit: 1000}
+	for _, d := range all {
+		if dir == "" || strings.HasPrefix(d.Path, dir+"/") {
+			l.Files = append(l.Files, d)
+		}
+	}
+	return l, nil
 }
 
 func (m *Fake) Restore(ctx context.Context, f string, r api.RestoreRequest) (string, error) {
