@@ -13,19 +13,35 @@ import (
 )
 
 func newSyncHistoryCmd(opts *options) *cobra.Command {
-	var asJSON bool
+	var asJSON, deleted bool
 	cmd := &cobra.Command{
-		Use:   "history PATH [--json]",
+		Use:   "history PATH [--json] | history --deleted [DIR] [--json]",
 		Short: "List the versions of a file in a synced folder, deleted files included",
 		Long: `history lists the versions the grid keeps of PATH, a file in a synced folder (it need not
 exist locally any more: a deleted file's versions are kept too). Version 0 is the current
 one; 1 the most recent previous one, and so on. Get one back with 'lafs sync restore PATH
---version N'. --json prints the list (docs/webapi.md).`,
-		Args: cobra.ExactArgs(1),
+--version N'. --json prints the list (docs/webapi.md).
+
+history --deleted lists the files deleted from DIR and its subfolders whose versions the
+grid keeps, newest first: DIR is a synced folder (its directory or name) or a directory
+in one (default: the current directory).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if deleted {
+				return cobra.MaximumNArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := dialSync(opts)
 			if err != nil {
 				return err
+			}
+			if deleted {
+				dir := "."
+				if len(args) == 1 {
+					dir = args[0]
+				}
+				return listDeleted(cmd, s, dir, asJSON)
 			}
 			f, rel, err := s.within(cmd.Context(), args[0])
 			if err != nil {
@@ -65,7 +81,52 @@ one; 1 the most recent previous one, and so on. Get one back with 'lafs sync res
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the versions as JSON")
+	cmd.Flags().BoolVar(&deleted, "deleted", false, "list the deleted files of a folder or directory instead")
 	return cmd
+}
+
+// listDeleted prints the deleted files under dir: a synced folder (its
+// name or directory) or a directory inside one.
+func listDeleted(cmd *cobra.Command, s *syncConn, dir string, asJSON bool) error {
+	ctx := cmd.Context()
+	f, err := s.resolve(ctx, dir)
+	rel := ""
+	if err != nil {
+		var ierr error
+		if f, rel, ierr = s.within(ctx, dir); ierr != nil {
+			return err
+		}
+	}
+	l, err := s.c.Deleted(ctx, f.Name, rel)
+	if err != nil {
+		if errorsIsNoFolder(err) {
+			return fmt.Errorf("%s: %v", dir, err)
+		}
+		return s.explain(err)
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		return writeJSONOut(out, l)
+	}
+	where := "folder " + f.Name
+	if rel != "" {
+		where = rel + "/ in folder " + f.Name
+	}
+	if len(l.Files) == 0 {
+		fmt.Fprintf(out, "No deleted files kept in %s.\n", where)
+		return nil
+	}
+	fmt.Fprintf(out, "Deleted files in %s, newest first:\n", where)
+	fmt.Fprintf(out, "  %-19s  %10s  %-10s  %s\n", "DELETED", "SIZE", "BY", "PATH")
+	for _, d := range l.Files {
+		fmt.Fprintf(out, "  %-19s  %10s  %-10s  %s\n", when(d.Deleted), sizeText(uint64(max(d.Size, 0))), d.By, d.Path)
+	}
+	if l.Truncated {
+		fmt.Fprintf(out, "Only the %d most recently deleted are listed; there may be more (name a subdirectory to see its own).\n", len(l.Files))
+	}
+	p := filepath.Join(f.Path, filepath.FromSlash(l.Files[0].Path))
+	fmt.Fprintf(out, "See a file's versions with: lafs sync history %s; get it back with: lafs sync restore %s\n", client.ShellQuote(p), client.ShellQuote(p))
+	return nil
 }
 
 func when(t time.Time) string {

@@ -201,7 +201,8 @@ func (m *Fake) History(ctx context.Context, f, p string) ([]api.Version, error) 
 }
 
 // Deleted lists gone.txt and old/notes.md (deleted by devB) under "" and
-// old/notes.md under "old"; any other directory has none.
+// old/notes.md under "old"; "many" has many/big.bin and is truncated; any
+// other directory has none.
 func (m *Fake) Deleted(ctx context.Context, f, dir string) (api.DeletedList, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -214,6 +215,10 @@ func (m *Fake) Deleted(ctx context.Context, f, dir string) (api.DeletedList, err
 		{Path: "gone.txt", Deleted: t.Add(-24 * time.Hour), By: "devB", Size: 12, Mtime: t.Add(-48 * time.Hour), Versions: 1},
 	}
 	l := api.DeletedList{Dir: dir, Files: []api.DeletedFile{}, Limit: 1000}
+	if dir == "many" {
+		l.Files, l.Truncated = []api.DeletedFile{{Path: "many/big.bin", Deleted: t, By: "devA", Size: 1 << 30, Versions: 1}}, true
+		return l, nil
+	}
 	for _, d := range all {
 		if dir == "" || strings.HasPrefix(d.Path, dir+"/") {
 			l.Files = append(l.Files, d)
