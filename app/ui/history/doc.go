@@ -11,13 +11,17 @@
 // there was one, the name the current file was kept under (it is listed
 // in the Conflicts window). The restored file then syncs as a new change.
 //
-// What it does not do: list deleted files. The engine keeps their
-// versions and tombstones in the grid's .lafssync/history, one shard per
-// directory named by a hash of the directory's path, but neither
-// syncer.Manager nor remote.Folder has a call that lists a shard's
-// entries: History takes an exact path. So the window's file list is the
-// files in the local folder, and a deleted file is found by typing its
-// path. The current version (N = 0) is not restorable: it is what the
-// folder already has (the engine's Restore treats 0 as "the most recent
-// previous version").
+// Deleted files are under the Deleted tab: the engine's Deleted
+// (syncer.Manager.Deleted, which reads the grid's .lafssync/history
+// shards) lists the folder's files that were deleted and whose versions
+// the grid still keeps, newest delete first, with who deleted them, when
+// and their last size. It lists at most remote.MaxDeleted (the tab says
+// when the list was cut); an older one is still found by typing its path.
+// Picking one shows its versions, to restore as any file's.
+//
+// What it does not do: the current version (N = 0) is not restorable: it
+// is what the folder already has (the engine's Restore treats 0 as "the
+// most recent previous version"). The Deleted tab is read when the folder
+// is chosen: a file restored since stays listed until the folder is
+// chosen again.
 package history

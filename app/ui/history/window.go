@@ -28,6 +28,7 @@ import (
 type Backend interface {
 	List() []api.FolderStatus
 	History(ctx context.Context, folder, path string) ([]api.Version, error)
+	Deleted(ctx context.Context, folder, dir string) (api.DeletedList, error)
 	Restore(ctx context.Context, folder string, r api.RestoreRequest) (string, error)
 }
 
@@ -40,28 +41,37 @@ const (
 	PathHint    = "Search the folder's files, or type a file's path (a deleted file's too)"
 	ShowLabel   = "Show versions"
 	RestoreText = "Restore this version"
-	DeletedNote = "Deleted files are not listed here (the sync engine cannot list them yet): type a deleted file's path, " +
-		"as it was inside the folder (for example notes/todo.txt), and press Show versions."
+	DeletedNote = "Deleted files are under Deleted: the grid keeps their versions for a while (by default 10 versions or 30 days). " +
+		"Pick one to see its versions and restore it."
+	FilesTab    = "Files"
+	DeletedTab  = "Deleted"
+	NoDeleted   = "No deleted files are kept for this folder."
 	CurrentNote = "This is the current version: the folder has it already."
 	NoFolders   = "No folders yet: add one first."
 )
 
 // Bounds: the local files read for the search, and the matches shown.
 const (
-	maxFiles = 50_000
-	maxShown = 500
+	maxFiles   = 50_000
+	maxShown   = 500
+	maxDeleted = 1000 // as many as the engine lists (remote.MaxDeleted)
 )
 
 // Window is the History window.
 type Window struct {
 	fyne.Window
-	Folder   *widget.Select
-	Path     *widget.Entry
-	Show     *widget.Button
-	Files    *widget.List // local files matching Path
-	Versions *widget.List
-	Restore  *widget.Button
-	Status   *widget.Label
+	Folder  *widget.Select
+	Path    *widget.Entry
+	Show    *widget.Button
+	Files   *widget.List // local files matching Path
+	Deleted *widget.List // deleted files the grid keeps, matching Path
+	// DeletedInfo says how many deleted files there are, or why none
+	// are listed.
+	DeletedInfo *widget.Label
+	Tabs        *container.AppTabs
+	Versions    *widget.List
+	Restore     *widget.Button
+	Status      *widget.Label
 
 	b      Backend
 	ctx    context.Context
@@ -75,10 +85,14 @@ type Window struct {
 
 	mu       sync.Mutex // guards the fields below
 	folders  map[string]api.FolderStatus
-	folder   string   // the folder shown
-	all      []string // its local files, slash paths
-	matches  []string // those matching the search
-	file     string   // the path whose versions are shown
+	folder   string            // the folder shown
+	all      []string          // its local files, slash paths
+	matches  []string          // those matching the search
+	gone     api.DeletedList   // the folder's deleted files, from the grid
+	goneShow []api.DeletedFile // those matching the search
+	goneMsg  string            // what DeletedInfo says
+	goneLoad int               // completed deleted-file loads, for tests
+	file     string            // the path whose versions are shown
 	versions []api.Version
 	chosen   int // index in versions, -1 none
 	status   string
@@ -131,6 +145,35 @@ func New(a fyne.App, b Backend, folder string) *Window {
 			w.Open(p)
 		}
 	}
+	w.DeletedInfo = widget.NewLabel("")
+	w.DeletedInfo.Wrapping = fyne.TextWrapWord
+	w.Deleted = widget.NewList(
+		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.goneShow) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			w.mu.Lock()
+			s := ""
+			if i < len(w.goneShow) {
+				s = DeletedLine(w.goneShow[i], w.now())
+			}
+			w.mu.Unlock()
+			o.(*widget.Label).SetText(s)
+		})
+	w.Deleted.OnSelected = func(i widget.ListItemID) {
+		w.mu.Lock()
+		p := ""
+		if i < len(w.goneShow) {
+			p = w.goneShow[i].Path
+		}
+		w.mu.Unlock()
+		if p != "" {
+			w.Open(p)
+		}
+	}
 	w.Versions = widget.NewList(
 		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.versions) },
 		func() fyne.CanvasObject {
@@ -156,7 +199,9 @@ func New(a fyne.App, b Backend, folder string) *Window {
 	top := container.NewVBox(container.NewBorder(nil, nil, widget.NewLabel("Folder"), nil, w.Folder),
 		container.NewBorder(nil, nil, nil, w.Show, w.Path), note)
 	bottom := container.NewVBox(widget.NewSeparator(), w.Restore, w.Status)
-	split := container.NewHSplit(w.Files, w.Versions)
+	w.Tabs = container.NewAppTabs(container.NewTabItem(FilesTab, w.Files),
+		container.NewTabItem(DeletedTab, container.NewBorder(w.DeletedInfo, nil, nil, nil, w.Deleted)))
+	split := container.NewHSplit(w.Tabs, w.Versions)
 	split.Offset = 0.3
 	w.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	w.Resize(fyne.NewSize(820, 520))
@@ -237,6 +282,38 @@ func (w *Window) Shown() (file string, lines []string) {
 	return w.file, lines
 }
 
+// DeletedPaths are the deleted files the Deleted tab lists now.
+func (w *Window) DeletedPaths() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, d := range w.goneShow {
+		out = append(out, d.Path)
+	}
+	return out
+}
+
+// DeletedInfoText is what the Deleted tab says above its list.
+func (w *Window) DeletedInfoText() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.goneMsg
+}
+
+// DeletedLoads counts the completed loads of the deleted files.
+func (w *Window) DeletedLoads() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.goneLoad
+}
+
+// SelectDeleted chooses the i-th deleted file listed (as a click does).
+func (w *Window) SelectDeleted(i int) {
+	w.ui.Lock()
+	defer w.ui.Unlock()
+	w.Deleted.Select(i)
+}
+
 // Loads counts the completed version loads (tests wait on it).
 func (w *Window) Loads() int {
 	w.mu.Lock()
@@ -249,7 +326,11 @@ func (w *Window) setFolder(name string) {
 	w.mu.Lock()
 	f, ok := w.folders[name]
 	w.folder, w.all, w.matches, w.file, w.versions, w.chosen = name, nil, nil, "", nil, -1
+	w.gone, w.goneShow = api.DeletedList{}, nil
 	w.mu.Unlock()
+	if ok {
+		w.run(func() { w.loadDeleted(name) })
+	}
 	w.run(func() {
 		w.do(func() {
 			w.Restore.Disable()
@@ -275,6 +356,63 @@ func (w *Window) setFolder(name string) {
 		}
 		w.filter()
 	})
+}
+
+// loadDeleted asks the grid for the folder's deleted files.
+func (w *Window) loadDeleted(name string) {
+	w.setDeletedInfo(name, "Asking the grid for the deleted files…")
+	l, err := w.b.Deleted(w.ctx, name, "")
+	var msg string
+	switch {
+	case errors.Is(err, api.ErrNoGrid):
+		msg = fmt.Sprintf("Cannot ask the grid for the deleted files of %s now (%v). Open the folder again when it is online, or type a deleted file's path.", name, err)
+	case err != nil:
+		msg = fmt.Sprintf("Could not list the deleted files of %s: %v. You can still type a deleted file's path.", name, err)
+	case len(l.Files) == 0:
+		msg = NoDeleted
+	case l.Truncated:
+		msg = fmt.Sprintf("Only the %d most recently deleted files are listed; there may be more. Type an older one's path to see it.", len(l.Files))
+	case len(l.Files) == 1:
+		msg = "1 deleted file kept. Pick it to see its versions."
+	default:
+		msg = fmt.Sprintf("%d deleted files kept, newest first. Pick one to see its versions.", len(l.Files))
+	}
+	w.mu.Lock()
+	if w.folder != name {
+		w.mu.Unlock()
+		return
+	}
+	w.gone = l
+	w.goneLoad++
+	w.mu.Unlock()
+	w.setDeletedInfo(name, msg)
+	w.filter()
+}
+
+func (w *Window) setDeletedInfo(folder, s string) {
+	w.mu.Lock()
+	if w.folder != folder {
+		w.mu.Unlock()
+		return
+	}
+	w.goneMsg = s
+	w.mu.Unlock()
+	w.do(func() { w.DeletedInfo.SetText(s) })
+}
+
+// DeletedLine is how a deleted file is listed.
+func DeletedLine(d api.DeletedFile, now time.Time) string {
+	var b strings.Builder
+	b.WriteString(d.Path)
+	b.WriteString(" — deleted")
+	if !d.Deleted.IsZero() {
+		b.WriteString(" " + ui.When(d.Deleted, now))
+	}
+	if d.By != "" {
+		b.WriteString(" by " + d.By)
+	}
+	fmt.Fprintf(&b, ", %s", ui.Bytes(max(d.Size, 0)))
+	return b.String()
 }
 
 // localFiles lists the regular files under root as slash paths, sorted,
@@ -323,10 +461,22 @@ func (w *Window) filter() {
 		}
 	}
 	w.matches = m
+	var g []api.DeletedFile
+	for _, d := range w.gone.Files {
+		if q == "" || strings.Contains(strings.ToLower(d.Path), q) {
+			g = append(g, d)
+			if len(g) == maxDeleted {
+				break
+			}
+		}
+	}
+	w.goneShow = g
 	w.mu.Unlock()
 	w.do(func() {
 		w.Files.UnselectAll()
 		w.Files.Refresh()
+		w.Deleted.UnselectAll()
+		w.Deleted.Refresh()
 	})
 }
 

@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -151,6 +152,19 @@ func TestHistoryWindowOnRealEngine(t *testing.T) {
 		t.Errorf("status %q does not say where the files went", st)
 	}
 
+	// The Deleted tab lists the deleted file; picked, its versions show.
+	w.Path.SetText("")
+	testkit.WaitFor(t, "the deleted files listed", 30*time.Second, func() bool { return w.DeletedLoads() > 0 })
+	if got := w.DeletedPaths(); !slices.Equal(got, []string{"gone.txt"}) || w.DeletedInfoText() != "1 deleted file kept. Pick it to see its versions." {
+		t.Fatalf("deleted files %q (%q)", got, w.DeletedInfoText())
+	}
+	n := w.Loads()
+	w.SelectDeleted(0)
+	testkit.WaitFor(t, "the picked deleted file's versions", 30*time.Second, func() bool { return w.Loads() > n })
+	if f, lines := w.Shown(); f != "gone.txt" || len(lines) != 1 || !strings.Contains(lines[0], "— deleted ") {
+		t.Fatalf("picked deleted file: %q %q (%s)", f, lines, w.StatusText())
+	}
+
 	// A deleted file is not among the local files; typed, its versions show.
 	w.Path.SetText("")
 	test.Type(w.Path, "gone")
@@ -158,7 +172,7 @@ func TestHistoryWindowOnRealEngine(t *testing.T) {
 		t.Errorf("a deleted file in the list: %q", w.Matches())
 	}
 	w.Path.SetText("gone.txt")
-	n := w.Loads()
+	n = w.Loads()
 	test.Tap(w.Show)
 	testkit.WaitFor(t, "the deleted file's versions", 30*time.Second, func() bool { return w.Loads() > n })
 	f, lines := w.Shown()
@@ -182,5 +196,53 @@ func TestHistoryWindowOnRealEngine(t *testing.T) {
 	testkit.WaitFor(t, "the unknown path answered", 30*time.Second, func() bool { return w.Loads() > n })
 	if !strings.Contains(w.StatusText(), "keeps no version of never/was.txt") {
 		t.Errorf("unknown path: %q", w.StatusText())
+	}
+}
+
+// fakeBackend lists a folder whose deleted files were cut by the engine.
+type fakeBackend struct{ root string }
+
+func (f fakeBackend) List() []api.FolderStatus {
+	return []api.FolderStatus{{Name: "Docs", Path: f.root}}
+}
+
+func (f fakeBackend) History(ctx context.Context, folder, p string) ([]api.Version, error) {
+	return nil, fmt.Errorf("%s: %w", p, api.ErrNoFolder)
+}
+
+func (f fakeBackend) Deleted(ctx context.Context, folder, dir string) (api.DeletedList, error) {
+	t := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	return api.DeletedList{Files: []api.DeletedFile{
+		{Path: "b/new.txt", Deleted: t, By: "devB", Size: 2048, Versions: 1},
+		{Path: "a/old.txt", Deleted: t.Add(-time.Hour), By: "devA", Size: 5, Versions: 3},
+	}, Truncated: true, Limit: 2}, nil
+}
+
+func (f fakeBackend) Restore(ctx context.Context, folder string, r api.RestoreRequest) (string, error) {
+	return "", errors.New("not in this test")
+}
+
+// TestHistoryDeletedListCut: a list the engine cut says so; the search
+// filters deleted files too; each line says when, by whom and the size.
+func TestHistoryDeletedListCut(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	w := history.New(a, fakeBackend{root: t.TempDir()}, "Docs")
+	defer w.Close()
+	testkit.WaitFor(t, "the deleted files listed", 10*time.Second, func() bool { return w.DeletedLoads() > 0 })
+	if got := w.DeletedPaths(); !slices.Equal(got, []string{"b/new.txt", "a/old.txt"}) {
+		t.Fatalf("deleted %q", got)
+	}
+	if info := w.DeletedInfoText(); !strings.Contains(info, "Only the 2 most recently deleted files are listed; there may be more") {
+		t.Errorf("info %q", info)
+	}
+	test.Type(w.Path, "OLD")
+	if got := w.DeletedPaths(); !slices.Equal(got, []string{"a/old.txt"}) {
+		t.Errorf("search OLD: %q", got)
+	}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	line := history.DeletedLine(api.DeletedFile{Path: "b/new.txt", Deleted: now.Add(-2 * time.Hour), By: "devB", Size: 2048}, now)
+	if !strings.HasPrefix(line, "b/new.txt — deleted ") || !strings.HasSuffix(line, " by devB, 2.0 kB") {
+		t.Errorf("line %q", line)
 	}
 }
