@@ -41,8 +41,7 @@ const (
 	PathHint    = "Search the folder's files, or type a file's path (a deleted file's too)"
 	ShowLabel   = "Show versions"
 	RestoreText = "Restore this version"
-	DeletedNote = "Deleted files are under Deleted: the grid keeps their versions for a while (by default 10 versions or 30 days). " +
-		"Pick one to see its versions and restore it."
+	DeletedNote = "Deleted files the grid still keeps are under Deleted: pick one to see its versions."
 	FilesTab    = "Files"
 	DeletedTab  = "Deleted"
 	NoDeleted   = "No deleted files are kept for this folder."
@@ -202,7 +201,7 @@ func New(a fyne.App, b Backend, folder string) *Window {
 	w.Tabs = container.NewAppTabs(container.NewTabItem(FilesTab, w.Files),
 		container.NewTabItem(DeletedTab, container.NewBorder(w.DeletedInfo, nil, nil, nil, w.Deleted)))
 	split := container.NewHSplit(w.Tabs, w.Versions)
-	split.Offset = 0.3
+	split.Offset = 0.4
 	w.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	w.Resize(fyne.NewSize(820, 520))
 	w.SetOnClosed(w.stop)
