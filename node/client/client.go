@@ -24,6 +24,7 @@ import (
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/gbs"
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
 
@@ -37,27 +38,65 @@ type Client struct {
 }
 
 // Open builds the client of the node directory dir over the servers of
-// its static list and the announcements its introducers last sent (the
-// running node keeps that cache).
+// its static list and, when its node runs, the storage servers that node
+// uses now (those it reaches directly or relayed and those it reaches
+// through its upload helper; see dialViaNode), or else the publicly
+// reachable servers its introducers last announced (the node keeps that
+// cache). With no server at all it fails with a *NoServersError.
 func Open(dir string) (*Client, error) {
-	servers, err := storagenode.DialAll(dir, nil)
+	static, err := storagenode.DialAll(dir, nil)
 	if err != nil {
 		return nil, err
 	}
-	cached, running, err := dialViaNode(dir)
+	v, err := dialViaNode(dir)
 	if err != nil {
 		return nil, err
 	}
-	if !running {
-		if cached, err = dialCached(dir); err != nil {
-			return nil, err
-		}
+	var cached []storage.Server
+	if v != nil {
+		cached = v.servers
+	} else if cached, err = dialCached(dir); err != nil {
+		return nil, err
 	}
-	servers = storage.Unique(cached, servers)
+	// The static list first: the CLI dials those servers itself, as the
+	// node does.
+	servers := storage.Unique(static, cached)
 	if len(servers) == 0 {
-		return nil, fmt.Errorf("no storage servers known in %s: start the local grid with 'lafs daemon' (or 'make run'), join a grid with 'lafs create-node --introducer' and 'lafs run', or list servers in %s", dir, config.ServersPath(dir))
+		e := &NoServersError{Dir: dir}
+		if v != nil {
+			e.Running, e.Known = true, v.known
+		}
+		return nil, e
 	}
 	return New(dir, servers)
+}
+
+// NoServersError is a client with no storage server to use.
+type NoServersError struct {
+	Dir string
+	// Running is set when the node of Dir runs; Known is how many storage
+	// servers that node knows of (announced to it), none of which it
+	// reaches now.
+	Running bool
+	Known   int
+}
+
+func (e *NoServersError) Error() string {
+	if e.Running && e.Known > 0 {
+		servers := fmt.Sprintf("%d storage servers", e.Known)
+		if e.Known == 1 {
+			servers = "1 storage server"
+		}
+		return fmt.Sprintf("the node running in %s knows %s but reaches none of them: it has no connection to them (direct or relayed) "+
+			"and no upload helper that reaches them. 'lafs -d %s reachability' says why and what to do "+
+			"(an upload helper or a relay on a public node of the grid, or a port forward to this node)",
+			e.Dir, servers, ShellQuote(e.Dir))
+	}
+	if e.Running {
+		return fmt.Sprintf("the node running in %s knows no storage servers yet: is its introducer reachable ('lafs -d %s status')? "+
+			"Or list servers in %s", e.Dir, ShellQuote(e.Dir), config.ServersPath(e.Dir))
+	}
+	return fmt.Sprintf("no storage servers known in %s: start the local grid with 'lafs daemon' (or 'make run'), join a grid with 'lafs create-node --introducer' and 'lafs run', or list servers in %s", e.Dir, config.ServersPath(e.Dir))
 }
 
 // New builds the client of the node directory dir over servers.
@@ -146,74 +185,89 @@ const (
 	ProxyHeader = "X-LAFS-API-Token"
 )
 
-// nodeStatus is the part of the running node's /status used here.
-type nodeStatus struct {
-	Node struct {
-		ID    string `json:"id"`
-		Peers []struct {
-			ID        string `json:"id"`
-			Service   string `json:"service"`
-			Connected bool   `json:"connected"`
-		} `json:"peers"`
-	}
+// viaNode is what the running node gives the CLI: the storage servers it
+// uses now, reached through it, and how many it knows of.
+type viaNode struct {
+	servers []storage.Server
+	known   int
 }
 
-// dialViaNode reaches the storage servers the running node is connected
-// to through its web API's storage proxy, so that servers only the node
-// can reach (behind NAT, over their own connection) are used too. running
-// is false when no node answers.
-func dialViaNode(dir string) (servers []storage.Server, running bool, err error) {
+// dialViaNode reaches the storage servers the running node's client uses
+// now — the servers of its /status document: the ones it is connected to
+// (directly or relayed) and the ones it reaches through its upload helper
+// (docs/helper.md) — through its web API's storage proxy, so that servers
+// only the node can reach (behind NAT, over their own connection or the
+// helper's) are used too. The node's own storage server is dialed
+// directly, and servers with no cached announcement (the static list) are
+// left to DialAll. It is nil when no node answers.
+func dialViaNode(dir string) (*viaNode, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "node.url"))
 	if err != nil {
-		return nil, false, nil
+		return nil, nil
 	}
 	base := strings.TrimSpace(string(b))
 	tb, err := os.ReadFile(filepath.Join(dir, "private", "api_auth_token"))
 	if err != nil {
-		return nil, false, nil
+		return nil, nil
 	}
 	token := strings.TrimSpace(string(tb))
-	req, _ := http.NewRequest(http.MethodGet, base+"status", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	req, err := http.NewRequest(http.MethodGet, base+"status", nil)
 	if err != nil {
-		return nil, false, nil // a node.url left behind by a node that stopped
+		return nil, nil // a node.url that is no URL: no node answers there
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		return nil, nil // a node.url left behind by a node that stopped
 	}
 	defer resp.Body.Close()
-	var st nodeStatus
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return nil, false, nil
+	var st status.Document
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, maxStatus)).Decode(&st) != nil || st.Node == nil {
+		return nil, nil
 	}
 	anns, err := cachedStorage(dir)
 	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
+	v := &viaNode{}
+	known := map[string]bool{}
 	for _, p := range st.Node.Peers {
-		a, ok := anns[p.ID]
-		if !ok || !p.Connected || p.Service != introducer.ServiceStorage {
-			continue
+		if p.Service == introducer.ServiceStorage {
+			known[p.ID] = true
 		}
-		info, err := storagenode.InfoOf(p.ID, a.Storage())
-		if err != nil {
-			return nil, true, err
-		}
-		hc := &http.Client{Transport: proxy{base: base + strings.TrimPrefix(ProxyPath, "/") + p.ID, token: token}}
-		c, err := gbs.DialOver(a.NURLs[0], hc, gbs.ClientOptions{Info: info})
-		if err != nil {
-			return nil, true, err
-		}
-		servers = append(servers, c)
 	}
 	// The node's own storage server, if it has one, is reached directly.
 	if a, ok := anns[st.Node.ID]; ok {
 		c, err := storagenode.Dial(st.Node.ID, a.Storage(), nil)
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
-		servers = append(servers, c)
+		v.servers = append(v.servers, c)
+		known[st.Node.ID] = true
 	}
-	return servers, true, nil
+	for _, s := range st.Servers {
+		known[s.ID] = true
+		a, ok := anns[s.ID]
+		if !ok || s.ID == st.Node.ID {
+			continue // a server of the static list (DialAll has it), or the node's own
+		}
+		info, err := storagenode.InfoOf(s.ID, a.Storage())
+		if err != nil {
+			return nil, err
+		}
+		hc := &http.Client{Transport: proxy{base: base + strings.TrimPrefix(ProxyPath, "/") + s.ID, token: token}}
+		c, err := gbs.DialOver(a.NURLs[0], hc, gbs.ClientOptions{Info: info})
+		if err != nil {
+			return nil, err
+		}
+		v.servers = append(v.servers, c)
+	}
+	v.known = len(known)
+	return v, nil
 }
+
+// maxStatus bounds the status document read from the node.
+const maxStatus = 16 << 20
 
 // proxy sends storage requests through the node's storage proxy.
 type proxy struct{ base, token string }
