@@ -553,9 +553,11 @@ func cellHelper(t *testing.T, g *matrixGrid) string {
 		}
 	}
 	clientID := status(t, ch.Prefix(), client).Node.ID
-	// Through the web API: the CLI (node/client.Open) uses only the
-	// servers the node is connected to itself, not its helper.
+	// Through the web API, then with the CLI, which uses the servers the
+	// running node reaches through its helper (over the node's storage
+	// proxy, the helper forwarding).
 	notes := g.fourOpsAPI(t, ch, client)
+	notes += "; CLI: " + g.fourOps(t, ch, client)
 	noDirectStorage(t, ch, client) // still apart after the operations
 
 	// The helper placed the client's immutable uploads: its log says so,
@@ -628,7 +630,10 @@ func cellNothingHelps(t *testing.T, g *matrixGrid) string {
 	t.Logf("errors:\nweb API PUT /uri: %s\nweb API mkdir: %s\nlafs put: %s\nlafs mkdir: %s", apiPut, apiMkdir, cliPut, cliMkdir)
 	for _, e := range []struct{ op, got, want string }{
 		{"PUT /uri", apiPut, "could place them on only 0"},
-		{"lafs put", cliPut, "no storage servers"},
+		{"POST /uri?t=mkdir", apiMkdir, "no storage server to write to"},
+		{"lafs put", cliPut, "knows 2 storage servers but reaches none of them"},
+		{"lafs mkdir", cliMkdir, "knows 2 storage servers but reaches none of them"},
+		{"lafs put", cliPut, "reachability' says why and what to do"},
 	} {
 		if !strings.Contains(e.got, e.want) {
 			t.Errorf("the failed %s says %q, want it to hold %q", e.op, e.got, e.want)
