@@ -255,6 +255,20 @@ func (n *Node) storagePeer(id string) http.RoundTripper {
 	return n.T.HTTPClient(id).Transport
 }
 
+// proxyPeer is how the web API's storage proxy reaches storage server id:
+// over this node's connection to it, or else through its upload helper
+// (as viaHelper does for the node's own client). Never for the helper's
+// own forwarding, which must not chain through another helper.
+func (n *Node) proxyPeer(id string) http.RoundTripper {
+	if rt := n.storagePeer(id); rt != nil {
+		return rt
+	}
+	if n.Broker == nil || !n.Broker.isStorage(id) {
+		return nil
+	}
+	return n.viaHelperPeer(id) // helper.go
+}
+
 // AddLeaseRoots makes lease renewal also keep alive everything reachable
 // from the caps roots returns at each run (the synced folders).
 func (n *Node) AddLeaseRoots(roots func() []string) {
@@ -489,7 +503,7 @@ func (n *Node) serveWeb(ctx context.Context, wg *sync.WaitGroup) error {
 	n.webURL = u
 	n.mu.Unlock()
 	api := webapi.NewDynamic(n.Client, func(context.Context) *status.Node { return n.Status() }, token)
-	api.SetPeerProxy(n.storagePeer)
+	api.SetPeerProxy(n.proxyPeer)
 	n.mu.Lock()
 	n.web = api
 	n.mu.Unlock()

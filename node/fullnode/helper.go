@@ -211,3 +211,15 @@ func (n *Node) withHelper(c *client.Client) *client.Client {
 	out.Imm = &imm
 	return &out
 }
+
+// viaHelperPeer is the transport to storage server id through the helper
+// in use (its forwarding route), for a server this node has no
+// connection to (nil without a helper): the storage proxy serves the
+// CLI every server viaHelper gives the node's own client.
+func (n *Node) viaHelperPeer(id string) http.RoundTripper {
+	hid, _ := n.useHelper()
+	if hid == "" || hid == id {
+		return nil
+	}
+	return (&helper.Client{HTTP: n.T.HTTPClient(hid)}).StorageVia(id).Transport
+}
