@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -41,6 +42,7 @@ type KitExport struct {
 	collect func(context.Context) (*recovery.Kit, error)
 	params  recovery.Params
 	done    func(recovery.Saved)
+	working sync.WaitGroup // a save under way, until its result is shown (tests wait on it)
 }
 
 // NewKitExport builds the step. collect gathers the kit (recovery.Collect
@@ -89,6 +91,10 @@ func NewKitExport(w fyne.Window, collect func(context.Context) (*recovery.Kit, e
 	return e
 }
 
+// Wait returns once no save is under way and the last one's result is
+// shown (tests; the UI never waits).
+func (e *KitExport) Wait() { e.working.Wait() }
+
 // check shows the strength and enables Save when the step can save.
 func (e *KitExport) check() {
 	p := e.Pass.Text
@@ -117,9 +123,11 @@ func (e *KitExport) save() {
 	pass, path := e.Pass.Text, strings.TrimSpace(e.Path.Text)
 	e.Save.Disable()
 	e.Status.SetText(KitSaving)
+	e.working.Add(1)
 	go func() {
 		saved, err := e.seal(pass, path)
 		fyne.Do(func() {
+			defer e.working.Done()
 			e.Save.Enable()
 			if err != nil {
 				e.Status.SetText("The recovery kit was not saved: " + err.Error())
@@ -168,6 +176,7 @@ type KitRestore struct {
 
 	nodeDir string
 	adder   recovery.FolderAdder
+	working sync.WaitGroup // a restore under way, until its result is shown (tests wait on it)
 }
 
 // NewKitRestore builds the restore screen for the node in nodeDir, whose
@@ -204,9 +213,11 @@ func (r *KitRestore) restore() {
 	in, pass, into := strings.TrimSpace(r.File.Text), r.Pass.Text, strings.TrimSpace(r.Into.Text)
 	r.Restore.Disable()
 	r.Status.SetText("Opening the recovery kit…")
+	r.working.Add(1)
 	go func() {
 		msg := r.run(in, pass, into)
 		fyne.Do(func() {
+			defer r.working.Done()
 			r.Restore.Enable()
 			r.Status.SetText(msg)
 		})

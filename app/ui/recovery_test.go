@@ -14,7 +14,6 @@ import (
 	"github.com/lafssync/lafssync/app/recovery"
 	"github.com/lafssync/lafssync/grid/base32"
 	"github.com/lafssync/lafssync/grid/cap"
-	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/syncer/api/apitest"
 )
 
@@ -68,7 +67,10 @@ func TestRecoveryKitScreens(t *testing.T) {
 		t.Errorf("match: %q, disabled %v", e.Strength.Text, e.Save.Disabled())
 	}
 	test.Tap(e.Save)
-	testkit.WaitFor(t, "the kit saved", 20*time.Second, func() bool { return strings.HasPrefix(e.Status.Text, "Saved to ") })
+	e.working.Wait()
+	if !strings.HasPrefix(e.Status.Text, "Saved to ") {
+		t.Fatalf("after saving: %q", e.Status.Text)
+	}
 	if len(saved) != 1 || saved[0].Path != path || saved[0].QR != path+".png" || !e.QR.Visible() || e.QR.File != path+".png" {
 		t.Errorf("saved %+v, QR visible %v %q", saved, e.QR.Visible(), e.QR.File)
 	}
@@ -91,14 +93,20 @@ func TestRecoveryKitScreens(t *testing.T) {
 	test.Type(r.File, path)
 	test.Type(r.Pass, "violet kettle harbour 42")
 	test.Tap(r.Restore)
-	testkit.WaitFor(t, "the wrong passphrase refused", 20*time.Second, func() bool { return strings.HasPrefix(r.Status.Text, "wrong passphrase") })
+	r.working.Wait()
+	if !strings.HasPrefix(r.Status.Text, "wrong passphrase") {
+		t.Fatalf("a wrong passphrase: %q", r.Status.Text)
+	}
 	if len(m.List()) != 0 {
 		t.Error("a wrong passphrase added folders")
 	}
 	test.Type(r.Pass, " glides")
 	test.Type(r.Into, "/restored")
 	test.Tap(r.Restore)
-	testkit.WaitFor(t, "the kit restored", 20*time.Second, func() bool { return strings.Contains(r.Status.Text, "notes: syncing again in /restored/notes.") })
+	r.working.Wait()
+	if !strings.Contains(r.Status.Text, "notes: syncing again in /restored/notes.") {
+		t.Fatalf("restore said %q", r.Status.Text)
+	}
 	if !strings.Contains(r.Status.Text, "friend: following again into /restored/friend (read-only).") {
 		t.Errorf("restore said %q", r.Status.Text)
 	}
@@ -114,5 +122,8 @@ func TestRecoveryKitScreens(t *testing.T) {
 	// Pasting the kit's text works as well as its path.
 	r.File.SetText(string(text))
 	test.Tap(r.Restore)
-	testkit.WaitFor(t, "the pasted kit", 20*time.Second, func() bool { return strings.Contains(r.Status.Text, "notes: already here, left as it is.") })
+	r.working.Wait()
+	if !strings.Contains(r.Status.Text, "notes: already here, left as it is.") {
+		t.Errorf("the pasted kit: %q", r.Status.Text)
+	}
 }

@@ -74,13 +74,11 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		wizardID = strings.TrimSpace(string(out))
 		return err == nil && wizardID != ""
 	})
-	time.Sleep(time.Second) // let it paint
 	wshot := filepath.Join(dir, "wizard.png")
 	if keep := os.Getenv("LAFSSYNC_SCREENSHOT"); keep != "" {
 		wshot = filepath.Join(filepath.Dir(keep), "wizard.png")
 	}
-	shootWindow(t, wizardID, wshot)
-	checkWindowShot(t, wshot)
+	shootPainted(t, wizardID, wshot)
 	if out, err := exec.Command("xdotool", "windowunmap", wizardID).CombinedOutput(); err != nil {
 		t.Fatalf("put the wizard away: %v %s", err, out)
 	}
@@ -222,10 +220,8 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 			id = strings.TrimSpace(string(out))
 			return err == nil && id != ""
 		})
-		time.Sleep(1500 * time.Millisecond) // let it load and paint
 		path := filepath.Join(filepath.Dir(shot), win.file)
-		shootWindow(t, id, path)
-		checkWindowShot(t, path)
+		shootPainted(t, id, path)
 		if out, err := exec.Command("xdotool", "windowunmap", id).CombinedOutput(); err != nil {
 			t.Fatalf("put the %s window away: %v %s", win.title, err, out)
 		}
@@ -315,13 +311,24 @@ func shootWindow(t *testing.T, id, path string) {
 	}
 }
 
-// checkWindowShot requires a window's picture to show more than its
-// background: text and widgets in several colours over at least 1 % of it.
-func checkWindowShot(t *testing.T, path string) {
+// shootPainted photographs window id into path once it shows more than
+// its background (text and widgets in several colours over at least 1 %
+// of it): a loaded machine may take seconds to paint a new window.
+func shootPainted(t *testing.T, id, path string) {
 	t.Helper()
-	colours, top, total := shotColours(t, path)
-	if colours < 8 || float64(top)/float64(total) > 0.99 {
-		t.Errorf("%s: %d colours, the most common covers %.1f%%: the window did not render", path, colours, 100*float64(top)/float64(total))
+	time.Sleep(time.Second) // a first paint
+	var colours, top, total int
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		shootWindow(t, id, path)
+		colours, top, total = shotColours(t, path)
+		if colours >= 8 && float64(top)/float64(total) <= 0.99 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: %d colours, the most common covers %.1f%%: the window did not render in 20 s", path, colours, 100*float64(top)/float64(total))
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	t.Logf("screenshot %s: %d colours", path, colours)
 }

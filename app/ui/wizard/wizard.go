@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -127,6 +128,7 @@ type Wizard struct {
 	steps   []fyne.CanvasObject
 	onDone  func()
 	home    string
+	working sync.WaitGroup // a step under way, until its result is shown (tests wait on it)
 }
 
 // Steps, as numbered in Wizard.Step.
@@ -327,6 +329,7 @@ func (z *Wizard) gridNext() {
 	case Introducer:
 		z.GridStatus.SetText("Joining the grid…")
 	}
+	z.working.Add(1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), GridTimeout)
 		defer cancel()
@@ -335,6 +338,7 @@ func (z *Wizard) gridNext() {
 			err = errors.New("the inviting device did not answer in time. Is its invite still open? Ask for a new code and try again")
 		}
 		fyne.Do(func() {
+			defer z.working.Done()
 			if err != nil {
 				z.setBusy(false)
 				z.GridStatus.SetText("Could not set up the grid: " + err.Error() + ".")
@@ -412,6 +416,7 @@ func (z *Wizard) folderNext() {
 	z.setBusy(true)
 	z.FolderStatus.SetText("Adding " + p + "…")
 	f := z.joined.Folder
+	z.working.Add(1)
 	go func() {
 		err := os.MkdirAll(p, 0o700)
 		if err == nil {
@@ -420,6 +425,7 @@ func (z *Wizard) folderNext() {
 			cancel()
 		}
 		fyne.Do(func() {
+			defer z.working.Done()
 			if err != nil {
 				z.setBusy(false)
 				z.FolderStatus.SetText("The folder was not added: " + err.Error())

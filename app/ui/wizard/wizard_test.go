@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/lafssync/lafssync/app/recovery"
-	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/invite"
 )
 
@@ -71,10 +70,13 @@ func start(t *testing.T, b Backend) (*Wizard, string, *bool) {
 	return z, home, &done
 }
 
-// atStep waits for the wizard to reach step i.
+// atStep waits for the step under way and requires the wizard at step i.
 func atStep(t *testing.T, z *Wizard, i int) {
 	t.Helper()
-	testkit.WaitFor(t, "the wizard's next step", 5*time.Second, func() bool { return z.Step == i && !z.busy })
+	z.working.Wait()
+	if z.Step != i || z.busy {
+		t.Fatalf("at step %d (busy %v), want step %d; grid: %q, folder: %q", z.Step, z.busy, i, z.GridStatus.Text, z.FolderStatus.Text)
+	}
 }
 
 // TestLocalGridWalkthrough: the default path — local grid, a folder, the
@@ -204,7 +206,7 @@ func TestIntroducerAddressAndFailures(t *testing.T) {
 	addr := "lafs://v0-" + strings.Repeat("a", 52) + "@192.0.2.1:4444"
 	z.Address.SetText(addr)
 	test.Tap(z.Next)
-	testkit.WaitFor(t, "the failure shown", 5*time.Second, func() bool { return strings.HasPrefix(z.GridStatus.Text, "Could not") })
+	z.working.Wait()
 	if z.Step != StepGrid || z.Next.Disabled() {
 		t.Errorf("after a failure: step %d, Next disabled %v", z.Step, z.Next.Disabled())
 	}
@@ -239,7 +241,10 @@ func TestKitSavedInTheWizard(t *testing.T) {
 	test.Type(z.Kit.Pass, pass)
 	test.Type(z.Kit.Again, pass)
 	test.Tap(z.Kit.Save)
-	testkit.WaitFor(t, "the kit saved", 20*time.Second, func() bool { return strings.HasPrefix(z.Kit.Status.Text, "Saved to ") })
+	z.Kit.Wait()
+	if !strings.HasPrefix(z.Kit.Status.Text, "Saved to ") {
+		t.Fatalf("the kit: %q", z.Kit.Status.Text)
+	}
 	if z.Next.Text != "Next" {
 		t.Errorf("after saving, the button says %q", z.Next.Text)
 	}
