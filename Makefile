@@ -56,6 +56,7 @@ test-short:
 
 bench:
 	scripts/bench.sh
+	scripts/bench-tray.sh
 
 $(STATICCHECK):
 	GOBIN=$(abspath $(BIN)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -115,6 +115,7 @@ type Tray struct {
 	Quit func()
 
 	mu        sync.Mutex // guards the fields below
+	stopped   bool       // Quit was clicked: the platform tray is going away
 	autostart Autostart  // nil: no such item in the menu
 	atLogin   bool       // the setting as last read
 	windows   []WindowItem
@@ -307,8 +308,11 @@ func (t *Tray) Refresh() {
 	// Show the latest state, whichever Refresh queued first.
 	fyne.Do(func() {
 		t.mu.Lock()
-		menu, sum, fs, now := t.menu, t.sum, t.list, t.at
+		menu, sum, fs, now, stopped := t.menu, t.sum, t.list, t.at, t.stopped
 		t.mu.Unlock()
+		if stopped { // the tray's D-Bus connection may be closed already
+			return
+		}
 		if t.sink != nil {
 			t.sink.SetSystemTrayIcon(TrayIconFor(sum.State))
 			t.sink.SetSystemTrayMenu(menu)
@@ -368,10 +372,23 @@ func (t *Tray) buildMenu(sum Summary, fs []api.FolderStatus, now time.Time) *fyn
 	}
 	// Quit is ours, last: fyne adds a missing one only to the menu after
 	// this one is shown (and fills in its action: quit the app).
-	quit := fyne.NewMenuItem(QuitLabel, t.Quit)
+	quit := fyne.NewMenuItem(QuitLabel, t.quit)
 	quit.IsQuit = true
 	items = append(items, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu(Title, items...)
+}
+
+// quit is the menu's Quit: no tray update after it (a refresh queued
+// before it would find the platform tray closed), then the app's Quit.
+func (t *Tray) quit() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+	if t.Quit != nil {
+		t.Quit()
+	} else if a := fyne.CurrentApp(); a != nil {
+		a.Quit()
+	}
 }
 
 // UntilTomorrow is how long "Until tomorrow" pauses: to 08:00 the next day.

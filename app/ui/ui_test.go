@@ -390,3 +390,20 @@ func TestTrayWindowItems(t *testing.T) {
 		t.Errorf("opened %v", opened)
 	}
 }
+
+// TestTrayQuietAfterQuit: after Quit no update reaches the platform tray
+// (whose D-Bus connection closes with the app; an update then panicked).
+func TestTrayQuietAfterQuit(t *testing.T) {
+	tr, s, _, _ := newTestTray(t, nil)
+	quits := 0
+	tr.Quit = func() { quits++ }
+	before := s.menu()
+	item(t, before, QuitLabel).Action()
+	if quits != 1 {
+		t.Fatalf("Quit ran %d times", quits)
+	}
+	tr.Failed("the node stopped")
+	if s.menu() != before {
+		t.Error("the tray menu was replaced after Quit")
+	}
+}
