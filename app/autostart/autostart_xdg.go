@@ -90,7 +90,7 @@ func desktopEntry(e Entry) []byte {
 	}
 	return []byte("[Desktop Entry]\n" +
 		"Type=Application\n" +
-		"Version=1.5\n" +
+		"Version=1.4\n" +
 		"Name=" + Name + "\n" +
 		"Comment=Start LAFS Sync's tray app when you log in\n" +
 		"Exec=" + strings.Join(args, " ") + "\n" +

@@ -27,7 +27,7 @@ func TestEnableWritesAnXDGAutostartEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantFile = "[Desktop Entry]\nType=Application\nVersion=1.5\nName=LAFS Sync\n" +
+	const wantFile = "[Desktop Entry]\nType=Application\nVersion=1.4\nName=LAFS Sync\n" +
 		"Comment=Start LAFS Sync's tray app when you log in\n" +
 		"Exec=\"/opt/LAFS Sync/bin/lafsync\" --minimized\n" +
 		"Icon=lafssync\nTerminal=false\nNoDisplay=true\nX-GNOME-Autostart-enabled=true\n"
