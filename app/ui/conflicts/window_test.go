@@ -2,7 +2,6 @@ package conflicts_test
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,25 +17,8 @@ import (
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/api/apitest"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
+	"github.com/lafssync/lafssync/syncer/synctest"
 )
-
-func startManager(t *testing.T, g *gridtest.Grid, nodeDir, device string) *syncer.Manager {
-	t.Helper()
-	m, err := syncer.New(syncer.Config{NodeDir: nodeDir, Device: device, Grid: g, PollEvery: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return m
-}
 
 func waitState(t *testing.T, m *syncer.Manager, folder, state string) {
 	t.Helper()
@@ -92,8 +74,8 @@ func gridHolds(t *testing.T, m *syncer.Manager, folder, rel, want string) {
 func TestConflictsWindowOnRealEngine(t *testing.T) {
 	g := gridtest.New(10)
 	base := t.TempDir()
-	ma := startManager(t, g, filepath.Join(base, "nodeA"), "deviceA")
-	mb := startManager(t, g, filepath.Join(base, "nodeB"), "deviceB")
+	ma := synctest.StartManager(t, g, filepath.Join(base, "nodeA"), "deviceA")
+	mb := synctest.StartManager(t, g, filepath.Join(base, "nodeB"), "deviceB")
 	da, db := filepath.Join(base, "A"), filepath.Join(base, "B")
 	if err := os.MkdirAll(da, 0o755); err != nil {
 		t.Fatal(err)

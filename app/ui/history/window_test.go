@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,27 +18,10 @@ import (
 	"github.com/lafssync/lafssync/syncer"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
+	"github.com/lafssync/lafssync/syncer/synctest"
 )
 
 func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m) }
-
-func startManager(t *testing.T, g *gridtest.Grid, nodeDir, device string) *syncer.Manager {
-	t.Helper()
-	m, err := syncer.New(syncer.Config{NodeDir: nodeDir, Device: device, Grid: g, PollEvery: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return m
-}
 
 func write(t *testing.T, p, s string) {
 	t.Helper()
@@ -73,7 +55,7 @@ func versions(t *testing.T, m *syncer.Manager, rel string, n int) {
 func TestHistoryWindowOnRealEngine(t *testing.T) {
 	g := gridtest.New(10)
 	base := t.TempDir()
-	m := startManager(t, g, filepath.Join(base, "node"), "deviceA")
+	m := synctest.StartManager(t, g, filepath.Join(base, "node"), "deviceA")
 	docs := filepath.Join(base, "Docs")
 	if err := os.MkdirAll(filepath.Join(docs, "notes"), 0o755); err != nil {
 		t.Fatal(err)

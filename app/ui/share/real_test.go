@@ -2,7 +2,6 @@ package share_test
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/lafssync/lafssync/syncer"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
+	"github.com/lafssync/lafssync/syncer/synctest"
 )
 
 func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m, invitetest.Stop) }
@@ -29,24 +29,6 @@ const intro = "lafs://v0-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@12
 
 func gridInvite() (invite.Invite, error) {
 	return invite.Invite{Introducer: intro, Introducers: map[string]string{"default": intro}}, nil
-}
-
-func startManager(t *testing.T, g *gridtest.Grid, nodeDir, device string) *syncer.Manager {
-	t.Helper()
-	m, err := syncer.New(syncer.Config{NodeDir: nodeDir, Device: device, Grid: g, PollEvery: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return m
 }
 
 // docsFolder is a synced folder "Docs" holding a.txt, up to date on the grid.
@@ -74,7 +56,7 @@ func docsFolder(t *testing.T, m *syncer.Manager, base string) {
 func TestRealManager(t *testing.T) {
 	g := gridtest.New(5)
 	base := t.TempDir()
-	owner := startManager(t, g, filepath.Join(base, "owner"), "owner")
+	owner := synctest.StartManager(t, g, filepath.Join(base, "owner"), "owner")
 	docsFolder(t, owner, base)
 	readCap, err := owner.Share(context.Background(), "Docs", api.ShareRead)
 	if err != nil || !strings.HasPrefix(readCap, "URI:DIR2-RO:") {
@@ -102,7 +84,7 @@ func TestRealManager(t *testing.T) {
 		t.Error("the QR code is not the snapshot's")
 	}
 
-	friend := startManager(t, g, filepath.Join(base, "friend"), "friend")
+	friend := synctest.StartManager(t, g, filepath.Join(base, "friend"), "friend")
 	_, fw := open(t, share.NewBackend(friend, gridInvite, invite.Options{}), nil, "")
 	waitText(t, "the friend has no folders", fw.Name, share.NoFolders)
 	into := filepath.Join(base, "FromOwner")
@@ -137,7 +119,7 @@ func TestRealInvite(t *testing.T) {
 	g := gridtest.New(5)
 	base := t.TempDir()
 	ownerDir := filepath.Join(base, "owner")
-	owner := startManager(t, g, ownerDir, "owner")
+	owner := synctest.StartManager(t, g, ownerDir, "owner")
 	docsFolder(t, owner, base)
 	readCap, err := owner.Share(context.Background(), "Docs", api.ShareRead)
 	if err != nil {
@@ -154,7 +136,7 @@ func TestRealInvite(t *testing.T) {
 		t.Fatalf("code %q: %v", code, err)
 	}
 
-	friend := startManager(t, g, filepath.Join(base, "friend"), "friend")
+	friend := synctest.StartManager(t, g, filepath.Join(base, "friend"), "friend")
 	_, fw := open(t, share.NewBackend(friend, gridInvite, o), nil, "")
 	into := filepath.Join(base, "FromOwner")
 	test.Type(fw.FollowIn, code)
