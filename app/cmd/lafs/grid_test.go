@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
@@ -48,50 +47,12 @@ func lafsExit(t testing.TB, want int, prefix []string, args ...string) string {
 	return string(out)
 }
 
-// runNode starts `lafs run DIR` and waits until it prints the line that
-// starts with want.
+// runNode starts `lafs run DIR` (behind prefix, e.g. ip netns exec NS)
+// and waits until it prints the line that starts with want.
 func runNode(t testing.TB, prefix []string, dir, want string) *exec.Cmd {
 	t.Helper()
 	argv := append(append(append([]string{}, prefix...), lafsBin), "run", dir)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	out, _ := cmd.StdoutPipe()
-	logf, err := os.Create(dir + ".log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	ready := make(chan struct{}, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), want) {
-				ready <- struct{}{}
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-done:
-		b, _ := os.ReadFile(dir + ".log")
-		t.Fatalf("lafs run %s exited:\n%s", dir, b)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("lafs run %s did not print %q in 30 s", dir, want)
-	}
-	return cmd
+	return testkit.RunNode(t, dir, want, argv...).Cmd
 }
 
 // nodeStatus is the node's /status document (lafs status --json).

@@ -4,7 +4,6 @@
 package processtest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -41,47 +40,7 @@ func lafs(t *testing.T, args ...string) string {
 // standard output.
 func run(t *testing.T, dir, want string) {
 	t.Helper()
-	cmd := exec.Command(lafsBin, "run", dir)
-	out, _ := cmd.StdoutPipe()
-	logf, err := os.OpenFile(dir+".log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	ready := make(chan struct{}, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), want) {
-				select {
-				case ready <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-done:
-		b, _ := os.ReadFile(dir + ".log")
-		t.Fatalf("lafs run %s exited:\n%s", dir, b)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("lafs run %s did not print %q in 30 s", dir, want)
-	}
+	testkit.RunNode(t, dir, want, lafsBin, "run", dir)
 }
 
 // nodeStatus is the running node's GET /status.

@@ -1,7 +1,6 @@
 package processtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -39,66 +38,14 @@ func lafs(t *testing.T, args ...string) string {
 }
 
 // node is one `lafs run` process.
-type node struct {
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
+type node struct{ *testkit.Node }
 
 func run(t *testing.T, dir, want string) *node {
 	t.Helper()
-	cmd := exec.Command(lafsBin, "run", dir)
-	out, _ := cmd.StdoutPipe()
-	logf, err := os.OpenFile(dir+".log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); logf.Close(); close(n.done) }()
-	t.Cleanup(n.stop)
-	ready := make(chan struct{}, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), want) {
-				select {
-				case ready <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-n.done:
-		b, _ := os.ReadFile(dir + ".log")
-		t.Fatalf("lafs run %s exited:\n%s", dir, b)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("lafs run %s did not print %q in 30 s", dir, want)
-	}
-	return n
+	return &node{testkit.RunNode(t, dir, want, lafsBin, "run", dir)}
 }
 
-func (n *node) stop() {
-	select {
-	case <-n.done:
-		return
-	default:
-	}
-	n.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-n.done:
-	case <-time.After(10 * time.Second):
-		n.cmd.Process.Kill()
-		<-n.done
-	}
-}
-
-func (n *node) kill9() { n.cmd.Process.Kill(); <-n.done }
+func (n *node) kill9() { n.Cmd.Process.Kill(); <-n.Done }
 
 // setCfg sets keys in DIR/tahoe.cfg.
 func setCfg(t *testing.T, dir string, kv ...string) {
