@@ -89,6 +89,9 @@ var errRescan = errors.New("changed since the scan")
 
 // cycle runs one round and says whether work is left to retry.
 func (f *Folder) cycle(ctx context.Context) (retry bool) {
+	if f.localFull {
+		f.setActivity("scanning the local folder")
+	}
 	gone, err := f.scanLocal(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -109,6 +112,7 @@ func (f *Folder) cycle(ctx context.Context) (retry bool) {
 		f.mu.Unlock()
 		return true
 	}
+	f.setActivity("reading the folder on the grid")
 	v, gen, err := f.readGrid(ctx)
 	health := f.cfg.Grid.Health()
 	f.mu.Lock()
@@ -563,7 +567,16 @@ func (f *Folder) apply(ctx context.Context, acts []action) (retry bool) {
 	// big first sync shows up on the grid as it goes and a crash redoes
 	// one chunk at most. puts is in path order: a chunk's files share
 	// few directories, so few publishes.
+	nPuts, sent := len(puts), 0
+	defer f.setUploading("")
 	for len(puts) > 0 && ctx.Err() == nil {
+		// While a chunk commits and between chunks no transfer is in
+		// flight: the status says the upload goes on, counting the
+		// files committed so far.
+		if sent > 0 {
+			f.countFiles()
+		}
+		f.setUploading(fmt.Sprintf("syncing: %d of %d changes sent to the grid", sent, nPuts))
 		n, size := 0, int64(0)
 		for n < len(puts) && n < chunkFiles && (n == 0 || size+puts[n].rec.Size <= chunkBytes) {
 			size += puts[n].rec.Size
@@ -573,6 +586,7 @@ func (f *Folder) apply(ctx context.Context, acts []action) (retry bool) {
 			retry = true
 		}
 		puts = puts[n:]
+		sent += n
 	}
 	if len(acts) > 0 || f.dirty {
 		f.dirty = false

@@ -111,6 +111,14 @@ type status struct {
 	ignoredEdit map[string]bool
 	offlineWhy  string
 	fatal       string // a folder-wide error (local folder missing)
+	// activity is what the first cycle is doing, the detail of the
+	// Starting state (a first scan of 100,000 files takes minutes).
+	activity string
+	// uploading is the detail while an upload chunk commits and between
+	// chunks,
+	// when no transfer is in flight: the state is Syncing, not the
+	// previous cycle's state (nor Starting) with no detail.
+	uploading string
 }
 
 var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -153,6 +161,7 @@ func New(cfg Config) (*Folder, error) {
 		localPaths: map[string]bool{}, relist: map[string]bool{}, uploaded: map[[32]byte]string{},
 	}
 	f.st.state = api.Starting
+	f.st.activity = "getting ready: setting up the watch of the local folder"
 	f.st.errors = map[string]api.FileError{}
 	f.st.ignoredEdit = map[string]bool{}
 	return f, nil

@@ -236,6 +236,12 @@ func (f *Folder) Status() api.FolderStatus {
 		// An error found since the cycle ended: never up to date with it.
 		s.State, s.Detail = api.Error, fmt.Sprintf("%d files could not sync (see errors)", len(s.Errors))
 	}
+	if s.State == api.Starting && st.activity != "" {
+		s.Detail = st.activity
+	}
+	if st.uploading != "" && st.progress == nil {
+		s.State, s.Detail = api.Syncing, st.uploading
+	}
 	if st.watchMsg != "" && s.State == api.UpToDate {
 		s.Detail += "; " + st.watchMsg
 	}
@@ -272,6 +278,30 @@ func (f *Folder) Status() api.FolderStatus {
 		}
 	}
 	return s
+}
+
+// setActivity says what the first cycle is doing (the Starting state's
+// detail); it tells subscribers only while the folder is starting, so
+// later cycles cost nothing.
+func (f *Folder) setActivity(a string) {
+	f.mu.Lock()
+	starting := f.st.state == api.Starting
+	changed := f.st.activity != a
+	f.st.activity = a
+	f.mu.Unlock()
+	if starting && changed {
+		f.emit()
+	}
+}
+
+// setUploading sets the detail shown while upload chunks commit ("": none).
+func (f *Folder) setUploading(u string) {
+	f.mu.Lock()
+	f.st.uploading = u
+	f.mu.Unlock()
+	if u != "" {
+		f.emit()
+	}
 }
 
 // emit tells the subscriber the new status.
