@@ -115,9 +115,8 @@ type status struct {
 	// Starting state (a first scan of 100,000 files takes minutes).
 	activity string
 	// uploading is the detail while an upload chunk commits and between
-	// chunks,
-	// when no transfer is in flight: the state is Syncing, not the
-	// previous cycle's state (nor Starting) with no detail.
+	// chunks, when no transfer is in flight: the state is Syncing, not
+	// the previous cycle's state (nor Starting) with no detail.
 	uploading string
 }
 
