@@ -63,5 +63,10 @@ echo "== 10 'lafs run' processes: 1 GiB up and down through GBS, 3 servers kille
 go test -count=1 -run '^TestTenServerProcesses$' -v ./node/storagenode | grep -E 'uploaded|downloaded|peak RSS|PASS|FAIL'
 
 echo
+echo "== helper vs direct on a 20 Mbit/s uplink, network namespaces (root only; issue 10)"
+LAFSSYNC_BENCH=1 go test -count=1 -timeout 9m -run '^TestBenchHelperUplink$' -v ./app/cmd/lafs |
+  grep -E 'helper uplink|^\s+\||direct / helper|PASS|FAIL|SKIP' || true
+
+echo
 echo "== folder sync (issue 9): LAFS Sync beside Syncthing, same run (scripts/bench-sync.sh)"
 scripts/bench-sync.sh
