@@ -28,8 +28,8 @@ var (
 		"(it starts with URI:DIR2-RO: or URI:DIR2-MDMF-RO:)")
 	ErrVerifyCap = errors.New("this is a verify-cap: it lets a storage server check the folder's data but not read it. " +
 		"Ask for the folder's read-cap (it starts with URI:DIR2-RO: or URI:DIR2-MDMF-RO:)")
-	ErrBadCap = errors.New("this looks like a cap but is not a valid one (part of it may be missing): copy it again; " +
-		"a folder's read-cap starts with URI:DIR2-RO: or URI:DIR2-MDMF-RO:")
+	ErrBadCap = errors.New("this looks like a cap but is not a valid one (part of it may be missing): copy it again " +
+		"(a folder's read-cap starts with URI:DIR2-RO: or URI:DIR2-MDMF-RO:)")
 	ErrNotCapOrCode = errors.New("paste a folder's read-cap (it starts with URI:DIR2-RO: or URI:DIR2-MDMF-RO:) " +
 		"or type an invite code (a number and words, like 7-guitarist-revenge)")
 )

@@ -290,25 +290,32 @@ func (z *Wizard) next() {
 	}
 }
 
+// problem is a message to the user about their input, written as the
+// sentences the wizard shows (so capitalised and punctuated, unlike an
+// error that wraps).
+type problem string
+
+func (p problem) Error() string { return string(p) }
+
 // GridChoice reads and checks the grid step's answer.
 func (z *Wizard) GridChoice() (Choice, error) {
 	switch z.Where.Selected {
 	case InviteLabel:
 		code := strings.TrimSpace(z.Code.Text)
 		if code == "" {
-			return Choice{}, errors.New("Type the invite code the other device shows (like 7-guitarist-revenge).")
+			return Choice{}, problem("Type the invite code the other device shows (like 7-guitarist-revenge).")
 		}
 		if _, err := invite.ParseCode(code); err != nil {
-			return Choice{}, fmt.Errorf("That is not an invite code: %v.", err)
+			return Choice{}, problem(fmt.Sprintf("That is not an invite code: %v.", err))
 		}
 		return Choice{Where: InviteCode, Code: code}, nil
 	case AddressLabel:
 		addr := strings.TrimSpace(z.Address.Text)
 		if addr == "" {
-			return Choice{}, errors.New("Paste the grid's introducer address (it starts with lafs://).")
+			return Choice{}, problem("Paste the grid's introducer address (it starts with lafs://).")
 		}
 		if _, err := introducer.ParseURL(addr); err != nil {
-			return Choice{}, fmt.Errorf("That is not an introducer address: %v.", err)
+			return Choice{}, problem(fmt.Sprintf("That is not an introducer address: %v.", err))
 		}
 		return Choice{Where: Introducer, Address: addr}, nil
 	default:
@@ -396,13 +403,13 @@ func safeName(s string) string {
 func (z *Wizard) FolderPath() (string, error) {
 	p := strings.TrimSpace(z.Folder.Text)
 	if p == "" {
-		return "", errors.New("Choose a folder.")
+		return "", problem("Choose a folder.")
 	}
 	if !filepath.IsAbs(p) {
-		return "", fmt.Errorf("“%s” is not a full path; choose the folder with Choose… or type it whole (like %s).", p, filepath.Join(z.home, "Documents"))
+		return "", problem(fmt.Sprintf("“%s” is not a full path; choose the folder with Choose… or type it whole (like %s).", p, filepath.Join(z.home, "Documents")))
 	}
 	if st, err := os.Stat(p); err == nil && !st.IsDir() {
-		return "", fmt.Errorf("%s is a file, not a folder. Choose a folder.", p)
+		return "", problem(fmt.Sprintf("%s is a file, not a folder. Choose a folder.", p))
 	}
 	return filepath.Clean(p), nil
 }
