@@ -195,7 +195,12 @@ func TestSyncMountedInRunningNode(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "docs  up-to-date  /home/u/docs") {
 		t.Errorf("after the mount: %d %q %q", code, out, errs)
 	}
-	if h := (nodeGrid{n: n}).Health(); h.Reachable != fullnode.LocalGridSize || h.Known != fullnode.LocalGridSize || h.Happy != 7 || !h.OK() {
+	// The last of the ten connections may still be coming up.
+	var h remote.Health
+	if !testkit.Poll(20*time.Second, func() bool {
+		h = (nodeGrid{n: n}).Health()
+		return h.Reachable == fullnode.LocalGridSize
+	}) || h.Known != fullnode.LocalGridSize || h.Happy != 7 || !h.OK() {
 		t.Errorf("health %+v", h)
 	}
 	if g := (nodeGrid{n: n}); g.Immutable() == nil || g.Dirs() == nil {
