@@ -11,6 +11,7 @@ import (
 	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
+	"github.com/lafssync/lafssync/syncer/synctest"
 )
 
 // TestManagerDeleted: files deleted locally are listed as deleted on the
@@ -20,7 +21,7 @@ import (
 func TestManagerDeleted(t *testing.T) {
 	g := gridtest.New(10)
 	base := t.TempDir()
-	m := startManager(t, g, filepath.Join(base, "nodeA"), "deviceA")
+	m := synctest.StartManager(t, g, filepath.Join(base, "nodeA"), "deviceA")
 	docs := filepath.Join(base, "Docs")
 	if err := os.MkdirAll(filepath.Join(docs, "sub"), 0o755); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
+	"github.com/lafssync/lafssync/syncer/synctest"
 )
 
 // The bench's idle run (10 folders of 10,000 files) gave up on a folder
@@ -23,7 +24,7 @@ func TestFirstSyncStatusSaysWhatItDoes(t *testing.T) {
 	const folders, files = 3, 700 // three upload chunks each
 	g := gridtest.New(10)
 	base := t.TempDir()
-	m := startManager(t, g, filepath.Join(base, "node"), "deviceA")
+	m := synctest.StartManager(t, g, filepath.Join(base, "node"), "deviceA")
 	for i := range folders {
 		for j := range files {
 			d := filepath.Join(base, fmt.Sprintf("f%d", i), fmt.Sprintf("d%02d", j%10))

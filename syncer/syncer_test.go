@@ -14,27 +14,10 @@ import (
 	"github.com/lafssync/lafssync/syncer"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
+	"github.com/lafssync/lafssync/syncer/synctest"
 )
 
 func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m) }
-
-func startManager(t *testing.T, g *gridtest.Grid, nodeDir, device string) *syncer.Manager {
-	t.Helper()
-	m, err := syncer.New(syncer.Config{NodeDir: nodeDir, Device: device, Grid: g, PollEvery: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return m
-}
 
 func waitState(t *testing.T, m *syncer.Manager, folder, state string) api.FolderStatus {
 	t.Helper()
@@ -50,7 +33,7 @@ func waitState(t *testing.T, m *syncer.Manager, folder, state string) api.Folder
 func TestManagerAddShareFollowHistoryRestoreRemove(t *testing.T) {
 	g := gridtest.New(10)
 	base := t.TempDir()
-	m := startManager(t, g, filepath.Join(base, "nodeA"), "deviceA")
+	m := synctest.StartManager(t, g, filepath.Join(base, "nodeA"), "deviceA")
 	docs := filepath.Join(base, "Docs")
 	if err := os.MkdirAll(docs, 0o755); err != nil {
 		t.Fatal(err)
@@ -113,7 +96,7 @@ func TestManagerAddShareFollowHistoryRestoreRemove(t *testing.T) {
 	if err != nil || !strings.HasPrefix(snap, "URI:DIR2-CHK:") {
 		t.Fatalf("snapshot %q, %v", snap, err)
 	}
-	friend := startManager(t, g, filepath.Join(base, "nodeF"), "friend")
+	friend := synctest.StartManager(t, g, filepath.Join(base, "nodeF"), "friend")
 	fdir := filepath.Join(base, "FromFriend")
 	if _, err := friend.Add(context.Background(), api.AddRequest{Path: fdir, Follow: rc}); err != nil {
 		t.Fatal(err)
@@ -183,7 +166,7 @@ func TestFolderListSurvivesRestartAndStaysPrivate(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("folder list: %v, mode %v", err, fi.Mode())
 	}
-	m := startManager(t, g, nodeDir, "deviceA")
+	m := synctest.StartManager(t, g, nodeDir, "deviceA")
 	if l := m.List(); len(l) != 1 || l[0].Name != "docs" || l[0].Path != docs {
 		t.Fatalf("after restart: %+v", l)
 	}
