@@ -13,7 +13,8 @@ import (
 // Label is the LaunchAgent's label (the file's name without .plist).
 const Label = "org.lafssync.lafsync"
 
-func agentFile() (string, error) {
+// entryFile is the LaunchAgent's path (~/Library/LaunchAgents).
+func entryFile() (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", err
@@ -28,46 +29,20 @@ type agent struct {
 	ProcessType      string   `plist:"ProcessType"`
 }
 
-// Enable writes the LaunchAgent; launchd starts it at the next login.
-func Enable(e Entry) error {
-	if err := e.check(); err != nil {
-		return err
-	}
-	p, err := agentFile()
-	if err != nil {
-		return err
-	}
+// encodeEntry is the LaunchAgent for e: RunAtLoad, so launchd starts it at
+// the next login.
+func encodeEntry(e Entry) ([]byte, error) {
 	var b bytes.Buffer
 	enc := plist.NewEncoderForFormat(&b, plist.XMLFormat)
 	enc.Indent("\t")
 	if err := enc.Encode(agent{Label: Label, ProgramArguments: append([]string{e.Program}, e.Args...), RunAtLoad: true, ProcessType: "Interactive"}); err != nil {
-		return err
+		return nil, err
 	}
-	return writeFile(p, b.Bytes(), 0o644)
+	return b.Bytes(), nil
 }
 
-// Disable removes the LaunchAgent.
-func Disable() error {
-	p, err := agentFile()
-	if err != nil {
-		return err
-	}
-	return removeFile(p)
-}
-
-// Get reads the LaunchAgent.
-func Get() (Status, error) {
-	p, err := agentFile()
-	if err != nil {
-		return Status{}, err
-	}
-	b, err := os.ReadFile(p)
-	if os.IsNotExist(err) {
-		return Status{Where: p}, nil
-	}
-	if err != nil {
-		return Status{}, err
-	}
+// parseEntry reads the LaunchAgent at p.
+func parseEntry(p string, b []byte) (Status, error) {
 	var a agent
 	if _, err := plist.Unmarshal(b, &a); err != nil {
 		return Status{Where: p}, err

@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// desktopFile is the autostart entry's path ($XDG_CONFIG_HOME/autostart).
-func desktopFile() (string, error) {
+// entryFile is the autostart entry's path ($XDG_CONFIG_HOME/autostart).
+func entryFile() (string, error) {
 	dir := os.Getenv("XDG_CONFIG_HOME")
 	if dir == "" || !filepath.IsAbs(dir) {
 		home, err := os.UserHomeDir()
@@ -23,41 +23,9 @@ func desktopFile() (string, error) {
 	return filepath.Join(dir, "autostart", "lafssync.desktop"), nil
 }
 
-// Enable writes the autostart entry.
-func Enable(e Entry) error {
-	if err := e.check(); err != nil {
-		return err
-	}
-	p, err := desktopFile()
-	if err != nil {
-		return err
-	}
-	return writeFile(p, desktopEntry(e), 0o644)
-}
-
-// Disable removes the entry.
-func Disable() error {
-	p, err := desktopFile()
-	if err != nil {
-		return err
-	}
-	return removeFile(p)
-}
-
-// Get reports whether the entry is there and enabled (a desktop's own
-// switch, X-GNOME-Autostart-enabled=false or Hidden=true, counts as off).
-func Get() (Status, error) {
-	p, err := desktopFile()
-	if err != nil {
-		return Status{}, err
-	}
-	b, err := os.ReadFile(p)
-	if os.IsNotExist(err) {
-		return Status{Where: p}, nil
-	}
-	if err != nil {
-		return Status{}, err
-	}
+// parseEntry reads the .desktop entry at p; a desktop's own switch,
+// X-GNOME-Autostart-enabled=false or Hidden=true, counts as off.
+func parseEntry(p string, b []byte) (Status, error) {
 	st := Status{Where: p, Enabled: true}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -81,9 +49,9 @@ func Get() (Status, error) {
 	return st, nil
 }
 
-// desktopEntry is the .desktop file for e (Desktop Entry Specification 1.5;
+// encodeEntry is the .desktop file for e (Desktop Entry Specification 1.5;
 // Exec arguments quoted with its rules).
-func desktopEntry(e Entry) []byte {
+func encodeEntry(e Entry) ([]byte, error) {
 	args := []string{quoteExec(e.Program)}
 	for _, a := range e.Args {
 		args = append(args, quoteExec(a))
@@ -97,7 +65,7 @@ func desktopEntry(e Entry) []byte {
 		"Icon=lafssync\n" +
 		"Terminal=false\n" +
 		"NoDisplay=true\n" +
-		"X-GNOME-Autostart-enabled=true\n")
+		"X-GNOME-Autostart-enabled=true\n"), nil
 }
 
 // quoteExec quotes one Exec argument: inside double quotes, `"`, "`", "$"
