@@ -80,10 +80,7 @@ type Window struct {
 	done   chan struct{}
 	busy   sync.WaitGroup // choices being carried out
 
-	// ui serializes the window's widget changes: fyne.Do runs them on
-	// the UI thread in an app, but on the calling goroutine under the
-	// test driver.
-	ui sync.Mutex
+	widgets ui.Serial // the window's widget changes, one at a time
 
 	mu      sync.Mutex // guards rows, scanned, status
 	rows    []*Row
@@ -152,13 +149,7 @@ func (w *Window) Kick() {
 }
 
 // do runs fn on the UI thread, one change at a time.
-func (w *Window) do(fn func()) {
-	fyne.Do(func() {
-		w.ui.Lock()
-		defer w.ui.Unlock()
-		fn()
-	})
-}
+func (w *Window) do(fn func()) { w.widgets.Do(fn) }
 
 // StatusText is what the status line says now.
 func (w *Window) StatusText() string {
@@ -337,11 +328,11 @@ func card(r *Row) fyne.CanvasObject {
 // choose carries out a choice off the UI thread, then says what it did
 // and looks again.
 func (w *Window) choose(r *Row, ch Choice) {
-	w.ui.Lock()
+	w.widgets.Lock()
 	for _, b := range []*widget.Button{r.Mine, r.Theirs, r.Both} {
 		b.Disable()
 	}
-	w.ui.Unlock()
+	w.widgets.Unlock()
 	w.busy.Add(1)
 	go func() {
 		defer w.busy.Done()

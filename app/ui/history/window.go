@@ -78,9 +78,7 @@ type Window struct {
 	busy   sync.WaitGroup
 	now    func() time.Time
 
-	// ui serializes widget changes (fyne.Do runs them on the calling
-	// goroutine under the test driver).
-	ui sync.Mutex
+	widgets ui.Serial // the window's widget changes, one at a time
 
 	mu       sync.Mutex // guards the fields below
 	folders  map[string]api.FolderStatus
@@ -227,17 +225,11 @@ func (w *Window) stop() {
 	w.busy.Wait()
 }
 
-func (w *Window) do(fn func()) {
-	fyne.Do(func() {
-		w.ui.Lock()
-		defer w.ui.Unlock()
-		fn()
-	})
-}
+func (w *Window) do(fn func()) { w.widgets.Do(fn) }
 
 func (w *Window) pathText() string {
-	w.ui.Lock()
-	defer w.ui.Unlock()
+	w.widgets.Lock()
+	defer w.widgets.Unlock()
 	return w.Path.Text
 }
 
@@ -308,8 +300,8 @@ func (w *Window) DeletedLoads() int {
 
 // SelectDeleted chooses the i-th deleted file listed (as a click does).
 func (w *Window) SelectDeleted(i int) {
-	w.ui.Lock()
-	defer w.ui.Unlock()
+	w.widgets.Lock()
+	defer w.widgets.Unlock()
 	w.Deleted.Select(i)
 }
 
@@ -587,12 +579,12 @@ func Line(v api.Version, now time.Time) string {
 
 // SelectVersion chooses the i-th version listed (as a click on it does).
 func (w *Window) SelectVersion(i int) {
-	w.ui.Lock()
-	defer w.ui.Unlock()
+	w.widgets.Lock()
+	defer w.widgets.Unlock()
 	w.Versions.Select(i)
 }
 
-// choose is a click on a version: on the UI thread (with w.ui held when
+// choose is a click on a version: on the UI thread (with w.widgets held when
 // it comes from SelectVersion), so it changes widgets directly.
 func (w *Window) choose(i widget.ListItemID) {
 	w.mu.Lock()
