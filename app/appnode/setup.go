@@ -88,18 +88,27 @@ func (s *Setup) AddFolder(ctx context.Context, path string, f *invite.Folder) er
 	if f != nil {
 		req = cli.FolderRequest(f, path)
 	}
+	_, err := s.Add(ctx, req)
+	return err
+}
+
+// Add adds a folder through the running folder sync (a
+// recovery.FolderAdder). Until the node reaches enough storage servers
+// (just after joining a grid) it keeps trying, once a second, until ctx
+// ends.
+func (s *Setup) Add(ctx context.Context, req api.AddRequest) (api.FolderStatus, error) {
 	for {
 		m, err := s.R.Manager(ctx)
 		if err != nil {
-			return err
+			return api.FolderStatus{}, err
 		}
-		_, err = m.Add(ctx, req)
+		st, err := m.Add(ctx, req)
 		if err == nil || !errors.Is(err, api.ErrNoGrid) {
-			return err
+			return st, err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the grid could not be reached in time: %w", err)
+			return api.FolderStatus{}, fmt.Errorf("the grid could not be reached in time: %w", err)
 		case <-time.After(time.Second):
 		}
 	}

@@ -1,8 +1,11 @@
 // Package wizard is LAFS Sync's first-run setup: where the files are
 // kept (this computer's own local grid, a grid joined with an invite
 // code, or a grid's introducer address), which folder to sync, and a
-// recovery kit. It never blocks the UI: every step that talks to the node
-// or the network runs in a goroutine and reports back with fyne.Do.
+// recovery kit; or, instead of all that, restoring a recovery kit made
+// on another computer (its grid joined again, its folders added back).
+// It never blocks the UI: every step that talks to the node or the
+// network, and the kit's key derivation, runs in a goroutine and reports
+// back with fyne.Do.
 //
 // The node already runs on the local grid while the wizard is open (that
 // is the default), so closing the wizard early leaves a working app; the
@@ -71,8 +74,108 @@ type Backend interface {
 	AddFolder(ctx context.Context, path string, f *invite.Folder) error
 	// Kit gathers the recovery kit of the folders now configured.
 	Kit(ctx context.Context) (*recovery.Kit, error)
+	// Restore brings back a recovery kit the wizard opened: it joins the
+	// kit's grid (restarting the node on it), adds the kit's aliases and
+	// adds its folders, each at into/NAME. For a kit KitOnItsComputer
+	// says cannot give files back here, it adds the aliases only and
+	// leaves the grid and the folders alone.
+	Restore(ctx context.Context, k *recovery.Kit, into string) (Restored, error)
 	// Finish records that the setup is done.
 	Finish() error
+}
+
+// Restored is what restoring a kit did.
+type Restored struct {
+	// Grid says in words what happened to the grid ("Joined the kit's
+	// grid …"); "" when the grid was left as it was (aliases only).
+	Grid    string
+	Aliases recovery.AliasResult
+	// Folders is what happened to each of the kit's folders; none when
+	// only the aliases were restored.
+	Folders []recovery.FolderResult
+}
+
+// Failed counts the folders that were not restored (a folder that was
+// there already is not a failure).
+func (r Restored) Failed() int {
+	n := 0
+	for _, f := range r.Folders {
+		if f.Err != nil && !f.Exists {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary says what was restored, one line per fact.
+func (r Restored) Summary() string {
+	var lines []string
+	if r.Grid != "" {
+		lines = append(lines, r.Grid)
+	}
+	added := 0
+	var per []string
+	for _, f := range r.Folders {
+		switch {
+		case f.Exists:
+			per = append(per, fmt.Sprintf("“%s”: already here, left as it is.", f.Name))
+		case errors.Is(f.Err, context.DeadlineExceeded):
+			per = append(per, fmt.Sprintf("“%s”: not restored: the grid did not answer in time.", f.Name))
+		case f.Err != nil:
+			per = append(per, fmt.Sprintf("“%s”: not restored: %v.", f.Name, f.Err))
+		case f.Mode == recovery.ModeFollow:
+			added++
+			per = append(per, fmt.Sprintf("“%s”: following again in %s (read-only).", f.Name, f.Path))
+		default:
+			added++
+			per = append(per, fmt.Sprintf("“%s”: syncing again in %s.", f.Name, f.Path))
+		}
+	}
+	if len(r.Folders) > 0 {
+		lines = append(lines, fmt.Sprintf("%s of %d added:", count(added, "folder", "folders"), len(r.Folders)))
+		lines = append(lines, per...)
+	}
+	a := r.Aliases
+	if n := len(a.Added) + len(a.Same); n > 0 {
+		lines = append(lines, count(n, "alias", "aliases")+" restored.")
+	}
+	if len(a.Different) > 0 {
+		lines = append(lines, "Aliases kept as they were (this computer has another directory under the name): "+strings.Join(a.Different, ", ")+".")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// KitOnItsComputer says whether the kit's files cannot come back on
+// another computer: its node kept them on its own local grid (the
+// pieces were on that computer's disk; the kit's caps name the files
+// but cannot fetch them from anywhere else), or it names no introducer
+// to reach its grid by.
+//
+// The decision for such a kit: the wizard says so plainly and offers to
+// restore its aliases only. Its folders are not added: each would be a
+// folder here joined to a directory no server of this computer's grid
+// holds, so adding it fails (or, had it not, would sync nothing back).
+// The aliases are only names for caps, harmless to keep, and they work
+// again should the old grid ever be reachable. The node stays on this
+// computer's own new local grid, and the wizard goes on to the folder
+// step as for the local grid.
+func KitOnItsComputer(k *recovery.Kit) bool {
+	if k.Grid.Local {
+		return true
+	}
+	for pet := range k.Grid.Introducers {
+		if pet != recovery.LocalPetname {
+			return false
+		}
+	}
+	return true
 }
 
 // Texts shared with the tests.
@@ -90,13 +193,32 @@ const (
 	DoneText   = "All set. LAFS Sync keeps your folder in sync in the background; " +
 		"its icon in the tray shows how it is doing."
 	MeetingText = "Meeting the inviting device through the mailbox server…"
+
+	RestoreLabel = "Restore from a recovery kit…"
+	RestoreAsk   = "Choose the recovery kit you saved on your old computer and type its passphrase. " +
+		"This computer then joins the kit's grid and your folders come back from it, each under its name in the folder below."
+	// LocalKitText explains a kit KitOnItsComputer (made on the local
+	// grid) and offers its aliases only.
+	LocalKitText = "This kit was made on a computer that kept your files on its own local grid: the files were stored " +
+		"only on that computer's disk. The kit holds the keys to them, but keys only open files where the files are, " +
+		"so it cannot bring them back on this computer.\n\n" +
+		"You can still restore its aliases (names for its directories, which work again if that computer's grid ever " +
+		"comes back); no folder is added, and you go on to set up this computer on its own."
+	// NoGridKitText explains a kit that names no introducer.
+	NoGridKitText = "This kit does not say how to reach its grid (its node had no introducer), so it cannot bring your " +
+		"files back on this computer.\n\n" +
+		"You can still restore its aliases; no folder is added, and you go on to set up this computer on its own."
+	AliasesOnlyLabel = "Restore the aliases only"
+	RestoredDone     = "All set. LAFS Sync keeps the restored folders in sync in the background; the files arrive as they download, " +
+		"and its icon in the tray shows how it is doing."
 )
 
 // Timeouts of the steps and the kit's key derivation; tests shorten them.
 var (
-	KitParams     = recovery.DefaultParams
-	GridTimeout   = 3 * time.Minute
-	FolderTimeout = 2 * time.Minute
+	KitParams      = recovery.DefaultParams
+	GridTimeout    = 3 * time.Minute
+	FolderTimeout  = 2 * time.Minute
+	RestoreTimeout = 10 * time.Minute
 )
 
 // Wizard is the setup window's state and widgets (exported for tests).
@@ -115,9 +237,13 @@ type Wizard struct {
 	Kit *ui.KitExport
 	// Done step.
 	DoneLabel *widget.Label
+	// Restore step (from RestoreKit on the grid step).
+	RestoreKit                *widget.Button
+	KitFile, KitPass, KitInto *widget.Entry
+	RestoreStatus             *widget.Label
 
 	Back, Next *widget.Button
-	Step       int // 0 grid, 1 folder, 2 kit, 3 done
+	Step       int // 0 grid, 1 folder, 2 kit, 3 done, 4 restore
 
 	b       Backend
 	joined  Joined
@@ -129,6 +255,10 @@ type Wizard struct {
 	onDone  func()
 	home    string
 	working sync.WaitGroup // a step under way, until its result is shown (tests wait on it)
+	// opened is the kit KitOnItsComputer that the restore step explains
+	// and offers the aliases of; an edit of the file or passphrase
+	// forgets it.
+	opened *recovery.Kit
 }
 
 // Steps, as numbered in Wizard.Step.
@@ -137,6 +267,7 @@ const (
 	StepFolder
 	StepKit
 	StepDone
+	StepRestore
 )
 
 // New builds the wizard in w (which it fills and sizes). home is where
@@ -155,9 +286,16 @@ func New(w fyne.Window, b Backend, home string, onDone func()) *Wizard {
 	z.Where = widget.NewRadioGroup([]string{LocalLabel, InviteLabel, AddressLabel}, func(string) { z.showEntries() })
 	z.Where.SetSelected(LocalLabel)
 	z.Where.Required = true
+	z.RestoreKit = widget.NewButton(RestoreLabel, func() {
+		if !z.busy {
+			z.show(StepRestore)
+		}
+	})
 	grid := container.NewVBox(bold(GridQuestion), z.Where,
 		widget.NewForm(widget.NewFormItem("Invite code", z.Code), widget.NewFormItem("Introducer", z.Address)),
-		z.GridStatus)
+		z.GridStatus, widget.NewSeparator(),
+		wrapped("Moving to a new computer, or starting again after a loss?"),
+		container.NewHBox(z.RestoreKit))
 
 	// Step 1: the folder.
 	z.FolderText = wrapped(FolderAsk)
@@ -184,7 +322,10 @@ func New(w fyne.Window, b Backend, home string, onDone func()) *Wizard {
 	z.DoneLabel = wrapped(DoneText)
 	done := container.NewVBox(bold("Done"), z.DoneLabel)
 
-	z.steps = []fyne.CanvasObject{grid, folder, kit, done}
+	// Step 4: restore a kit (instead of steps 0 to 2).
+	restore := z.newRestore(w)
+
+	z.steps = []fyne.CanvasObject{grid, folder, kit, done, restore}
 	z.Back = widget.NewButton("Back", z.back)
 	z.Next = widget.NewButton("Next", z.next)
 	z.Next.Importance = widget.HighImportance
@@ -247,6 +388,8 @@ func (z *Wizard) show(i int) {
 		}
 	case StepDone:
 		z.Next.SetText("Finish")
+	case StepRestore:
+		z.forgetKit()
 	default:
 		z.Next.SetText("Next")
 	}
@@ -257,11 +400,16 @@ func (z *Wizard) show(i int) {
 func (z *Wizard) setBusy(b bool) {
 	z.busy = b
 	setEnabled(z.Next, !b)
-	setEnabled(z.Back, !b && (z.Step == StepFolder || z.Step == StepKit))
+	setEnabled(z.Back, !b && (z.Step == StepFolder || z.Step == StepKit || z.Step == StepRestore))
+	setEnabled(z.RestoreKit, !b)
 }
 
 func (z *Wizard) back() {
-	if z.busy || z.Step == StepGrid {
+	if z.busy || z.Step == StepGrid || z.Step == StepDone {
+		return
+	}
+	if z.Step == StepRestore {
+		z.show(StepGrid)
 		return
 	}
 	// Back from the folder goes to the grid: a grid already joined stays
@@ -287,6 +435,8 @@ func (z *Wizard) next() {
 		z.show(StepDone)
 	case StepDone:
 		z.finish()
+	case StepRestore:
+		z.restoreNext()
 	}
 }
 
