@@ -119,74 +119,15 @@ func New(a fyne.App, b Backend, folder string) *Window {
 	w.Show = widget.NewButton(ShowLabel, func() { w.Open(w.pathText()) })
 	w.Restore = widget.NewButton(RestoreText, w.restore)
 	w.Restore.Disable()
-	w.Files = widget.NewList(
-		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.matches) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			w.mu.Lock()
-			s := ""
-			if i < len(w.matches) {
-				s = w.matches[i]
-			}
-			w.mu.Unlock()
-			o.(*widget.Label).SetText(s)
-		})
-	w.Files.OnSelected = func(i widget.ListItemID) {
-		w.mu.Lock()
-		p := ""
-		if i < len(w.matches) {
-			p = w.matches[i]
-		}
-		w.mu.Unlock()
-		if p != "" {
-			w.Open(p)
-		}
-	}
+	match := func(i int) string { return w.matches[i] }
+	w.Files = w.lineList(fyne.TextTruncateOff, func() int { return len(w.matches) }, match, match)
 	w.DeletedInfo = widget.NewLabel("")
 	w.DeletedInfo.Wrapping = fyne.TextWrapWord
-	w.Deleted = widget.NewList(
-		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.goneShow) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			w.mu.Lock()
-			s := ""
-			if i < len(w.goneShow) {
-				s = DeletedLine(w.goneShow[i], w.now())
-			}
-			w.mu.Unlock()
-			o.(*widget.Label).SetText(s)
-		})
-	w.Deleted.OnSelected = func(i widget.ListItemID) {
-		w.mu.Lock()
-		p := ""
-		if i < len(w.goneShow) {
-			p = w.goneShow[i].Path
-		}
-		w.mu.Unlock()
-		if p != "" {
-			w.Open(p)
-		}
-	}
-	w.Versions = widget.NewList(
-		func() int { w.mu.Lock(); defer w.mu.Unlock(); return len(w.versions) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			w.mu.Lock()
-			s := ""
-			if i < len(w.versions) {
-				s = Line(w.versions[i], w.now())
-			}
-			w.mu.Unlock()
-			o.(*widget.Label).SetText(s)
-		})
+	w.Deleted = w.lineList(fyne.TextTruncateEllipsis, func() int { return len(w.goneShow) },
+		func(i int) string { return DeletedLine(w.goneShow[i], w.now()) },
+		func(i int) string { return w.goneShow[i].Path })
+	w.Versions = w.lineList(fyne.TextTruncateEllipsis, func() int { return len(w.versions) },
+		func(i int) string { return Line(w.versions[i], w.now()) }, nil)
 	w.Versions.OnSelected = w.choose
 	w.Path.OnChanged = func(string) { w.filter() }
 	w.Path.OnSubmitted = func(s string) { w.Open(s) }
@@ -212,6 +153,43 @@ func New(a fyne.App, b Backend, folder string) *Window {
 		w.Folder.SetSelected(names[0])
 	}
 	return w
+}
+
+// lineList is a list of one-line labels over one of the window's slices:
+// n is its length, line(i) the i-th line's text and pathOf(i) the file that
+// picking it opens (nil: the caller sets OnSelected). All three are called
+// with w.mu held, line and pathOf only with i < n().
+func (w *Window) lineList(trunc fyne.TextTruncation, n func() int, line, pathOf func(i int) string) *widget.List {
+	l := widget.NewList(
+		func() int { w.mu.Lock(); defer w.mu.Unlock(); return n() },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = trunc
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			w.mu.Lock()
+			s := ""
+			if i < n() {
+				s = line(i)
+			}
+			w.mu.Unlock()
+			o.(*widget.Label).SetText(s)
+		})
+	if pathOf != nil {
+		l.OnSelected = func(i widget.ListItemID) {
+			w.mu.Lock()
+			p := ""
+			if i < n() {
+				p = pathOf(i)
+			}
+			w.mu.Unlock()
+			if p != "" {
+				w.Open(p)
+			}
+		}
+	}
+	return l
 }
 
 // Close closes the window and waits for its work to stop.
