@@ -118,3 +118,36 @@ func TestTempFilesOfInterruptedDownloadsAreRemoved(t *testing.T) {
 		t.Fatal("a crash's temp file is still there after a restart")
 	}
 }
+
+// TestChangeCutOffBeforeItsAnnouncementIsSeen: a commit published its
+// directory, then failed (or the process died) before .lafssync/state
+// recorded it. The other device must still get the change at its next
+// poll, not at its hourly full walk (found by the kill -9 test: two
+// devices both "up to date" with different contents).
+func TestChangeCutOffBeforeItsAnnouncementIsSeen(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(map[bool]string{false: "error", true: "restart"}[restart], func(t *testing.T) {
+			g := gridtest.New(10)
+			a := newFolder(t, g, "deviceA")
+			b := newDevice(t, g, "deviceB", a.cap)
+			a.write("sub/notes.txt", "v1")
+			b.waitContent("sub/notes.txt", "v1")
+			a.rf.FailAfterPublish(1)
+			a.write("sub/notes.txt", "v2")
+			a.waitGrid("sub/notes.txt", "v2")
+			if restart {
+				a.halt()
+				a.start()
+			}
+			b.waitContent("sub/notes.txt", "v2")
+			a.waitUpToDate()
+			for _, d := range []*device{a, b} {
+				for name := range d.tree() {
+					if strings.Contains(name, "sync-conflict") {
+						t.Errorf("%s: a conflict copy: %s", d.name, name)
+					}
+				}
+			}
+		})
+	}
+}

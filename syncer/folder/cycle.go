@@ -132,6 +132,10 @@ func (f *Folder) cycle(ctx context.Context) (retry bool) {
 		// fail or conflict.
 		return true
 	}
+	if err := f.announce(ctx); err != nil {
+		f.log.Info("announce unseen changes", "err", err)
+		return true
+	}
 	acts, err := f.plan(ctx, v)
 	if err != nil {
 		f.log.Warn("plan", "err", err)
@@ -766,6 +770,22 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
+	// Write-ahead: until a commit's state update is confirmed, its
+	// directory is remembered as unannounced (see Folder.unannounced).
+	if len(dirs) > 0 {
+		var fresh bool
+		for _, d := range dirs {
+			if !f.unannounced[d] {
+				f.unannounced[d], fresh = true, true
+			}
+		}
+		if fresh {
+			if err := f.cfg.DB.Update(f.putUnannounced); err != nil {
+				f.log.Warn("database", "err", err)
+				return true
+			}
+		}
+	}
 	for _, dir := range dirs {
 		ix := byDir[dir]
 		ops := make([]remote.Op, len(ix))
@@ -798,8 +818,12 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			}
 			continue
 		}
+		delete(f.unannounced, dir)
 		f.update(func(tx *db.Tx) error {
 			if err := tx.PutMeta("counter", binary.BigEndian.AppendUint64(nil, f.counter)); err != nil {
+				return err
+			}
+			if err := f.putUnannounced(tx); err != nil {
 				return err
 			}
 			for j, i := range ix {

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -87,6 +88,12 @@ type Folder struct {
 	massOK     bool   // the user resumed after a mass-delete pause
 	dirty      bool   // the records changed since the files were counted
 	counter    uint64 // the highest own version counter used (db meta "counter")
+	// unannounced are grid directories this engine is committing or
+	// committed without a confirmed .lafssync/state update (db meta
+	// "unannounced", written before the commit): a crash between a
+	// publish and its state update must not leave the change unseen by
+	// the other devices until their hourly full walk.
+	unannounced map[string]bool
 
 	mu sync.Mutex // guards st
 	st status
@@ -157,7 +164,7 @@ func New(cfg Config) (*Folder, error) {
 	f := &Folder{
 		cfg: cfg, log: cfg.Log.With("folder", cfg.Name), clk: clock.Or(cfg.Clock),
 		kick: make(chan struct{}, 1), ctl: make(chan func(), 16), ready: make(chan struct{}),
-		localPaths: map[string]bool{}, relist: map[string]bool{}, uploaded: map[[32]byte]string{},
+		localPaths: map[string]bool{}, relist: map[string]bool{}, unannounced: map[string]bool{}, uploaded: map[[32]byte]string{},
 	}
 	f.st.state = api.Starting
 	f.st.activity = "getting ready: setting up the watch of the local folder"
@@ -359,8 +366,47 @@ func (f *Folder) loadMeta() error {
 		if len(c) == 8 {
 			f.counter = binary.BigEndian.Uint64(c)
 		}
+		u, err := tx.GetMeta("unannounced")
+		if err != nil {
+			return err
+		}
+		f.unannounced = map[string]bool{}
+		for _, d := range strings.Split(string(u), "\n") {
+			if d != "" {
+				f.unannounced[strings.TrimPrefix(d, "/")] = true
+			}
+		}
 		return nil
 	})
+}
+
+// putUnannounced saves the unannounced set in tx. Each directory is stored
+// with a leading slash, so the root ("") has a non-empty line.
+func (f *Folder) putUnannounced(tx *db.Tx) error {
+	ds := make([]string, 0, len(f.unannounced))
+	for d := range f.unannounced {
+		ds = append(ds, "/"+d)
+	}
+	sort.Strings(ds)
+	return tx.PutMeta("unannounced", []byte(strings.Join(ds, "\n")))
+}
+
+// announce tells the other devices about directories whose commit may
+// have published without its state update (see unannounced).
+func (f *Folder) announce(ctx context.Context) error {
+	if len(f.unannounced) == 0 || f.cfg.Remote.ReadOnly() {
+		return nil
+	}
+	ds := make([]string, 0, len(f.unannounced))
+	for d := range f.unannounced {
+		ds = append(ds, d)
+	}
+	if err := f.cfg.Remote.Announce(ctx, ds); err != nil {
+		return err
+	}
+	f.log.Info("announced changes a crash or an error may have left unseen", "dirs", len(ds))
+	clear(f.unannounced)
+	return f.cfg.DB.Update(f.putUnannounced)
 }
 
 func (f *Folder) saveGeneration(gen uint64) error {

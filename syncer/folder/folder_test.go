@@ -33,6 +33,7 @@ type device struct {
 	dbPath string
 	g      *gridtest.Grid
 	cap    string
+	rf     *remote.Folder // the engine's grid folder (this life's)
 	eng    *folder.Folder
 	stop   func()
 	logs   lockedBuffer
@@ -117,7 +118,7 @@ func (d *device) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
-	d.eng = eng
+	d.eng, d.rf = eng, rf
 	d.stop = func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -1,6 +1,7 @@
 package folder
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -44,7 +45,25 @@ func (f *Folder) upload(ctx context.Context, a action) (string, error) {
 		f.rescanLater(a.path) // changed since the scan: scan (and hash) it again
 		return "", errRescan
 	}
-	c, err := f.cfg.Remote.Upload(ctx, file, a.rec.Size, a.rec.Key, func(done int64) { f.fileProgress(a.path, "up", done, a.rec.Size) })
+	// The bytes sent are hashed again: a file rewritten in place while it
+	// uploads (same size, or a writer stalled mid-write when the scan
+	// read it) must not be committed under the scan's hash.
+	sum := sha256.New()
+	c, err := f.cfg.Remote.Upload(ctx, io.TeeReader(file, sum), a.rec.Size, a.rec.Key, func(done int64) { f.fileProgress(a.path, "up", done, a.rec.Size) })
+	if err == nil {
+		after, serr := file.Stat()
+		if serr != nil || !sameStat(after, a.rec) || !bytes.Equal(sum.Sum(nil), a.rec.Hash[:]) {
+			f.log.Info("changed while uploading: scanning it again", "path", a.path)
+			if serr == nil && sameStat(after, a.rec) {
+				// Other bytes under the same size and mtime (a coarse
+				// clock, or a rewrite that restored the mtime): the scan
+				// would take the file as unchanged, so make it read it.
+				f.forgetStat(a.path, a.rec.Hash)
+			}
+			f.rescanLater(a.path)
+			return "", errRescan
+		}
+	}
 	if err != nil {
 		if errors.Is(err, immutable.ErrSourceChanged) {
 			f.rescanLater(a.path)
@@ -251,4 +270,17 @@ func (f *Folder) rescanLater(p string) {
 	f.mu.Lock()
 	f.localPaths[p] = true
 	f.mu.Unlock()
+}
+
+// forgetStat makes the next scan read path p again (its record's mtime is
+// cleared), if its record still holds the content hash h.
+func (f *Folder) forgetStat(p string, h [32]byte) {
+	f.update(func(tx *db.Tx) error {
+		r, ok, err := tx.Get(p)
+		if err != nil || !ok || r.Hash != h {
+			return err
+		}
+		r.MtimeNs = 0
+		return tx.Put(p, r)
+	})
 }

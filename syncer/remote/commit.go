@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/lafssync/lafssync/grid/cap"
@@ -319,6 +320,9 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 	if testHookAfterPublish != nil {
 		testHookAfterPublish()
 	}
+	if n := f.failAfterPublish.Load(); n > 0 && f.failAfterPublish.CompareAndSwap(n, n-1) {
+		return nil, fmt.Errorf("commit to %s: %w", showDir(dir), ErrInjected)
+	}
 	// Another device may have removed the directory (empty when it looked)
 	// while this commit was writing into it: the changes would then sit in
 	// an unlinked directory, unseen. Check that the path still leads here.
@@ -344,4 +348,54 @@ func (f *Folder) isEmpty(ctx context.Context, dirCap string) (bool, error) {
 	}
 	names, _, err := list(ctx, d)
 	return len(names) == 0, err
+}
+
+// ErrInjected is the failure FailAfterPublish injects.
+var ErrInjected = errors.New("injected failure: stopped after the directory publish, before .lafssync/state")
+
+// FailAfterPublish makes this Folder's next n Commits stop right after
+// their directory publish, before .lafssync/state is updated, and fail
+// with ErrInjected and no results: what a process killed at that moment
+// leaves on the grid (the change is there, but no journal record tells
+// other devices). For crash tests of the engine above.
+func (f *Folder) FailAfterPublish(n int) { f.failAfterPublish.Store(int32(n)) }
+
+// Announce records in .lafssync/state that directories dirs changed (one
+// new generation with a journal record for each dir and each of its
+// ancestors), so other devices' next poll lists them again. The engine
+// calls it for commits whose own state update may not have happened (a
+// crash or an error between a directory publish and its state update);
+// announcing a directory that did not change costs other devices one
+// listing, nothing else.
+func (f *Folder) Announce(ctx context.Context, dirs []string) error {
+	if f.readOnly {
+		return fmt.Errorf("announce changes: %w", ErrReadOnly)
+	}
+	seen := map[string]bool{}
+	var all []string
+	for _, d := range dirs {
+		parts, err := splitPath(d)
+		if err != nil {
+			continue // not a folder path: nothing another device could list
+		}
+		for i := len(parts); i >= 0; i-- {
+			p := strings.Join(parts[:i], "/")
+			if !seen[p] {
+				seen[p] = true
+				all = append(all, p)
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	sort.Strings(all)
+	h, err := f.ensureHidden(ctx)
+	if err != nil {
+		return f.withHealth(fmt.Errorf("announce changes: set up the folder's .lafssync: %w", err))
+	}
+	if _, err := f.bumpState(ctx, h, all); err != nil {
+		return f.withHealth(fmt.Errorf("announce changes to %s: %w", showDir(all[len(all)-1]), err))
+	}
+	return nil
 }

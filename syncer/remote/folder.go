@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lafssync/lafssync/grid/cap"
@@ -38,6 +39,10 @@ type Folder struct {
 	mu     sync.Mutex        // guards hidden and shards
 	hidden *hiddenCaps       // nil until found or made
 	shards map[string]string // folder directory path → its history shard's cap
+
+	// failAfterPublish: so many Commits still to stop after their
+	// publish, before state (FailAfterPublish; crash tests).
+	failAfterPublish atomic.Int32
 }
 
 // hiddenCaps are the caps under .lafssync (write caps in a read-write
