@@ -2,12 +2,28 @@ package testkit
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 )
+
+// Lafs runs the lafs binary at bin (RunWithLafs builds it) with args and
+// returns its standard output; the test fails, with both outputs, when the
+// command does not exit 0.
+func Lafs(t testing.TB, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("lafs %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
+	}
+	return string(out)
+}
 
 // Node is a `lafs run DIR` process started by RunNode.
 type Node struct {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,14 +25,7 @@ func TestMain(m *testing.M) { testkit.RunWithLafs(m, &lafsBin) }
 
 func lafs(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(lafsBin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("lafs %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
-	}
-	return string(out)
+	return testkit.Lafs(t, lafsBin, args...)
 }
 
 // run starts `lafs run dir` until the test ends and waits for want on its

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -30,11 +29,7 @@ func TestMain(m *testing.M) { testkit.RunWithLafs(m, &lafsBin) }
 
 func lafs(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(lafsBin, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("lafs %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return testkit.Lafs(t, lafsBin, args...)
 }
 
 // node is one `lafs run` process.
