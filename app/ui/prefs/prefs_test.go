@@ -11,52 +11,15 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/app/ui/uitest"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/storagenode"
 	"github.com/lafssync/lafssync/syncer/api"
 )
-
-// texts are the labels, form items, checks and visible buttons under o.
-func texts(o fyne.CanvasObject) []string {
-	var out []string
-	switch x := o.(type) {
-	case *widget.Label:
-		out = append(out, x.Text)
-	case *widget.Button:
-		if x.Visible() {
-			out = append(out, x.Text)
-		}
-	case *widget.Check:
-		out = append(out, x.Text)
-	case *widget.Form:
-		for _, it := range x.Items {
-			out = append(out, it.Text)
-			out = append(out, texts(it.Widget)...)
-		}
-	case *container.Scroll:
-		out = append(out, texts(x.Content)...)
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			out = append(out, texts(c)...)
-		}
-	}
-	return out
-}
-
-func has(t *testing.T, w fyne.Window, want ...string) {
-	t.Helper()
-	got := texts(w.Content())
-	for _, s := range want {
-		if !slices.Contains(got, s) {
-			t.Errorf("window lacks %q; has %q", s, got)
-		}
-	}
-}
 
 // nodeDirForTest makes a real node directory (lafs create-node's tahoe.cfg).
 func nodeDirForTest(t *testing.T) string {
@@ -106,7 +69,7 @@ func TestFormShowsTheNodesSettings(t *testing.T) {
 	if w.save.Disabled() {
 		t.Error("Save is disabled once the settings are read")
 	}
-	has(t, w, EncodingWords, "Shares needed (k)", "Servers of happiness", "Total shares (n)", "Reserved space")
+	uitest.Has(t, w, EncodingWords, "Shares needed (k)", "Servers of happiness", "Total shares (n)", "Reserved space")
 }
 
 // TestInvalidEncodingIsRefusedAndNothingWritten: each wrong k/happy/n is
@@ -373,7 +336,7 @@ func TestRemoveFolderAsksAndSaysTheGridCopyIsKept(t *testing.T) {
 	f := &fakeFolders{list: []api.FolderStatus{{Name: "docs", Path: "/home/u/docs", Mode: "sync"},
 		{Name: "photos", Path: "/home/u/photos", Mode: "follow"}}}
 	w := open(t, Deps{Folders: f})
-	has(t, w, "docs", "/home/u/docs", "photos (read-only mirror)", "/home/u/photos")
+	uitest.Has(t, w, "docs", "/home/u/docs", "photos (read-only mirror)", "/home/u/photos")
 	test.Tap(w.remove["photos"])
 	words := dialogButton(t, w, "Cancel")
 	if !slices.Contains(words, RemoveQuestion("photos", "/home/u/photos")) {
@@ -396,15 +359,15 @@ func TestRemoveFolderAsksAndSaysTheGridCopyIsKept(t *testing.T) {
 	if _, still := w.remove["photos"]; still {
 		t.Error("photos is still listed")
 	}
-	has(t, w, "docs")
+	uitest.Has(t, w, "docs")
 }
 
 // TestBandwidthIsNotFaked: the node has no bandwidth setting, so the
 // window says so and offers no control.
 func TestBandwidthIsNotFaked(t *testing.T) {
 	w := open(t, Deps{Config: NodeDir(nodeDirForTest(t))})
-	has(t, w, NoBandwidthLimits)
-	for _, s := range texts(w.Content()) {
+	uitest.Has(t, w, NoBandwidthLimits)
+	for _, s := range uitest.Texts(w.Content()) {
 		if strings.Contains(strings.ToLower(s), "bandwidth") && s != NoBandwidthLimits {
 			t.Errorf("a bandwidth control: %q", s)
 		}

@@ -10,46 +10,15 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
+	"github.com/lafssync/lafssync/app/ui/uitest"
 	"github.com/lafssync/lafssync/node/nat"
 )
 
-// texts are the labels and button texts under o, in order.
-func texts(o fyne.CanvasObject) []string {
-	var out []string
-	switch x := o.(type) {
-	case *widget.Label:
-		out = append(out, x.Text)
-	case *widget.Button:
-		if x.Visible() {
-			out = append(out, x.Text)
-		}
-	case *container.Scroll:
-		out = append(out, texts(x.Content)...)
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			out = append(out, texts(c)...)
-		}
-	}
-	return out
-}
-
-func has(t *testing.T, w fyne.Window, want ...string) {
-	t.Helper()
-	got := texts(w.Content())
-	for _, s := range want {
-		if !slices.Contains(got, s) {
-			t.Errorf("window lacks %q; has %q", s, got)
-		}
-	}
-}
-
 func lacks(t *testing.T, w fyne.Window, no string) {
 	t.Helper()
-	for _, s := range texts(w.Content()) {
+	for _, s := range uitest.Texts(w.Content()) {
 		if strings.Contains(s, no) {
 			t.Errorf("window shows %q (in %q)", no, s)
 		}
@@ -149,7 +118,7 @@ func TestEachVerdictShowsItsEvidenceAndAdvice(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.r.Verdict), func(t *testing.T) {
 			w := open(t, &fake{report: c.r}, syncOpts())
-			got := strings.Join(texts(w.Content()), "\n")
+			got := strings.Join(uitest.Texts(w.Content()), "\n")
 			if !strings.Contains(got, "Reachability: "+string(c.r.Verdict)+"\n") {
 				t.Errorf("verdict not shown:\n%s", got)
 			}
@@ -157,10 +126,10 @@ func TestEachVerdictShowsItsEvidenceAndAdvice(t *testing.T) {
 				t.Errorf("meaning %q not shown:\n%s", c.headline, got)
 			}
 			for _, e := range c.r.Evidence {
-				has(t, w, "• "+e)
+				uitest.Has(t, w, "• "+e)
 			}
 			for _, a := range c.r.Advice {
-				has(t, w, a.Text)
+				uitest.Has(t, w, a.Text)
 				if !strings.Contains(got, a.Changes[0].String()) || !strings.Contains(got, a.Command) {
 					t.Errorf("advice %s: its change or command not shown:\n%s", a.ID, got)
 				}
@@ -169,7 +138,7 @@ func TestEachVerdictShowsItsEvidenceAndAdvice(t *testing.T) {
 				t.Errorf("%d Apply buttons for %d advice", n, len(c.r.Advice))
 			}
 			if len(c.r.Advice) == 0 {
-				has(t, w, "Nothing: no change would help this node now.")
+				uitest.Has(t, w, "Nothing: no change would help this node now.")
 			}
 			switch {
 			case c.r.Provisional:
@@ -182,9 +151,9 @@ func TestEachVerdictShowsItsEvidenceAndAdvice(t *testing.T) {
 				}
 			}
 			if c.r.CheckedAt.IsZero() {
-				has(t, w, "Not checked yet.")
+				uitest.Has(t, w, "Not checked yet.")
 			} else {
-				has(t, w, "Checked "+c.r.CheckedAt.Format("15:04")+".")
+				uitest.Has(t, w, "Checked "+c.r.CheckedAt.Format("15:04")+".")
 			}
 		})
 	}
@@ -217,7 +186,7 @@ func TestGridLines(t *testing.T) {
 		}
 	}
 	w := open(t, &fake{report: nat.Report{Verdict: nat.VerdictNAT}, grid: Grid{Connected: 2, Known: 5, K: 3, Happy: 7, N: 10}}, syncOpts())
-	has(t, w, "Storage servers: 2 of 5 connected.")
+	uitest.Has(t, w, "Storage servers: 2 of 5 connected.")
 }
 
 func natReport() nat.Report {
@@ -236,7 +205,7 @@ func TestApplyCallsTheNodeAndSaysWhatChanged(t *testing.T) {
 	if !slices.Equal(f.applied, []string{nat.AdviceStorageOff}) {
 		t.Fatalf("applied %q, want [storage-off]", f.applied)
 	}
-	has(t, w, "Done: tahoe.cfg now has [storage] enabled = false. The old file is kept as tahoe.cfg.bak. "+RestartHint)
+	uitest.Has(t, w, "Done: tahoe.cfg now has [storage] enabled = false. The old file is kept as tahoe.cfg.bak. "+RestartHint)
 	if !w.cards[nat.AdviceStorageOff].apply.Disabled() || w.cards[nat.AdvicePortForward].apply.Disabled() {
 		t.Error("after applying storage-off, its button should be disabled and port-forward's not")
 	}
@@ -244,7 +213,7 @@ func TestApplyCallsTheNodeAndSaysWhatChanged(t *testing.T) {
 	// Check again rebuilds the list; what was applied stays said.
 	f.next = natReport()
 	test.Tap(w.check)
-	has(t, w, "Done: tahoe.cfg now has [storage] enabled = false. The old file is kept as tahoe.cfg.bak. "+RestartHint)
+	uitest.Has(t, w, "Done: tahoe.cfg now has [storage] enabled = false. The old file is kept as tahoe.cfg.bak. "+RestartHint)
 	if !w.cards[nat.AdviceStorageOff].apply.Disabled() {
 		t.Error("Apply is enabled again after Check again")
 	}
@@ -257,7 +226,7 @@ func TestApplyFailureIsSaidInPlainWords(t *testing.T) {
 	if !slices.Equal(f.applied, []string{nat.AdvicePortForward}) {
 		t.Fatalf("applied %q", f.applied)
 	}
-	has(t, w, `Could not apply "port-forward": open /home/u/.lafs/tahoe.cfg: permission denied. tahoe.cfg was left as it was.`)
+	uitest.Has(t, w, `Could not apply "port-forward": open /home/u/.lafs/tahoe.cfg: permission denied. tahoe.cfg was left as it was.`)
 	lacks(t, w, "Done:")
 	if w.cards[nat.AdvicePortForward].apply.Disabled() {
 		t.Error("Apply stays disabled after a failure: the user cannot try again")
@@ -271,19 +240,19 @@ func TestRestartOfferedOnlyWithAWayToRestart(t *testing.T) {
 	w := open(t, &fake{report: natReport()}, o)
 	lacks(t, w, RestartLabel) // nothing applied yet
 	test.Tap(w.cards[nat.AdviceStorageOff].apply)
-	has(t, w, RestartLabel, "Done: tahoe.cfg now has [storage] enabled = false. The old file is kept as tahoe.cfg.bak. The node uses the new setting after a restart.")
+	uitest.Has(t, w, RestartLabel, "Done: tahoe.cfg now has [storage] enabled = false. The old file is kept as tahoe.cfg.bak. The node uses the new setting after a restart.")
 	test.Tap(w.restart)
 	if restarts != 1 {
 		t.Errorf("%d restarts", restarts)
 	}
-	has(t, w, "The node is restarting with the new settings. Check again in a minute to see the new verdict.")
+	uitest.Has(t, w, "The node is restarting with the new settings. Check again in a minute to see the new verdict.")
 	lacks(t, w, RestartLabel)
 
 	o.Restart = func() error { return errors.New("the node directory is held by another process") }
 	w = open(t, &fake{report: natReport()}, o)
 	test.Tap(w.cards[nat.AdviceStorageOff].apply)
 	test.Tap(w.restart)
-	has(t, w, "The node could not be restarted: the node directory is held by another process. Quit LAFS Sync and start it again.")
+	uitest.Has(t, w, "The node could not be restarted: the node directory is held by another process. Quit LAFS Sync and start it again.")
 }
 
 // TestCheckAgainRunsOffTheUIGoroutine: while the check runs the window
@@ -298,7 +267,7 @@ func TestCheckAgainRunsOffTheUIGoroutine(t *testing.T) {
 	w.opt.Go = func(fn func()) { wg.Go(fn) }
 	f.release = make(chan struct{})
 	test.Tap(w.check) // returns while Check blocks
-	has(t, w, Checking, "Reachability: unknown")
+	uitest.Has(t, w, Checking, "Reachability: unknown")
 	if !w.check.Disabled() {
 		t.Error("Check again is enabled while a check runs")
 	}
@@ -307,7 +276,7 @@ func TestCheckAgainRunsOffTheUIGoroutine(t *testing.T) {
 	if f.checks != 1 {
 		t.Errorf("%d checks", f.checks)
 	}
-	has(t, w, "Reachability: public", "• a peer opened a new connection to 203.0.113.7:3456 and reached this node",
+	uitest.Has(t, w, "Reachability: public", "• a peer opened a new connection to 203.0.113.7:3456 and reached this node",
 		"Checked again: public: a peer reached this node")
 	if w.check.Disabled() {
 		t.Error("Check again stays disabled")
