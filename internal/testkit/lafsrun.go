@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,17 @@ func Lafs(t testing.TB, bin string, args ...string) string {
 		t.Fatalf("lafs %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
 	}
 	return string(out)
+}
+
+// IntroducerURL is the fURL of the introducer made in dir (lafs
+// create-introducer writes it to private/introducer.url).
+func IntroducerURL(t testing.TB, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "private", "introducer.url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // Node is a `lafs run DIR` process started by RunNode.

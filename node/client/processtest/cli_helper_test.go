@@ -70,11 +70,7 @@ func TestCLIThroughTheNodesHelper(t *testing.T) {
 	intro := filepath.Join(root, "intro")
 	lafs(t, "create-introducer", "--nickname", "intro", intro)
 	run(t, intro, "introducer address: ")
-	b, err := os.ReadFile(filepath.Join(intro, "private", "introducer.url"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iu := strings.TrimSpace(string(b))
+	iu := testkit.IntroducerURL(t, intro)
 
 	helperDir := filepath.Join(root, "helper")
 	lafs(t, "create-node", "--nickname", "helper", "--introducer", iu, helperDir)

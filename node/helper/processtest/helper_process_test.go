@@ -148,11 +148,7 @@ func TestHelperBetweenProcesses(t *testing.T) {
 	intro := filepath.Join(root, "intro")
 	lafs(t, "create-introducer", "--nickname", "intro", intro)
 	run(t, intro, "introducer address: ")
-	b, err := os.ReadFile(filepath.Join(intro, "private", "introducer.url"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iu := strings.TrimSpace(string(b))
+	iu := testkit.IntroducerURL(t, intro)
 	enc := []string{"client", "shares.needed", "2", "client", "shares.happy", "3", "client", "shares.total", "4"}
 
 	helperDir := filepath.Join(root, "helper")
