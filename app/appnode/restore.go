@@ -12,6 +12,7 @@ import (
 	"github.com/lafssync/lafssync/app/ui/wizard"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/invite"
+	"github.com/lafssync/lafssync/syncer/api"
 )
 
 // Restore implements wizard.Backend: it brings back a recovery kit made
@@ -75,8 +76,19 @@ func (s *Setup) Restore(ctx context.Context, k *recovery.Kit, into string) (wiza
 	if len(skipped) > 0 {
 		r.Grid += fmt.Sprintf(" Left out, as LAFS Sync cannot use them: %s.", strings.Join(skipped, ", "))
 	}
-	r.Folders = recovery.RestoreFolders(ctx, s, k, into)
+	r.Folders = recovery.RestoreFolders(ctx, folderAdder{s}, k, into)
 	return r, nil
+}
+
+// folderAdder gives each folder of a kit wizard.FolderTimeout of its own
+// (within the restore's), so that one the grid never answers for does
+// not use up the others' time.
+type folderAdder struct{ s *Setup }
+
+func (a folderAdder) Add(ctx context.Context, req api.AddRequest) (api.FolderStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, wizard.FolderTimeout)
+	defer cancel()
+	return a.s.Add(ctx, req)
 }
 
 // kitInvite is the kit's grid as an invite for cli.JoinGrid: the

@@ -67,7 +67,7 @@ func (z *Wizard) forgetKit() {
 		z.opened = nil
 		z.RestoreStatus.SetText("")
 	}
-	z.Next.SetText("Restore")
+	z.setNext("Restore")
 }
 
 // RestoreInput reads and checks the restore step's answer: the kit's
@@ -161,7 +161,7 @@ func (z *Wizard) restoreNext() {
 					text = NoGridKitText
 				}
 				z.RestoreStatus.SetText(fmt.Sprintf("%s\n\n%s", describeKit(k), text))
-				z.Next.SetText(AliasesOnlyLabel)
+				z.setNext(AliasesOnlyLabel)
 			})
 			return
 		}

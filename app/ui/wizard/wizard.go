@@ -251,6 +251,7 @@ type Wizard struct {
 	kitNote *widget.Label
 	busy    bool
 	body    *fyne.Container
+	bar     *fyne.Container // Back and Next, laid out again when Next's text changes
 	steps   []fyne.CanvasObject
 	onDone  func()
 	home    string
@@ -314,7 +315,7 @@ func New(w fyne.Window, b Backend, home string, onDone func()) *Wizard {
 
 	// Step 2: the recovery kit.
 	z.Kit = ui.NewKitExport(w, b.Kit, filepath.Join(home, "LAFS Sync recovery kit.txt"), KitParams,
-		func(recovery.Saved) { z.Next.SetText("Next") })
+		func(recovery.Saved) { z.setNext("Next") })
 	z.kitNote = wrapped("")
 	kit := container.NewVBox(bold("A recovery kit"), z.Kit.Content, z.kitNote)
 
@@ -330,7 +331,8 @@ func New(w fyne.Window, b Backend, home string, onDone func()) *Wizard {
 	z.Next = widget.NewButton("Next", z.next)
 	z.Next.Importance = widget.HighImportance
 	z.body = container.NewStack(grid)
-	w.SetContent(container.NewBorder(nil, container.NewHBox(z.Back, z.Next), nil, nil,
+	z.bar = container.NewHBox(z.Back, z.Next)
+	w.SetContent(container.NewBorder(nil, z.bar, nil, nil,
 		container.NewVScroll(container.NewPadded(z.body))))
 	w.Resize(fyne.NewSize(620, 520))
 	z.show(StepGrid)
@@ -380,20 +382,28 @@ func (z *Wizard) show(i int) {
 	z.body.Refresh()
 	switch i {
 	case StepKit:
-		z.Next.SetText("Skip for now")
+		z.setNext("Skip for now")
 		if z.choice.Where == LocalGrid {
 			z.kitNote.SetText("Note: on the local grid the kit brings your folders back only while this computer's grid can be reached.")
 		} else {
 			z.kitNote.SetText("")
 		}
 	case StepDone:
-		z.Next.SetText("Finish")
+		z.setNext("Finish")
 	case StepRestore:
 		z.forgetKit()
 	default:
-		z.Next.SetText("Next")
+		z.setNext("Next")
 	}
 	z.setBusy(false)
+}
+
+// setNext sets the Next button's text and makes room for it.
+func (z *Wizard) setNext(text string) {
+	z.Next.SetText(text)
+	if z.bar != nil {
+		z.bar.Refresh()
+	}
 }
 
 // setBusy disables the buttons while a step works.

@@ -498,6 +498,9 @@ func TestRestoreLocalGridKit(t *testing.T) {
 		z.Next.Text != AliasesOnlyLabel {
 		t.Fatalf("local kit: %q, button %q", z.RestoreStatus.Text, z.Next.Text)
 	}
+	if z.Next.Size().Width < z.Next.MinSize().Width {
+		t.Errorf("the button is %v wide, its text needs %v", z.Next.Size().Width, z.Next.MinSize().Width)
+	}
 	if kits, _ := b.restoreCalls(); len(kits) != 0 {
 		t.Fatal("a local-grid kit was restored before the user agreed")
 	}
