@@ -3,7 +3,8 @@
 // default, what a first start gets), or, once the node joined another
 // grid, the node alone as that grid's client. The folder sync runs inside
 // it. Restart runs the node again after its settings changed (the
-// first-run wizard joining a grid, an applied reachability advice).
+// first-run wizard joining a grid or restoring a recovery kit, an applied
+// reachability advice).
 package appnode
 
 import (
