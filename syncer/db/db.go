@@ -400,3 +400,19 @@ func (tx *Tx) PutMeta(key string, v []byte) error {
 	}
 	return tx.meta.Put([]byte(key), v)
 }
+
+// ForEachMeta calls fn for every meta key that starts with prefix, in key
+// order, with a copy of its value. fn must not put or delete meta keys;
+// collect them and change them after.
+func (tx *Tx) ForEachMeta(prefix string, fn func(key string, v []byte) error) error {
+	if tx.meta == nil {
+		return nil
+	}
+	c := tx.meta.Cursor()
+	for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+		if err := fn(string(k), bytes.Clone(v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

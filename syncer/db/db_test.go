@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -470,5 +472,38 @@ func TestSecondProcessIsLocked(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 		t.Fatalf("child Open: %v, want exit 3 (ErrLocked)", err)
+	}
+}
+
+func TestForEachMetaByPrefix(t *testing.T) {
+	d, _ := openTemp(t)
+	f := d.Folder("f")
+	if err := f.Update(func(tx *Tx) error {
+		for _, k := range []string{"landing:b", "generation", "landing:a", "landinz", "landing"} {
+			if err := tx.PutMeta(k, []byte("v"+k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := f.View(func(tx *Tx) error {
+		return tx.ForEachMeta("landing:", func(k string, v []byte) error {
+			got = append(got, k+"="+string(v))
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "landing:a=vlanding:a landing:b=vlanding:b"; strings.Join(got, " ") != want {
+		t.Fatalf("ForEachMeta(landing:) = %q, want %q", got, want)
+	}
+	// A folder never written has none.
+	if err := d.Folder("empty").View(func(tx *Tx) error {
+		return tx.ForEachMeta("", func(k string, _ []byte) error { return fmt.Errorf("key %q in an empty folder", k) })
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

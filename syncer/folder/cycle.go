@@ -473,8 +473,11 @@ func (f *Folder) decide(ctx context.Context, p string, r db.Record, had bool, e 
 			return local(actPut, nil) // changed here, deleted there: the change wins
 		}
 		// Unchanged here, gone there: delete only the version the grid deleted.
+		// The version deleted may also be a later one of the same
+		// lineage (this device missed the edits between): the delete
+		// then applies to ours too; it is in the grid's history.
 		t, err := f.cfg.Remote.Tombstone(ctx, p)
-		if err == nil && t != nil && t.Hash == r.SyncedHash {
+		if err == nil && t != nil && (t.Hash == r.SyncedHash || descends(t.Ver, r.Ver)) {
 			return actDeleteHere, nil
 		}
 		// Unsure (no tombstone: deleted outside LAFS Sync): keep the file
@@ -539,6 +542,16 @@ func (f *Folder) decide(ctx context.Context, p string, r db.Record, had bool, e 
 		return actAdopt, nil // both made the same change
 	}
 	return actConflict, nil
+}
+
+// descends says whether version v is base or a later version of it
+// (never for an empty vector: a foreign entry's lineage is unknown).
+func descends(v, base vv.Vector) bool {
+	if v.IsZero() || base.IsZero() {
+		return false
+	}
+	c := v.Compare(base)
+	return c == vv.After || c == vv.Equal
 }
 
 // apply carries out a cycle's actions and says whether any must retry.

@@ -245,6 +245,9 @@ func (f *Folder) Run(ctx context.Context) error {
 	if err := f.loadMeta(); err != nil {
 		return err
 	}
+	if err := f.recoverLandings(); err != nil {
+		f.log.Warn("database", "err", err)
+	}
 	f.removeTemps()
 	wo := f.cfg.Watch
 	if wo.Skip == nil && ign != nil {

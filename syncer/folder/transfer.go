@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/lafssync/lafssync/grid/immutable"
@@ -154,6 +155,34 @@ func (f *Folder) download(ctx context.Context, a action) error {
 	if err != nil {
 		return err
 	}
+	// The record the file gets, from the temporary file (a rename keeps
+	// its size, mtime, mode and inode), is written ahead as the landing
+	// of this download: a crash after the rename but before the record
+	// is saved must not make the grid's version look like a local edit
+	// (a conflict with itself, or an older version sent back).
+	tst, err := os.Lstat(tmpName)
+	if err != nil {
+		return err
+	}
+	r := db.Record{
+		Size: tst.Size(), MtimeNs: tst.ModTime().UnixNano(), Inode: inode(tst), Mode: uint32(tst.Mode().Perm()),
+		Hash: hash, Key: key,
+		Synced: true, Cap: a.entry.Cap, Ver: a.entry.Meta.Ver.Clone(), SyncedHash: hash,
+	}
+	landing, err := r.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := f.cfg.DB.Update(func(tx *db.Tx) error { return tx.PutMeta(landingKey(a.path), landing) }); err != nil {
+		f.log.Warn("database", "err", err)
+		return err
+	}
+	landed := false
+	defer func() {
+		if !landed {
+			f.update(func(tx *db.Tx) error { return tx.PutMeta(landingKey(a.path), nil) })
+		}
+	}()
 	// The local file: a conflict keeps it under its conflict name; an
 	// expected local file must still be what the scan saw.
 	var copyPath string
@@ -190,14 +219,9 @@ func (f *Folder) download(ctx context.Context, a action) error {
 	}
 	keep = true
 	syncDir(dir)
-	st, err := os.Lstat(target)
-	if err != nil {
-		return err
-	}
-	r := db.Record{
-		Size: st.Size(), MtimeNs: st.ModTime().UnixNano(), Inode: inode(st), Mode: uint32(st.Mode().Perm()),
-		Hash: hash, Key: key,
-		Synced: true, Cap: a.entry.Cap, Ver: a.entry.Meta.Ver.Clone(), SyncedHash: hash,
+	landed = true
+	if testHookLanded != nil && testHookLanded(ctx, a.path) {
+		return errors.New("test: crashed after putting the download in place")
 	}
 	f.update(func(tx *db.Tx) error {
 		if copyPath != "" && copyRec.Pending {
@@ -205,7 +229,10 @@ func (f *Folder) download(ctx context.Context, a action) error {
 				return err
 			}
 		}
-		return tx.Put(a.path, r)
+		if err := tx.Put(a.path, r); err != nil {
+			return err
+		}
+		return tx.PutMeta(landingKey(a.path), nil)
 	})
 	f.clearErr(a.path)
 	if copyPath != "" {
@@ -282,5 +309,53 @@ func (f *Folder) forgetStat(p string, h [32]byte) {
 		}
 		r.MtimeNs = 0
 		return tx.Put(p, r)
+	})
+}
+
+// testHookLanded, set by a test, runs once a download is in place and
+// before its record is saved; true makes the download stop there, as a
+// process killed at that moment would.
+var testHookLanded func(ctx context.Context, path string) bool
+
+// landingPrefix starts the db meta keys of downloads being put in place.
+const landingPrefix = "landing:"
+
+func landingKey(p string) string { return landingPrefix + p }
+
+// recoverLandings finishes, at start, the downloads a crash cut off
+// between putting the file in place and saving its record: a file that is
+// exactly the one landed (size, mtime, inode) gets the grid version's
+// record; otherwise (the rename never happened) the landing is dropped.
+func (f *Folder) recoverLandings() error {
+	type landing struct {
+		key string
+		r   db.Record
+		ok  bool
+	}
+	var ls []landing
+	if err := f.cfg.DB.View(func(tx *db.Tx) error {
+		return tx.ForEachMeta(landingPrefix, func(k string, v []byte) error {
+			l := landing{key: k}
+			l.ok = l.r.UnmarshalBinary(v) == nil
+			ls = append(ls, l)
+			return nil
+		})
+	}); err != nil || len(ls) == 0 {
+		return err
+	}
+	return f.cfg.DB.Update(func(tx *db.Tx) error {
+		for _, l := range ls {
+			p := strings.TrimPrefix(l.key, landingPrefix)
+			if fi, err := os.Lstat(f.diskPath(p)); l.ok && err == nil && sameStat(fi, l.r) {
+				if err := tx.Put(p, l.r); err != nil {
+					return err
+				}
+				f.log.Info("recorded a download a crash had cut short", "path", p)
+			}
+			if err := tx.PutMeta(l.key, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }

@@ -1,0 +1,6 @@
+package folder
+
+import "context"
+
+// SetLandedHook sets testHookLanded for the external tests (nil clears it).
+func SetLandedHook(fn func(ctx context.Context, path string) bool) { testHookLanded = fn }
