@@ -255,8 +255,14 @@ func recordChange(tx *db.Tx, c scan.Change) error {
 	r := c.Rec
 	r.Gone = false
 	r.Pending = !(r.Synced && r.Hash == r.SyncedHash)
+	if c.Had && !c.Old.Gone && r.Synced && execBit(r.Mode) != execBit(c.Old.Mode) {
+		r.Pending = true // made executable or not: a change other devices get
+	}
 	return tx.Put(c.Path, r)
 }
+
+// execBit is the one permission bit a folder syncs: may the owner execute.
+func execBit(m uint32) bool { return m&0o100 != 0 }
 
 // massDeletePaused pauses the folder (and says true) when the scan found
 // most files deleted at once, until the user resumes.
@@ -657,8 +663,41 @@ func (f *Folder) adopt(a action) {
 		r.SyncedHash = r.Hash
 	}
 	r.Pending = r.Gone
+	if !a.entry.Foreign && !r.Gone {
+		r.Mode = f.applyExecBit(a.path, a.rec, a.entry.Meta.Mode)
+	}
 	f.update(func(tx *db.Tx) error { return tx.Put(a.path, r) })
 	f.clearErr(a.path)
+}
+
+// applyExecBit makes the local file at p executable or not as the grid's
+// mode says (a version that changed only that), if it still is the file
+// record r saw; it returns the file's mode as recorded afterwards. Only
+// the execute bits change: x for those who may read it, or none.
+func (f *Folder) applyExecBit(p string, r db.Record, mode os.FileMode) uint32 {
+	want := mode&0o100 != 0
+	if execBit(r.Mode) == want {
+		return r.Mode
+	}
+	target := f.diskPath(p)
+	fi, err := os.Lstat(target)
+	if err != nil || !sameStat(fi, r) {
+		return r.Mode // changed meanwhile: the next scan sees it
+	}
+	perm := fi.Mode().Perm()
+	if want {
+		perm |= (perm & 0o444) >> 2
+	} else {
+		perm &^= 0o111
+	}
+	if err := os.Chmod(target, perm); err != nil {
+		f.log.Info("could not change the file's execute permission", "path", p, "err", err)
+		return r.Mode
+	}
+	if fi, err := os.Lstat(target); err == nil {
+		return uint32(fi.Mode().Perm())
+	}
+	return uint32(perm)
 }
 
 func (f *Folder) update(fn func(tx *db.Tx) error) {

@@ -469,3 +469,51 @@ func TestIdenticalFilesUploadOnce(t *testing.T) {
 		t.Fatalf("5 identical files took %d uploads", n)
 	}
 }
+
+// TestExecutableBitSyncs: making a file executable (or not) is a change
+// the other device gets, without a conflict and without other bits lost.
+func TestExecutableBitSyncs(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	b := newDevice(t, g, "deviceB", a.cap)
+	a.write("run.sh", "#!/bin/sh\necho hi\n")
+	b.waitContent("run.sh", "#!/bin/sh\necho hi\n")
+	mode := func(d *device) os.FileMode {
+		fi, err := os.Stat(filepath.Join(d.root, "run.sh"))
+		if err != nil {
+			return 0
+		}
+		return fi.Mode().Perm()
+	}
+	if m := mode(b); m&0o100 != 0 {
+		t.Fatalf("B's run.sh is executable before anyone made it so: %v", m)
+	}
+	if err := os.Chmod(filepath.Join(a.root, "run.sh"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("run.sh executable on B", func() bool { return mode(b)&0o100 != 0 })
+	if m := mode(b); m != 0o755 {
+		t.Errorf("B's run.sh mode %v: want 0755 (x where its 0644 has r)", m)
+	}
+	b.waitSettled()
+	if err := os.Chmod(filepath.Join(b.root, "run.sh"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.waitFor("run.sh not executable on A", func() bool { return mode(a)&0o111 == 0 })
+	if m := mode(a); m != 0o640 {
+		t.Errorf("A's run.sh mode %v, want 0640 (its own read bits kept)", m)
+	}
+	a.waitSettled()
+	b.waitSettled()
+	for _, d := range []*device{a, b} {
+		for name := range d.tree() {
+			if strings.Contains(name, "sync-conflict") {
+				t.Errorf("%s: a conflict copy: %s", d.name, name)
+			}
+		}
+	}
+	// A mode change is metadata: the content is not fetched again.
+	if n := strings.Count(b.logs.String(), "msg=downloaded"); n != 1 {
+		t.Errorf("B downloaded %d times, want once (the mode changes need no download)", n)
+	}
+}
