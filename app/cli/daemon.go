@@ -18,7 +18,6 @@ import (
 	"github.com/lafssync/lafssync/internal/version"
 	"github.com/lafssync/lafssync/node/fullnode"
 	"github.com/lafssync/lafssync/node/nodedir"
-	"github.com/lafssync/lafssync/node/webapi"
 )
 
 func newDaemonCmd(opts *options) *cobra.Command {
@@ -30,7 +29,8 @@ func newDaemonCmd(opts *options) *cobra.Command {
 machine (an introducer and ten storage servers under NODEDIR/local-grid, loopback only) and
 the node in NODEDIR as its client, joined to the local introducer (petname "local" in
 NODEDIR/private/introducers.yaml), with the web API on a loopback port (its URL in
-NODEDIR/node.url, its token in NODEDIR/private/api_auth_token), and the folder sync: the
+NODEDIR/node.url, its token in the OS keyring or NODEDIR/private/api_auth_token: see
+'lafs secrets'), and the folder sync: the
 folders added with 'lafs sync add DIR' are kept in step with the grid while it runs. Stop it
 with Ctrl-C.
 
@@ -66,7 +66,7 @@ directory says which process runs it and exits.`,
 				startSync(syncCtx, &syncing, n, log)
 				log.Info("local grid up", "storage_servers", fullnode.LocalGridSize,
 					"directory", filepath.Join(opts.nodeDir, "local-grid"), "web_api", n.WebURL(),
-					"token_file", webapi.TokenPath(opts.nodeDir))
+					"token_in", tokenWhere(opts.nodeDir))
 				// The banner waits (briefly) for the servers, so the
 				// commands it suggests work at once.
 				go func() {
@@ -137,7 +137,7 @@ LAFS Sync is running (headless: no tray app).
 Next, in another terminal:
 %s
 Stop with Ctrl-C.
-`, nodeDir, fullnode.LocalGridSize, connected, filepath.Join(nodeDir, "local-grid"), webURL, webapi.TokenPath(nodeDir), logLine,
+`, nodeDir, fullnode.LocalGridSize, connected, filepath.Join(nodeDir, "local-grid"), webURL, tokenWhere(nodeDir), logLine,
 		nextSteps(lafs))
 }
 

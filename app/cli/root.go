@@ -77,6 +77,7 @@ around it. The tray app (lafsync) runs the same node with a window and a tray ic
 		newCpCmd(opts),
 		newCreateAliasCmd(opts),
 		newListAliasesCmd(opts),
+		newSecretsCmd(opts),
 		// Keeping files alive.
 		newCheckCmd(opts),
 		newDeepCheckCmd(opts),
@@ -110,6 +111,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // mainIO is Main reading standard input from stdin.
 func mainIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	UseKeyring()
 	root := NewRoot()
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -16,7 +16,6 @@ import (
 	"github.com/lafssync/lafssync/app/secrets"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/node/status"
-	"github.com/lafssync/lafssync/node/webapi"
 )
 
 // nodeAPI finds the running node's web API: its URL and token.
@@ -28,7 +27,7 @@ func nodeAPI(dir string) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("the node in %s is not running: start it with 'lafs daemon' (the local grid; 'make run' does this) or 'lafs run %s' (a node you created)", dir, client.ShellQuote(dir))
 	}
-	token, err := webapi.LoadToken(dir)
+	token, err := readToken(dir)
 	if err != nil {
 		return "", "", err
 	}
@@ -70,7 +69,7 @@ web API's /status document as it is (docs/webapi.md): {"servers": [...], "params
 				return fmt.Errorf("status: %w", err)
 			}
 			printStatus(out, s)
-			if w := secrets.Where(opts.nodeDir); w != "" {
+			for _, w := range secrets.WhereAll(opts.nodeDir) {
 				fmt.Fprintln(out, w)
 			}
 			return nil

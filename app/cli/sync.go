@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lafssync/lafssync/node/webapi"
+	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/syncer/api"
 )
 
@@ -92,17 +92,18 @@ func dialSync(opts *options) (*syncConn, error) {
 	return &syncConn{c: api.NewClient(base, token, &http.Client{Timeout: syncTimeout}), nodeDir: opts.nodeDir}, nil
 }
 
-// readToken reads the web API's token; unlike webapi.LoadToken it never
-// makes one (a new token would not be the running node's).
+// readToken reads the web API's token (the OS keyring or its file:
+// client.ReadToken); unlike webapi.LoadToken it never makes one (a new
+// token would not be the running node's).
 func readToken(nodeDir string) (string, error) {
-	b, err := os.ReadFile(webapi.TokenPath(nodeDir))
-	if errors.Is(err, os.ErrNotExist) {
+	tok, err := client.ReadToken(nodeDir)
+	if err != nil {
+		return "", err
+	}
+	if tok == "" {
 		return "", noNode(nodeDir)
 	}
-	if err != nil {
-		return "", fmt.Errorf("read the web API token: %w (run lafs as the user who runs the node)", err)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return tok, nil
 }
 
 // explain turns a failed request into what the user should know.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -128,4 +130,43 @@ func classify(err error) error {
 		return &unavailableError{Why: "the login keyring is locked, or there is none", Err: err}
 	}
 	return &unavailableError{Why: "the keyring failed: " + msg, Err: err}
+}
+
+// noBusKeyring is the keyring when no session bus is offered.
+type noBusKeyring struct{}
+
+func (noBusKeyring) err() error {
+	return &unavailableError{Why: "no D-Bus session bus"}
+}
+func (k noBusKeyring) Set(string, string, string) error   { return k.err() }
+func (k noBusKeyring) Get(string, string) (string, error) { return "", k.err() }
+func (k noBusKeyring) Delete(string, string) error        { return k.err() }
+
+// busOffered says whether a session bus is there to ask (tests replace
+// it when go-keyring is mocked).
+var busOffered = sessionBusOffered
+
+// sessionBusOffered is true on macOS and Windows, and elsewhere when the
+// environment names a session bus or $XDG_RUNTIME_DIR/bus (or
+// /run/user/UID/bus) exists. Without one, godbus would run dbus-launch,
+// which starts a bus and a keyring daemon that outlive the process: once
+// for every lafs command on a headless machine.
+func sessionBusOffered() bool {
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return true
+	}
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return true
+	}
+	dirs := []string{fmt.Sprintf("/run/user/%d", os.Getuid())}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		dirs = []string{d}
+	}
+	for _, d := range dirs {
+		if fi, err := os.Stat(filepath.Join(d, "bus")); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,9 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/lafssync/lafssync/internal/testkit"
+	"github.com/lafssync/lafssync/node/client"
+	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/webapi"
 	"github.com/lafssync/lafssync/syncer"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/remote/gridtest"
@@ -31,7 +35,8 @@ import (
 const childEnv = "LAFSSYNC_KEYRING_CHILD"
 
 // TestRealKeyring is the real round trip: gnome-keyring unlocked on a
-// private D-Bus session bus; a node's folder sync stores its caps there,
+// private D-Bus session bus; a node's folder sync stores its caps there
+// (and the aliases and web API token go there, and come back),
 // restarts, reads them back and syncs on; the keyring goes away (the
 // fallback file with its warning), comes back (migration); and a node
 // whose caps are in an unreachable keyring refuses to start empty.
@@ -299,8 +304,60 @@ func realKeyring(t *testing.T) {
 		return err == nil && len(vs) > 0
 	})
 
+	t.Log("2b. the aliases (chunked) and the web API token round-trip through the keyring; export-tahoe and back")
+	aliases := map[string]string{}
+	for i := range 40 {
+		aliases[fmt.Sprintf("alias-%02d", i)] = fmt.Sprintf("URI:DIR2:%052d:%052d", i, i)
+	}
+	if len(config.FormatAliases(aliases)) <= 2560 {
+		t.Fatal("the aliases are too few to need chunks")
+	}
+	installed, restore := Install(Options{})
+	defer restore()
+	if err := config.SaveAliases(node, aliases); err != nil {
+		t.Fatal(err)
+	}
+	token, err := webapi.LoadToken(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := installed.Store(node, Aliases).Mode(); m != ModeKeyring {
+		t.Fatalf("aliases in mode %q", m)
+	}
+	other := NewStores(Options{}) // another process
+	if got, err := other.LoadAliases(node); err != nil || !maps.Equal(got, aliases) {
+		t.Fatalf("aliases read back: %d, %v", len(got), err)
+	}
+	if got, err := other.Token(node); err != nil || got != token {
+		t.Fatalf("token read back: %v", err)
+	}
+	if exists(config.AliasesPath(node)) || exists(client.TokenPath(node)) {
+		t.Fatal("an aliases or token file exists beside the keyring")
+	}
+	if files, err := other.ExportTahoe(node); err != nil || len(files) != 2 {
+		t.Fatalf("export-tahoe: %v, %v", files, err)
+	}
+	if b, _ := os.ReadFile(client.TokenPath(node)); strings.TrimSpace(string(b)) != token {
+		t.Fatal("the exported token differs")
+	}
+	if left, err := other.StopExport(node); err != nil || len(left) != 0 {
+		t.Fatalf("export-tahoe --stop: %v, %v", left, err)
+	}
+
 	t.Log("3. the keyring goes away: a new folder's caps fall back to the 0600 file, with the warning")
 	s.stopKeyring()
+	if _, err := NewStores(Options{}).LoadAliases(node); err == nil || !strings.Contains(err.Error(), "unlock the keyring") || strings.Contains(err.Error(), "URI:") {
+		t.Fatalf("aliases with the keyring gone: %v", err)
+	}
+	if got, err := NewStores(Options{}).Token(node); err != nil || got != "" {
+		t.Fatalf("token with the keyring gone: %d chars, %v", len(got), err)
+	}
+	_, restore = Install(Options{}) // a node started now makes a new token, in the file
+	defer restore()
+	token2, err := webapi.LoadToken(node)
+	if err != nil || token2 == token || !exists(client.TokenPath(node)) {
+		t.Fatalf("a new token without the keyring: %v, file %v", err, exists(client.TokenPath(node)))
+	}
 	addFolder(t, a, base, "added-without-keyring")
 	want = append(want, "added-without-keyring")
 	slices.Sort(want)
@@ -341,6 +398,13 @@ func realKeyring(t *testing.T) {
 		t.Fatalf("folders after migration: %v, want %v", got, want)
 	}
 	a.stop()
+	back := NewStores(Options{})
+	if got, err := back.LoadAliases(node); err != nil || !maps.Equal(got, aliases) {
+		t.Fatalf("aliases after the keyring came back: %d, %v", len(got), err)
+	}
+	if got, err := back.Token(node); err != nil || got != token2 || exists(client.TokenPath(node)) {
+		t.Fatalf("the file's token did not move into the keyring: %v, file %v", err, exists(client.TokenPath(node)))
+	}
 
 	t.Log("6. caps in the keyring, keyring gone, no file: the sync refuses to start empty")
 	s.stopKeyring()

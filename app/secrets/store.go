@@ -25,28 +25,28 @@ import (
 const Service = "LAFS Sync"
 
 const (
-	// chunkSize is the most folder-list bytes in one keyring item: base64
+	// chunkSize is the most bytes of an item in one keyring entry: base64
 	// makes 2,048 characters of it, under Windows' 2,560-byte limit and,
 	// with macOS' own base64 on top, under the 4,096-byte command line of
 	// /usr/bin/security.
 	chunkSize = 1536
-	// maxChunks bounds every loop over chunks (a 1.5 MB folder list).
+	// maxChunks bounds every loop over chunks (a 1.5 MB item).
 	maxChunks = 1024
 	// DefaultTimeout is how long one Load or Save waits for the keyring.
 	DefaultTimeout = 3 * time.Second
 	manifestMagic  = "lafs-secrets"
 )
 
-// Mode says where a Store keeps the folder list.
+// Mode says where a Store keeps its item.
 type Mode string
 
 const (
 	ModeKeyring Mode = "keyring" // in the OS keyring
-	ModeFile    Mode = "file"    // in the 0600 file NODEDIR/private/sync-folders.json
+	ModeFile    Mode = "file"    // in the item's 0600 fallback file (Item.File)
 )
 
-// EnvKeyring is the environment variable that, set to "off", keeps the
-// folder list in the file and leaves the OS keyring alone (tests run on a
+// EnvKeyring is the environment variable that, set to "off", keeps every
+// item in its file and leaves the OS keyring alone (tests run on a
 // developer's desktop, users who do not want it).
 const EnvKeyring = "LAFSSYNC_KEYRING"
 
@@ -58,11 +58,13 @@ type Options struct {
 	Log     *slog.Logger  // nil = discard
 }
 
-// Store is a syncer.SecretStore in the OS keyring with a 0600 file as the
-// fallback (see the package doc). It is safe for concurrent use.
+// Store keeps one Item of a node in the OS keyring with a 0600 file as
+// the fallback (see the package doc). The folder list's Store is a
+// syncer.SecretStore. It is safe for concurrent use.
 type Store struct {
+	item    Item
 	file    syncer.FileStore
-	marker  string
+	export  string // ExportPath of the node
 	service string
 	key     string // account prefix for this node
 	kr      Keyring
@@ -76,13 +78,20 @@ type Store struct {
 
 var _ syncer.SecretStore = (*Store)(nil)
 
-// FilePath is the fallback file of the node in nodeDir.
+// FilePath is the folder list's fallback file of the node in nodeDir.
 func FilePath(nodeDir string) string { return filepath.Join(nodeDir, "private", "sync-folders.json") }
 
 // MarkerPath is the non-secret file saying the node's folder list is in
 // the keyring.
 func MarkerPath(nodeDir string) string {
 	return filepath.Join(nodeDir, "private", "sync-folders.keyring")
+}
+
+// ExportPath is the non-secret file saying the user asked for Tahoe's
+// files (lafs secrets export-tahoe): while it exists, the Exportable
+// items are kept in their files too, beside the keyring copy.
+func ExportPath(nodeDir string) string {
+	return filepath.Join(nodeDir, "private", "tahoe-export")
 }
 
 // Key is the account-name prefix of the node in nodeDir: the directory's
@@ -102,9 +111,13 @@ func Key(nodeDir string) string {
 	return base + "-" + hex.EncodeToString(sum[:6])
 }
 
-// New returns the store of the node in nodeDir. It touches neither the
-// keyring nor the disk until Load or Save.
-func New(nodeDir string, o Options) *Store {
+// New returns the folder list's store of the node in nodeDir. It touches
+// neither the keyring nor the disk until Load or Save.
+func New(nodeDir string, o Options) *Store { return NewItem(nodeDir, Folders(nodeDir), o) }
+
+// NewItem returns the store of item of the node in nodeDir. It touches
+// neither the keyring nor the disk until Load or Save.
+func NewItem(nodeDir string, item Item, o Options) *Store {
 	if o.Service == "" {
 		o.Service = Service
 	}
@@ -112,17 +125,22 @@ func New(nodeDir string, o Options) *Store {
 		o.Timeout = DefaultTimeout
 	}
 	if o.Keyring == nil {
-		o.Keyring = OSKeyring{}
-		if os.Getenv(EnvKeyring) == "off" {
+		switch {
+		case os.Getenv(EnvKeyring) == "off":
 			o.Keyring = offKeyring{}
+		case !busOffered():
+			o.Keyring = noBusKeyring{}
+		default:
+			o.Keyring = OSKeyring{}
 		}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Store{
-		file:    syncer.FileStore(FilePath(nodeDir)),
-		marker:  MarkerPath(nodeDir),
+		item:    item,
+		file:    syncer.FileStore(item.File),
+		export:  ExportPath(nodeDir),
 		service: o.Service,
 		key:     Key(nodeDir),
 		kr:      o.Keyring,
@@ -131,7 +149,10 @@ func New(nodeDir string, o Options) *Store {
 	}
 }
 
-// Mode is where the last Load or Save kept the list ("" before either).
+// Item is what the store keeps.
+func (s *Store) Item() Item { return s.item }
+
+// Mode is where the last Load or Save kept the item ("" before either).
 func (s *Store) Mode() Mode {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -145,13 +166,20 @@ func (s *Store) Warning() string {
 	if s.mode != ModeFile {
 		return ""
 	}
-	return fmt.Sprintf("No OS keyring is available (%s), so the folder caps are kept in %s, readable only by you. They move into the keyring automatically when one is available.", s.why, string(s.file))
+	return fmt.Sprintf("No OS keyring is available (%s), so %s %s kept in %s, readable only by you. %s automatically when one is available.",
+		s.why, s.item.Kept, s.item.verb(), string(s.file), s.item.move())
 }
 
-func (s *Store) manifestAccount() string { return s.key + "/folders" }
+// Account is the keyring account of the item's manifest (for messages).
+func (s *Store) Account() string { return s.manifestAccount() }
+
+func (s *Store) manifestAccount() string { return s.key + "/" + s.item.Name }
 func (s *Store) chunkAccount(gen string, i int) string {
-	return s.key + "/folders/" + gen + "/" + strconv.Itoa(i)
+	return s.key + "/" + s.item.Name + "/" + gen + "/" + strconv.Itoa(i)
 }
+
+// exported says the user wants the item's file kept for Tahoe too.
+func (s *Store) exported() bool { return s.item.Exportable && exists(s.export) }
 
 func (s *Store) setMode(m Mode, why string) {
 	if m == s.mode && why == s.why {
@@ -159,9 +187,9 @@ func (s *Store) setMode(m Mode, why string) {
 	}
 	s.mode, s.why = m, why
 	if m == ModeKeyring {
-		s.log.Info("the folder list is kept in the OS keyring", "service", s.service, "account", s.manifestAccount())
+		s.log.Info(s.item.What+" is kept in the OS keyring", "service", s.service, "account", s.manifestAccount())
 	} else {
-		s.log.Warn("no OS keyring: the folder list is kept in a file readable only by you", "file", string(s.file), "why", why)
+		s.log.Warn("no OS keyring: "+s.item.What+" is kept in a file readable only by you", "file", string(s.file), "why", why)
 	}
 }
 
@@ -176,14 +204,16 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// Load returns the folder list: from the file if there is one (moving it
-// into the keyring when that works), else from the keyring.
+// Load returns the item: from the file if there is one (moving it into
+// the keyring when that works, merged with the keyring copy when the item
+// has a Merge), else from the keyring. nil means nothing was saved.
 func (s *Store) Load() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	it := s.item
 	file, err := s.file.Load()
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the folder list %s: %w (check its permissions)", string(s.file), err)
+		return nil, fmt.Errorf("cannot read %s in %s: %w (check its permissions)", it.What, string(s.file), err)
 	}
 	var kb []byte
 	var found bool
@@ -197,8 +227,8 @@ func (s *Store) Load() ([]byte, error) {
 			s.setMode(ModeFile, u.Why)
 			return file, nil
 		}
-		if exists(s.marker) {
-			return nil, fmt.Errorf("the folder list is in the OS keyring (service %q, account %q), but %s: unlock the keyring (log in to the desktop session, or start gnome-keyring) and start LAFS Sync again; if that keyring is gone for good, delete %s to start with no folders", s.service, s.manifestAccount(), u.Why, s.marker)
+		if exists(it.Marker) && !it.Remakeable {
+			return nil, fmt.Errorf("%s is in the OS keyring (service %q, account %q), but %s: unlock the keyring (log in to the desktop session, or start gnome-keyring) and try again; if that keyring is gone for good, delete %s to start with %s", it.What, s.service, s.manifestAccount(), u.Why, it.Marker, it.None)
 		}
 		s.setMode(ModeFile, u.Why)
 		return nil, nil
@@ -209,33 +239,55 @@ func (s *Store) Load() ([]byte, error) {
 	if file != nil {
 		// The file is newer than anything in the keyring (see Save), and
 		// replaces a damaged keyring copy too.
-		if err := s.put(file); err != nil {
-			why := "the keyring did not keep the folder list: " + err.Error()
+		b := file
+		if it.Merge != nil && err == nil && found {
+			if b, err = it.Merge(file, kb); err != nil {
+				return nil, fmt.Errorf("cannot merge %s of %s with the copy in the OS keyring: %w", it.What, string(s.file), err)
+			}
+		}
+		if err == nil && found && bytes.Equal(kb, b) {
+			// The keyring holds it already (an exported file, or a crash
+			// before the file was removed).
+		} else if err := s.put(b); err != nil {
+			why := "the keyring did not keep " + it.What + ": " + err.Error()
 			if u, ok := unavailable(err); ok {
 				why = u.Why
 			}
 			s.setMode(ModeFile, why)
-			return file, nil
+			if !bytes.Equal(b, file) {
+				// Keep what the keyring added in the file, the newest copy.
+				if err := s.file.Save(b); err != nil {
+					return nil, fmt.Errorf("cannot write %s: %w", string(s.file), err)
+				}
+			}
+			return b, nil
 		}
-		if err := s.commitKeyring(); err != nil {
+		if err := s.commitKeyring(b, file); err != nil {
 			return nil, err
 		}
-		s.log.Info("the folder list moved from its file into the OS keyring", "file", string(s.file))
-		return file, nil
+		if !s.exported() {
+			s.log.Info(it.What+" moved from its file into the OS keyring", "file", string(s.file))
+		}
+		return b, nil
 	}
-	if !found && exists(s.marker) {
-		return nil, fmt.Errorf("the OS keyring answers but holds no folder list for this node (service %q, account %q), though %s says it should: if the keyring was reset on purpose, delete that file to start with no folders", s.service, s.manifestAccount(), s.marker)
+	if !found && exists(it.Marker) && !it.Remakeable {
+		return nil, fmt.Errorf("the OS keyring answers but holds no %s for this node (service %q, account %q), though %s says it should: if the keyring was reset on purpose, delete that file to start with %s", strings.TrimPrefix(it.What, "the "), s.service, s.manifestAccount(), it.Marker, it.None)
+	}
+	if found && s.exported() {
+		// Exported, and the file is gone: write it again for Tahoe.
+		if err := s.file.Save(kb); err != nil {
+			return nil, fmt.Errorf("cannot write %s for Tahoe (lafs secrets export-tahoe): %w", string(s.file), err)
+		}
 	}
 	s.setMode(ModeKeyring, "")
 	return kb, nil
 }
 
-// Save stores the list in the keyring, or in the file when no keyring
-// works.
+// Save stores b in the keyring, or in the file when no keyring works.
 func (s *Store) Save(b []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	inFile := exists(string(s.file))
+	inFile := exists(string(s.file)) || s.exported()
 	if inFile {
 		// Keep the file the newest copy until the keyring holds this one.
 		if err := s.file.Save(b); err != nil {
@@ -243,7 +295,7 @@ func (s *Store) Save(b []byte) error {
 		}
 	}
 	if err := s.put(b); err != nil {
-		why := "the keyring did not keep the folder list: " + err.Error()
+		why := "the keyring did not keep " + s.item.What + ": " + err.Error()
 		if u, ok := unavailable(err); ok {
 			why = u.Why
 		}
@@ -255,23 +307,45 @@ func (s *Store) Save(b []byte) error {
 		s.setMode(ModeFile, why)
 		return nil
 	}
-	return s.commitKeyring()
+	return s.commitKeyring(b, b)
 }
 
-// commitKeyring records that the list is in the keyring and removes the
-// file, after a put that was read back and matched.
-func (s *Store) commitKeyring() error {
-	if !exists(s.marker) {
-		note := fmt.Sprintf("The folder list of this node is in the OS keyring: service %q, account %q. No secret is in this file.\n", s.service, s.manifestAccount())
-		if err := writeFile(s.marker, []byte(note)); err != nil {
-			return fmt.Errorf("cannot write %s: %w", s.marker, err)
+// commitKeyring records that the item is in the keyring, after a put of
+// b that was read back and matched, and removes the file if it still
+// holds fileWas (another program may have written it since: the next Load
+// moves that). When the item is exported for Tahoe, the file is kept and
+// made to hold b instead.
+func (s *Store) commitKeyring(b, fileWas []byte) error {
+	it := s.item
+	if !exists(it.Marker) {
+		note := fmt.Sprintf("%s of this node %s in the OS keyring: service %q, account %q. No secret is in this file.\n", upper(it.What), it.verb(), s.service, s.manifestAccount())
+		if err := writeFile(it.Marker, []byte(note)); err != nil {
+			return fmt.Errorf("cannot write %s: %w", it.Marker, err)
 		}
 	}
-	if err := os.Remove(string(s.file)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("the folder list is now in the OS keyring, but its old file %s cannot be removed: %w (remove it yourself)", string(s.file), err)
-	}
 	s.setMode(ModeKeyring, "")
+	if s.exported() {
+		if !bytes.Equal(b, fileWas) {
+			if err := s.file.Save(b); err != nil {
+				return fmt.Errorf("cannot write %s for Tahoe (lafs secrets export-tahoe): %w", string(s.file), err)
+			}
+		}
+		return nil
+	}
+	if now, err := s.file.Load(); err == nil && now != nil && !bytes.Equal(now, fileWas) {
+		return nil
+	}
+	if err := os.Remove(string(s.file)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is now in the OS keyring, but its old file %s cannot be removed: %w (remove it yourself)", it.What, string(s.file), err)
+	}
 	return nil
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func writeFile(path string, b []byte) error {
@@ -341,10 +415,10 @@ func (s *Store) getManifest() (m manifest, found bool, err error) {
 }
 
 func (s *Store) damaged(err error) error {
-	return fmt.Errorf("the folder list in the OS keyring (service %q, account %q) is damaged (%v): delete those items (e.g. with Seahorse or secret-tool) and %s to start with no folders", s.service, s.manifestAccount(), err, s.marker)
+	return fmt.Errorf("%s in the OS keyring (service %q, account %q) is damaged (%v): delete those items (e.g. with Seahorse or secret-tool) and %s to start with %s", s.item.What, s.service, s.manifestAccount(), err, s.item.Marker, s.item.None)
 }
 
-// read returns the list the manifest names. Runs inside the gate.
+// read returns the item the manifest names. Runs inside the gate.
 func (s *Store) read() ([]byte, bool, error) {
 	m, found, err := s.getManifest()
 	if err != nil || !found {
@@ -374,7 +448,7 @@ func (s *Store) readGen(m manifest) ([]byte, error) {
 	if buf.Len() != m.size || hex.EncodeToString(sum[:]) != m.sum {
 		return nil, s.damaged(errors.New("its chunks do not match their checksum"))
 	}
-	return append([]byte{}, buf.Bytes()...), nil // non-nil: an empty list was saved
+	return append([]byte{}, buf.Bytes()...), nil // non-nil: an empty item was saved
 }
 
 // put writes b into the keyring as described in the package doc, within
@@ -385,7 +459,7 @@ func (s *Store) put(b []byte) error {
 
 func (s *Store) write(b []byte) error {
 	if len(b) > maxChunks*chunkSize {
-		return fmt.Errorf("the folder list is %d bytes, more than the %d this store keeps", len(b), maxChunks*chunkSize)
+		return fmt.Errorf("%s is %d bytes, more than the %d this store keeps", s.item.What, len(b), maxChunks*chunkSize)
 	}
 	old, hadOld, err := s.getManifest()
 	if _, ok := unavailable(err); ok {
@@ -416,7 +490,7 @@ func (s *Store) write(b []byte) error {
 		}
 		return err
 	}
-	// The switch: from here on the new generation is the list.
+	// The switch: from here on the new generation is the item.
 	if err := s.kr.Set(s.service, s.manifestAccount(), m.String()); err != nil {
 		return classify(err)
 	}
@@ -425,12 +499,12 @@ func (s *Store) write(b []byte) error {
 		return err
 	}
 	if !found || !bytes.Equal(got, b) {
-		return errors.New("the folder list read back from the keyring differs from the one written")
+		return fmt.Errorf("%s read back from the keyring differs from the one written", s.item.What)
 	}
 	if hadOld && old.gen != gen {
 		if err := s.deleteFrom(old.gen, 0); err != nil {
 			// Harmless: the next save of that generation overwrites them.
-			s.log.Debug("old folder-list chunks left in the keyring", "generation", old.gen, "err", err)
+			s.log.Debug("old chunks left in the keyring", "account", s.manifestAccount(), "generation", old.gen, "err", err)
 		}
 	}
 	return nil

@@ -206,11 +206,10 @@ func dialViaNode(dir string) (*viaNode, error) {
 		return nil, nil
 	}
 	base := strings.TrimSpace(string(b))
-	tb, err := os.ReadFile(filepath.Join(dir, "private", "api_auth_token"))
-	if err != nil {
+	token, err := ReadToken(dir)
+	if err != nil || token == "" {
 		return nil, nil
 	}
-	token := strings.TrimSpace(string(tb))
 	req, err := http.NewRequest(http.MethodGet, base+"status", nil)
 	if err != nil {
 		return nil, nil // a node.url that is no URL: no node answers there

@@ -16,8 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,26 +27,24 @@ import (
 	"github.com/lafssync/lafssync/node/status"
 )
 
-// TokenPath is where the API token lives in a node directory.
-func TokenPath(dir string) string { return filepath.Join(dir, "private", "api_auth_token") }
+// TokenPath is where the API token lives in a node directory when it is
+// in a file (client.TokenStore says where it is).
+func TokenPath(dir string) string { return client.TokenPath(dir) }
 
-// LoadToken reads the node's API token, creating it (0600) the first time.
+// LoadToken returns the node's API token from the installed
+// client.TokenStore (by default private/api_auth_token), making one the
+// first time.
 func LoadToken(dir string) (string, error) {
-	p := TokenPath(dir)
-	if b, err := os.ReadFile(p); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", err
+	tok, err := client.ReadToken(dir)
+	if err != nil || tok != "" {
+		return tok, err
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	tok := base32.Encode(b)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return "", err
-	}
-	return tok, os.WriteFile(p, []byte(tok+"\n"), 0o600)
+	tok = base32.Encode(b)
+	return tok, client.WriteToken(dir, tok)
 }
 
 // Server is the web API over a client.
@@ -162,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		got = r.Header.Get(ProxyHeader)
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 || s.token == "" {
-		http.Error(w, "missing or wrong API token (see private/api_auth_token in the node directory)", http.StatusUnauthorized)
+		http.Error(w, "missing or wrong API token (the node keeps it in private/api_auth_token or, with lafs, in the OS keyring)", http.StatusUnauthorized)
 		return
 	}
 	if h, waiting := s.mounted(r.URL.Path); h != nil {

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/lafssync/lafssync/app/secrets"
+	"github.com/lafssync/lafssync/node/client"
+	"github.com/lafssync/lafssync/node/config"
+)
+
+// TestMain runs every test of the package with the aliases and the web
+// API token in a keyring: go-keyring's in-memory mock, so that no test
+// touches the keyring of the desktop it runs on (the real one is
+// app/secrets' realkeyring_test.go). So every test that creates and uses
+// an alias uses the keyring store.
+func TestMain(m *testing.M) {
+	keyring.MockInit()
+	keyringOnce.Do(func() {
+		keyringStores, _ = secrets.Install(secrets.Options{Keyring: secrets.OSKeyring{}})
+	})
+	os.Exit(m.Run())
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// The aliases and the web API token live in the keyring: no file holds
+// them; a tahoe CLI gets its files only on request, and what it adds
+// there comes back into the keyring; a program without keyring access
+// refuses rather than start an empty aliases file.
+func TestAliasesAndTokenInKeyring(t *testing.T) {
+	dir := t.TempDir()
+	startLocalGrid(t, dir)
+	must := mustIn(t, dir)
+	must("create-alias", "home")
+	must("mkdir", "home:docs")
+	if out := must("ls", "home:"); out != "dir  docs/\n" {
+		t.Errorf("ls home: %q", out)
+	}
+	if exists(config.AliasesPath(dir)) || !exists(config.AliasesMarkerPath(dir)) {
+		t.Fatalf("aliases file %v, marker %v", exists(config.AliasesPath(dir)), exists(config.AliasesMarkerPath(dir)))
+	}
+	if exists(client.TokenPath(dir)) {
+		t.Fatal("the node wrote its token to a file though the keyring works")
+	}
+	if m, err := keyring.Get(secrets.Service, secrets.Key(dir)+"/aliases"); err != nil || !strings.HasPrefix(m, "lafs-secrets v1 ") {
+		t.Fatalf("the aliases' manifest in the keyring: %q, %v", m, err)
+	}
+	token, err := client.ReadToken(dir)
+	if err != nil || len(token) < 40 {
+		t.Fatalf("token from the keyring: %d chars, %v", len(token), err)
+	}
+	aliases, err := config.LoadAliases(dir)
+	if err != nil || !strings.HasPrefix(aliases["home"], "URI:DIR2:") {
+		t.Fatalf("aliases %d, %v", len(aliases), err)
+	}
+	noSecretUnder(t, filepath.Join(dir, "private"), aliases["home"], token)
+
+	out := must("status") // reaches the node with the keyring's token
+	for _, want := range []string{`Aliases: in the OS keyring (service "LAFS Sync"); a stock tahoe CLI does not see them`,
+		`Web API token: in the OS keyring`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, aliases["home"]) || strings.Contains(out, token) {
+		t.Fatal("status prints a secret")
+	}
+
+	// A program that reads only files (the node packages' default).
+	old := config.SetAliasStore(nil)
+	_, err = config.LoadAliases(dir)
+	config.SetAliasStore(old)
+	if !errors.Is(err, config.ErrAliasesElsewhere) || !strings.Contains(err.Error(), "export-tahoe") {
+		t.Fatalf("file-only LoadAliases: %v", err)
+	}
+
+	out = must("secrets", "export-tahoe")
+	if !strings.Contains(out, config.AliasesPath(dir)) || !strings.Contains(out, client.TokenPath(dir)) || strings.Contains(out, token) {
+		t.Fatalf("export-tahoe: %q", out)
+	}
+	for p, want := range map[string]string{config.AliasesPath(dir): "home: " + aliases["home"] + "\n", client.TokenPath(dir): token + "\n"} {
+		b, err := os.ReadFile(p)
+		fi, _ := os.Stat(p)
+		if err != nil || string(b) != want || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, right content %v, mode %v", p, err, string(b) == want, fi.Mode())
+		}
+	}
+	if out := must("secrets"); !strings.Contains(out, "for a stock tahoe CLI, as you asked") {
+		t.Errorf("secrets after export: %q", out)
+	}
+	// A tahoe CLI adds an alias to the exported file; lafs sees it, and the
+	// keyring keeps it after the export ends.
+	f, err := os.OpenFile(config.AliasesPath(dir), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("copy: " + aliases["home"] + "\n")
+	f.Close()
+	if out := must("list-aliases"); out != "copy:\nhome:\n" {
+		t.Fatalf("list-aliases after a tahoe CLI added one: %q", out)
+	}
+	must("create-alias", "work") // written to both
+	if b, _ := os.ReadFile(config.AliasesPath(dir)); !strings.Contains(string(b), "work: URI:DIR2:") {
+		t.Fatal("an alias made while exported is not in the exported file")
+	}
+	if out := must("secrets", "export-tahoe", "--stop"); !strings.Contains(out, "removed") {
+		t.Fatalf("export-tahoe --stop: %q", out)
+	}
+	if exists(config.AliasesPath(dir)) || exists(client.TokenPath(dir)) || exists(secrets.ExportPath(dir)) {
+		t.Fatal("files left after export-tahoe --stop")
+	}
+	if out := must("list-aliases"); out != "copy:\nhome:\nwork:\n" {
+		t.Fatalf("list-aliases from the keyring after the export: %q", out)
+	}
+	if out := must("ls", "copy:"); out != "dir  docs/\n" {
+		t.Errorf("ls copy: %q", out)
+	}
+	must("status") // the token survived the round trip
+}
+
+// noSecretUnder fails if a file under root holds one of secrets.
+func noSecretUnder(t *testing.T, root string, secrets ...string) {
+	t.Helper()
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				t.Errorf("%s holds a secret", p)
+			}
+		}
+		return nil
+	})
+}

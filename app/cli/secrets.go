@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lafssync/lafssync/app/secrets"
+)
+
+var (
+	keyringOnce   sync.Once
+	keyringStores *secrets.Stores
+)
+
+// UseKeyring makes this process keep the node's root dircap aliases and
+// web API token in the OS keyring when a session bus offers one, else in
+// their 0600 files (app/secrets): the node packages read and write them
+// through it. lafs calls it at start; the tray app must call it before
+// it starts its node. Calls after the first do nothing.
+func UseKeyring() *secrets.Stores {
+	keyringOnce.Do(func() { keyringStores, _ = secrets.Install(secrets.Options{}) })
+	return keyringStores
+}
+
+func newSecretsCmd(opts *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "secrets",
+		Short: "Where the node's secrets are (the OS keyring or 0600 files), and Tahoe's files on request",
+		Long: `The node keeps its folder caps, its root dircap aliases and its web API token in the OS
+keyring (the Secret Service, the macOS Keychain, the Windows Credential Manager) when one is
+available, else in 0600 files under NODEDIR/private; they move into the keyring by themselves
+when it becomes available. LAFSSYNC_KEYRING=off keeps them in the files.
+
+A stock tahoe CLI pointed at the node directory reads NODEDIR/private/aliases and
+NODEDIR/private/api_auth_token, which do not exist while the keyring holds them: 'lafs secrets
+export-tahoe' writes them (0600) and keeps them up to date, and merges back what a tahoe CLI
+adds; 'lafs secrets export-tahoe --stop' moves them back into the keyring only.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			printWhere(cmd, opts.nodeDir)
+			return nil
+		},
+	}
+	var stop bool
+	export := &cobra.Command{
+		Use:   "export-tahoe [--stop]",
+		Short: "Write private/aliases and private/api_auth_token for a stock tahoe CLI (--stop: remove them)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st := UseKeyring()
+			out := cmd.OutOrStdout()
+			if stop {
+				left, err := st.StopExport(opts.nodeDir)
+				if err != nil {
+					return err
+				}
+				if len(left) > 0 {
+					fmt.Fprintf(out, "No OS keyring is available, so these files stay (they are the only copy): %s\n", strings.Join(left, ", "))
+				} else {
+					fmt.Fprintln(out, "Tahoe's files are removed; the OS keyring holds the aliases and the web API token.")
+				}
+				return nil
+			}
+			files, err := st.ExportTahoe(opts.nodeDir)
+			if err != nil {
+				return err
+			}
+			if len(files) == 0 {
+				fmt.Fprintln(out, "This node has no aliases and no web API token yet: nothing written. They will be written when they are made.")
+				return nil
+			}
+			fmt.Fprintf(out, "Written, readable only by you: %s\nLAFS Sync keeps them up to date and merges back what a tahoe CLI adds; 'lafs secrets export-tahoe --stop' removes them.\n", strings.Join(files, ", "))
+			return nil
+		},
+	}
+	export.Flags().BoolVar(&stop, "stop", false, "move the files back into the OS keyring and remove them")
+	cmd.AddCommand(export)
+	return cmd
+}
+
+// printWhere prints where each of the node's secrets is (no keyring call).
+func printWhere(cmd *cobra.Command, nodeDir string) {
+	lines := secrets.WhereAll(nodeDir)
+	if len(lines) == 0 {
+		fmt.Fprintln(cmd.OutOrStdout(), "This node has no folder caps, aliases or web API token yet.")
+	}
+	for _, l := range lines {
+		fmt.Fprintln(cmd.OutOrStdout(), l)
+	}
+}
+
+// tokenWhere is where the banner says the web API token is.
+func tokenWhere(nodeDir string) string {
+	if w := secrets.WhereItem(nodeDir, secrets.APIToken(nodeDir)); strings.Contains(w, "OS keyring") && !strings.Contains(w, "tahoe CLI, as you asked") {
+		return "the OS keyring"
+	}
+	return secrets.APIToken(nodeDir).File
+}
