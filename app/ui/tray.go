@@ -103,7 +103,6 @@ const refreshEvery = time.Second
 // kept up to date from the folder sync's events.
 type Tray struct {
 	sink TraySink
-	win  *Main
 	open Opener
 	log  *slog.Logger
 	// Now and Go are the clock and how menu actions run (in a goroutine,
@@ -115,6 +114,7 @@ type Tray struct {
 	Quit func()
 
 	mu        sync.Mutex // guards the fields below
+	win       *Main      // nil until SetWindow (or none given)
 	stopped   bool       // Quit was clicked: the platform tray is going away
 	autostart Autostart  // nil: no such item in the menu
 	atLogin   bool       // the setting as last read
@@ -130,10 +130,25 @@ type Tray struct {
 	at        time.Time          // when they were summarized
 }
 
-// NewTray makes the tray; it shows "starting" until Attach.
+// NewTray makes the tray; it shows "starting" until Attach. win may be
+// nil and come later (SetWindow).
 func NewTray(sink TraySink, win *Main, open Opener, log *slog.Logger) *Tray {
 	return &Tray{sink: sink, win: win, open: open, log: log, Now: time.Now,
 		Go: func(f func()) { go f() }, status: map[string]api.FolderStatus{}}
+}
+
+// SetWindow gives the tray its main window, which from then on shows the
+// folders as the tray does, starting with what the tray shows now. main
+// builds the window after the tray is on the bus, so that the icon does
+// not wait for it. Call it on the UI thread.
+func (t *Tray) SetWindow(w *Main) {
+	t.mu.Lock()
+	t.win = w
+	sum, fs, now := t.sum, t.list, t.at
+	t.mu.Unlock()
+	if w != nil {
+		w.showFolders(sum, fs, now)
+	}
 }
 
 // SetWindows sets the menu's window items, shown under "Show window" in
@@ -308,7 +323,7 @@ func (t *Tray) Refresh() {
 	// Show the latest state, whichever Refresh queued first.
 	fyne.Do(func() {
 		t.mu.Lock()
-		menu, sum, fs, now, stopped := t.menu, t.sum, t.list, t.at, t.stopped
+		menu, sum, fs, now, stopped, win := t.menu, t.sum, t.list, t.at, t.stopped, t.win
 		t.mu.Unlock()
 		if stopped { // the tray's D-Bus connection may be closed already
 			return
@@ -317,8 +332,8 @@ func (t *Tray) Refresh() {
 			t.sink.SetSystemTrayIcon(TrayIconFor(sum.State))
 			t.sink.SetSystemTrayMenu(menu)
 		}
-		if t.win != nil {
-			t.win.showFolders(sum, fs, now)
+		if win != nil {
+			win.showFolders(sum, fs, now)
 		}
 	})
 }
@@ -431,9 +446,12 @@ func (t *Tray) openFolder(path string) {
 }
 
 func (t *Tray) showWindow() {
-	if t.win != nil {
-		t.win.Show()
-		t.win.RequestFocus()
+	t.mu.Lock()
+	win := t.win
+	t.mu.Unlock()
+	if win != nil {
+		win.Show()
+		win.RequestFocus()
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 )
 
 func main() {
+	trace := newStartTrace() // LAFSSYNC_START_TRACE, LAFSSYNC_CPUPROFILE (starttrace.go)
 	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		fmt.Fprintln(os.Stderr, "lafsync: no display found (DISPLAY and WAYLAND_DISPLAY are unset).\n"+
 			"Run the headless daemon instead: lafs daemon   (or: make run, which chooses for you)")
@@ -36,6 +37,7 @@ func main() {
 	}
 	info := ui.Info{NodeDir: cli.DefaultNodeDir()}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	trace.setLog(log)
 	// One app per node directory: a second start brings the first one's
 	// window to the front and exits.
 	lk, err := nodedir.Acquire(info.NodeDir)
@@ -52,34 +54,45 @@ func main() {
 		os.Exit(1)
 	}
 	defer lk.Release()
+	trace.stage(stageLocked)
 	a := app.NewWithID("org.lafssync.LAFSSync")
 	a.SetIcon(ui.Icon)
-	w := ui.NewMainWindow(a, info)
-	tray, ok := ui.SetupTray(a, w, log)
-	if ok {
-		tray.SetAutostart(osAutostart{})
-	} else {
-		log.Info("no system tray on this platform; closing the window quits")
-		w.SetCloseIntercept(a.Quit)
-	}
-	log.Info("started", "app", ui.Describe(info))
+	trace.stage(stageApp)
+	// The tray first, alone: fyne puts it on the session bus when its
+	// event loop starts, and the main window and the node (the embedded
+	// local grid: an introducer and ten storage servers) come after that
+	// (up, below), so that the icon waits for neither. Until the node is
+	// up the tray says it is starting.
+	tray, ok := ui.SetupTray(a, nil, log)
+	ctx, cancel := context.WithCancel(context.Background())
 	// The embedded default: a local grid (introducer and storage servers)
 	// on this machine, and this computer's node as its client; or the
 	// grid the node joined (the first-run wizard can join one).
-	ctx, cancel := context.WithCancel(context.Background())
 	runner := &appnode.Runner{Dir: info.NodeDir, Lock: lk, Log: log}
+	// w is the main window, nil until up built it; only the UI thread
+	// uses it (or, once the node runs, SetGridStatus, which is safe).
+	var w *ui.Main
+	var wins *windows
+	if ok {
+		tray.SetAutostart(osAutostart{})
+		wins = &windows{a: a, r: runner, log: log, autostart: osAutostart{}}
+		tray.SetWindows(wins.items()...)
+	}
+	trace.stage(stageTraySetup)
 	if err := single.Listen(ctx, info.NodeDir, func() {
 		log.Info("a second start of the app asked for the window")
-		fyne.Do(func() { w.Show(); w.RequestFocus() })
+		fyne.Do(func() {
+			if w != nil {
+				w.Show()
+				w.RequestFocus()
+			}
+		})
 	}); err != nil {
 		log.Warn("a second start of the app will not find this one", "err", err)
 	}
 	var wizardOnce sync.Once
-	if ok {
-		wins := &windows{a: a, main: w, r: runner, log: log, autostart: osAutostart{}}
-		tray.SetWindows(wins.items()...)
-	}
 	runner.Ready = func(nctx context.Context, n *fullnode.Node, m *syncer.Manager, local bool) {
+		trace.stage(stageNode)
 		go followReach(nctx, n, tray)
 		if m != nil {
 			tray.Attach(nctx, m)
@@ -106,17 +119,43 @@ func main() {
 			})
 		}
 	}
-	done := make(chan struct{})
-	defer func() { cancel(); <-done }()
-	go func() {
-		defer close(done)
-		if err := runner.Run(ctx); err != nil {
-			log.Error("the node stopped", "err", err)
-			w.SetGridStatus("The node stopped: " + err.Error())
+	var node sync.WaitGroup
+	defer func() { cancel(); node.Wait() }()
+	// up builds and shows the main window and starts the node, on the UI
+	// thread, once.
+	up := sync.OnceFunc(func() {
+		w = ui.NewMainWindow(a, info)
+		trace.stage(stageWindow)
+		if ok {
+			wins.main = w
+			tray.SetWindow(w)
+		} else {
+			log.Info("no system tray on this platform; closing the window quits")
+			w.SetCloseIntercept(a.Quit)
 		}
-	}()
+		node.Go(func() {
+			trace.stage(stageNodeGo)
+			if err := runner.Run(ctx); err != nil {
+				log.Error("the node stopped", "err", err)
+				w.SetGridStatus("The node stopped: " + err.Error())
+			}
+		})
+		w.Show()
+		trace.stage(stageShown)
+	})
+	// fyne has registered the tray on the bus when it calls this, just
+	// before its event loop's first turn; up runs in that loop.
+	a.Lifecycle().SetOnStarted(func() {
+		trace.stage(stageTray)
+		fyne.Do(up)
+	})
+	if !ok {
+		up() // no tray to wait for: the window is the app
+	}
+	log.Info("started", "app", ui.Describe(info))
 	defer startUIProbe(log)() // LAFSSYNC_UI_PROBE=FILE: the UI stall benchmark (uiprobe.go)
-	w.ShowAndRun()
+	defer trace.stopProfile("quit")
+	a.Run()
 }
 
 // osAutostart is the tray's "Start at login" on this OS (app/autostart),

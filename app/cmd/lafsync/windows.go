@@ -29,7 +29,9 @@ import (
 // windows opens the app's windows from the tray menu, on the node that
 // runs when the item is clicked.
 type windows struct {
-	a    fyne.App
+	a fyne.App
+	// main is the main window, nil until main built it (just after the
+	// tray came up); set and read on the UI thread.
 	main *ui.Main
 	r    *appnode.Runner
 	log  *slog.Logger
@@ -87,6 +89,9 @@ func (w *windows) onUI(open func()) func() { return func() { fyne.Do(open) } }
 // running is the node's folder sync, or nil after telling the user that
 // the node is not running yet.
 func (w *windows) running() bool {
+	if w.main == nil {
+		return false // the app is a moment from its window and the node's start
+	}
 	if n, m := w.r.Current(); n == nil || m == nil {
 		dialog.ShowInformation("Not ready yet", "The node is still starting (or restarting). Try again in a few seconds.", w.main)
 		w.main.Show()
