@@ -22,9 +22,9 @@ import (
 // an alias uses the keyring store.
 func TestMain(m *testing.M) {
 	keyring.MockInit()
-	keyringOnce.Do(func() {
-		keyringStores, _ = secrets.Install(secrets.Options{Keyring: secrets.OSKeyring{}})
-	})
+	// In place of the OS keyring init installed (a test binary may run
+	// where no session bus is offered: OSKeyring is not checked for one).
+	keyringStores, _ = secrets.Install(secrets.Options{Keyring: secrets.OSKeyring{}})
 	os.Exit(m.Run())
 }
 
@@ -143,4 +143,22 @@ func noSecretUnder(t *testing.T, root string, secrets ...string) {
 		}
 		return nil
 	})
+}
+
+func TestTokenWhere(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "private"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenWhere(dir); got != client.TokenPath(dir) {
+		t.Errorf("nothing yet: %q", got)
+	}
+	os.WriteFile(secrets.APIToken(dir).Marker, nil, 0o600)
+	if got := tokenWhere(dir); got != `the OS keyring, service "LAFS Sync"` {
+		t.Errorf("in the keyring: %q", got)
+	}
+	os.WriteFile(client.TokenPath(dir), []byte("t\n"), 0o600) // exported, or fallen back
+	if got := tokenWhere(dir); got != client.TokenPath(dir) {
+		t.Errorf("with the file: %q", got)
+	}
 }

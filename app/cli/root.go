@@ -111,7 +111,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // mainIO is Main reading standard input from stdin.
 func mainIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	UseKeyring()
 	root := NewRoot()
 	root.SetArgs(args)
 	root.SetIn(stdin)

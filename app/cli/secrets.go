@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -18,12 +19,19 @@ var (
 // UseKeyring makes this process keep the node's root dircap aliases and
 // web API token in the OS keyring when a session bus offers one, else in
 // their 0600 files (app/secrets): the node packages read and write them
-// through it. lafs calls it at start; the tray app must call it before
-// it starts its node. Calls after the first do nothing.
+// through it. Calls after the first do nothing.
 func UseKeyring() *secrets.Stores {
 	keyringOnce.Do(func() { keyringStores, _ = secrets.Install(secrets.Options{}) })
 	return keyringStores
 }
+
+// The programs built on this package — lafs, and the tray app through
+// app/appnode — run a node and lafs commands on the same node directory,
+// so they must agree on where its aliases and token are from their first
+// line on: a node that read the files while lafs had moved them into the
+// keyring would renew no leases for the aliases' directories. Install
+// touches neither the keyring nor the disk.
+func init() { UseKeyring() }
 
 func newSecretsCmd(opts *options) *cobra.Command {
 	cmd := &cobra.Command{
@@ -92,10 +100,14 @@ func printWhere(cmd *cobra.Command, nodeDir string) {
 	}
 }
 
-// tokenWhere is where the banner says the web API token is.
+// tokenWhere is where the banner says the web API token is: its file
+// when there is one (also when exported for Tahoe), else the keyring.
 func tokenWhere(nodeDir string) string {
-	if w := secrets.WhereItem(nodeDir, secrets.APIToken(nodeDir)); strings.Contains(w, "OS keyring") && !strings.Contains(w, "tahoe CLI, as you asked") {
-		return "the OS keyring"
+	it := secrets.APIToken(nodeDir)
+	if _, err := os.Lstat(it.File); err != nil {
+		if _, err := os.Lstat(it.Marker); err == nil {
+			return fmt.Sprintf("the OS keyring, service %q", secrets.Service)
+		}
 	}
-	return secrets.APIToken(nodeDir).File
+	return it.File
 }

@@ -378,3 +378,26 @@ func noCapUnder(t *testing.T, dir string) {
 		return nil
 	})
 }
+
+// A damaged token in the keyring is replaced, not a node that cannot
+// start.
+func TestDamagedTokenIsRemade(t *testing.T) {
+	keyring.MockInit()
+	dir := t.TempDir()
+	st := NewStores(Options{Keyring: OSKeyring{}})
+	if err := st.SetToken(dir, "first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Set(Service, Key(dir)+"/api-token/a/0", "not base64!"); err != nil {
+		t.Fatal(err)
+	}
+	_, restore := Install(Options{Keyring: OSKeyring{}})
+	defer restore()
+	tok, err := webapi.LoadToken(dir)
+	if err != nil || tok == "first" || len(tok) < 40 {
+		t.Fatalf("LoadToken over a damaged copy: %v", err)
+	}
+	if got, err := NewStores(Options{Keyring: OSKeyring{}}).Token(dir); err != nil || got != tok {
+		t.Fatalf("the new token read back: %v", err)
+	}
+}

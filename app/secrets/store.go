@@ -234,6 +234,12 @@ func (s *Store) Load() ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil && file == nil {
+		if it.Remakeable {
+			// A damaged token: the caller makes a new one, whose save
+			// overwrites it.
+			s.log.Warn(it.What+" in the OS keyring is damaged; a new one is made", "service", s.service, "account", s.manifestAccount())
+			return nil, nil
+		}
 		return nil, err
 	}
 	if file != nil {
