@@ -126,6 +126,51 @@ func TestAliasesAndTokenInKeyring(t *testing.T) {
 		t.Errorf("ls copy: %q", out)
 	}
 	must("status") // the token survived the round trip
+
+	// Removing an alias is the one way to drop one: with an exported file
+	// too, it does not come back.
+	must("secrets", "export-tahoe")
+	must("secrets", "remove-alias", "copy:")
+	if out := must("list-aliases"); out != "home:\nwork:\n" {
+		t.Fatalf("after remove-alias: %q", out)
+	}
+	if b, _ := os.ReadFile(config.AliasesPath(dir)); strings.Contains(string(b), "copy:") {
+		t.Fatal("the removed alias is still in the exported file")
+	}
+	must("secrets", "export-tahoe", "--stop")
+	if out := must("list-aliases"); out != "home:\nwork:\n" {
+		t.Fatalf("the removed alias came back: %q", out)
+	}
+	fails := failsIn(t, dir)
+	fails(`there is no alias "copy"`, "secrets", "remove-alias", "copy")
+}
+
+// downKeyring is a keyring on a bus that has gone.
+type downKeyring struct{}
+
+var errDown = errors.New("dbus: the session bus is gone")
+
+func (downKeyring) Set(string, string, string) error   { return errDown }
+func (downKeyring) Get(string, string) (string, error) { return "", errDown }
+func (downKeyring) Delete(string, string) error        { return errDown }
+
+// With the token in a keyring that does not answer, a lafs sync command
+// says so, not that no node runs.
+func TestTokenInUnreachableKeyring(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "private"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "node.url"), []byte("http://127.0.0.1:9/\n"), 0o600)
+	os.WriteFile(secrets.APIToken(dir).Marker, []byte("in the keyring\n"), 0o600)
+	saved := keyringStores
+	var restore func()
+	keyringStores, restore = secrets.Install(secrets.Options{Keyring: downKeyring{}})
+	t.Cleanup(func() { restore(); keyringStores = saved })
+	failsIn(t, dir)("web API token is in the OS keyring (service \"LAFS Sync\"), but ", "sync", "status")
+	failsIn(t, dir)(": unlock the keyring and try again", "sync", "status")
+	os.Remove(secrets.APIToken(dir).Marker)
+	failsIn(t, dir)("No LAFS Sync node is running", "sync", "status")
 }
 
 // noSecretUnder fails if a file under root holds one of secrets.

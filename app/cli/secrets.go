@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lafssync/lafssync/app/secrets"
+	"github.com/lafssync/lafssync/node/config"
 )
 
 var (
@@ -45,7 +46,8 @@ when it becomes available. LAFSSYNC_KEYRING=off keeps them in the files.
 A stock tahoe CLI pointed at the node directory reads NODEDIR/private/aliases and
 NODEDIR/private/api_auth_token, which do not exist while the keyring holds them: 'lafs secrets
 export-tahoe' writes them (0600) and keeps them up to date, and merges back what a tahoe CLI
-adds; 'lafs secrets export-tahoe --stop' moves them back into the keyring only.`,
+adds; 'lafs secrets export-tahoe --stop' moves them back into the keyring only. As aliases
+found in the file are merged back, 'lafs secrets remove-alias NAME' is how one is dropped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			printWhere(cmd, opts.nodeDir)
@@ -85,8 +87,47 @@ adds; 'lafs secrets export-tahoe --stop' moves them back into the keyring only.`
 		},
 	}
 	export.Flags().BoolVar(&stop, "stop", false, "move the files back into the OS keyring and remove them")
-	cmd.AddCommand(export)
+	cmd.AddCommand(export, newRemoveAliasCmd(opts))
 	return cmd
+}
+
+// tokenUnreachable is, when the token is in a keyring that did not
+// answer the last ReadToken, why; "" otherwise.
+func tokenUnreachable(nodeDir string) string {
+	st := UseKeyring().Store(nodeDir, secrets.APIToken)
+	if _, err := os.Lstat(st.Item().Marker); err != nil {
+		return ""
+	}
+	return st.Unavailable()
+}
+
+func newRemoveAliasCmd(opts *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove-alias NAME",
+		Short: "Forget the alias NAME: (its directory stays on the grid)",
+		Long: `remove-alias forgets an alias, wherever the aliases are kept (the OS keyring, and
+private/aliases when exported for Tahoe): with the aliases in the keyring, editing
+private/aliases cannot remove one, as aliases found in the file are merged back. The directory
+stays on the grid; without its cap (lafs list-aliases --show-caps shows it, or a recovery kit
+holds it) it cannot be reached again.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := strings.TrimSuffix(args[0], ":")
+			aliases, err := config.LoadAliases(opts.nodeDir)
+			if err != nil {
+				return err
+			}
+			if _, ok := aliases[name]; !ok {
+				return fmt.Errorf("there is no alias %q (lafs list-aliases lists them)", name)
+			}
+			delete(aliases, name)
+			if err := config.SaveAliases(opts.nodeDir, aliases); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Alias %q removed\n", name)
+			return nil
+		},
+	}
 }
 
 // printWhere prints where each of the node's secrets is (no keyring call).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lafssync/lafssync/app/secrets"
 	"github.com/lafssync/lafssync/node/client"
 	"github.com/lafssync/lafssync/syncer/api"
 )
@@ -101,6 +102,9 @@ func readToken(nodeDir string) (string, error) {
 		return "", err
 	}
 	if tok == "" {
+		if why := tokenUnreachable(nodeDir); why != "" {
+			return "", fmt.Errorf("the running node's web API token is in the OS keyring (service %q), but %s: unlock the keyring and try again", secrets.Service, why)
+		}
 		return "", noNode(nodeDir)
 	}
 	return tok, nil

@@ -170,6 +170,16 @@ func (s *Store) Warning() string {
 		s.why, s.item.Kept, s.item.verb(), string(s.file), s.item.move())
 }
 
+// Unavailable is, in ModeFile, why the keyring is not used ("" otherwise).
+func (s *Store) Unavailable() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mode != ModeFile {
+		return ""
+	}
+	return s.why
+}
+
 // Account is the keyring account of the item's manifest (for messages).
 func (s *Store) Account() string { return s.manifestAccount() }
 
