@@ -240,3 +240,47 @@ func TestDownloadCutOffAfterItLandedIsNotAConflict(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnUnrecordedCommitOfANewFileIsNotAConflict: the device committed
+// the first version of a new file and died before recording it; the user
+// edited the file again. On restart the grid's version is the device's
+// own (its intent was written ahead), so the edit is an ordinary new
+// version: no conflict copy, no older version under the name (found by
+// the kill -9 test).
+func TestOwnUnrecordedCommitOfANewFileIsNotAConflict(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	committed := make(chan struct{})
+	var once sync.Once
+	folder.SetCommittedHook(func(ctx context.Context, dir string) bool {
+		crashed := false
+		once.Do(func() {
+			close(committed)
+			<-ctx.Done() // the test stops the engine here: killed before the records
+			crashed = true
+		})
+		return crashed
+	})
+	t.Cleanup(func() { folder.SetCommittedHook(nil) })
+	a.write("new.txt", "v1")
+	select {
+	case <-committed:
+	case <-time.After(wait):
+		t.Fatal("the first commit never came")
+	}
+	a.halt()
+	folder.SetCommittedHook(nil)
+	a.waitGrid("new.txt", "v1")
+	a.write("new.txt", "v2, written after the crash")
+	a.start()
+	a.waitGrid("new.txt", "v2, written after the crash")
+	a.waitSettled()
+	for name := range a.tree() {
+		if strings.Contains(name, "sync-conflict") {
+			t.Fatalf("a conflict copy of the device's own commit: %s", name)
+		}
+	}
+	if c, _ := a.read("new.txt"); c != "v2, written after the crash" {
+		t.Fatalf("the local file is %q", c)
+	}
+}

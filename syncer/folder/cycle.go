@@ -3,6 +3,7 @@ package folder
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -362,7 +363,17 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 		}
 		return it
 	}
+	intents := map[string]intent{}
 	err := f.cfg.DB.View(func(tx *db.Tx) error {
+		if err := tx.ForEachMeta(intentPrefix, func(k string, v []byte) error {
+			var in intent
+			if json.Unmarshal(v, &in) == nil {
+				intents[strings.TrimPrefix(k, intentPrefix)] = in
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := tx.Pending(func(p string, r db.Record) error {
 			it := get(p)
 			it.rec, it.had = r, true
@@ -416,7 +427,11 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 	for _, p := range paths {
 		it := items[p]
 		a := action{path: p, rec: it.rec, had: it.had, entry: it.entry}
-		a.kind, a.base = f.decide(ctx, p, it.rec, it.had, it.entry, it.known, ro)
+		if in, ok := intents[p]; ok && it.entry != nil && in.is(it.entry) {
+			a.kind, a.base = f.decideOwn(it.rec, it.entry, ro)
+		} else {
+			a.kind, a.base = f.decide(ctx, p, it.rec, it.had, it.entry, it.known, ro)
+		}
 		if (a.kind == actPut || a.kind == actDelete) && a.base.IsZero() {
 			switch {
 			case it.entry != nil && (it.entry.Foreign || it.entry.Bad != ""):
@@ -430,6 +445,45 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 		}
 	}
 	return acts, nil
+}
+
+// testHookCommitted, set by a test, runs after a directory's commit and
+// before its records are saved; true makes the upload stop there, as a
+// process killed at that moment would.
+var testHookCommitted func(ctx context.Context, dir string) bool
+
+// intentPrefix starts the db meta keys of the Puts a commit is about to
+// make: written ahead with the commit's other marks, removed with its
+// records. One left over names a version this device may have committed
+// without recording it (killed between the publish and the save).
+const intentPrefix = "intent:"
+
+// intent is one Put a commit is about to make: the version and hash it
+// links.
+type intent struct {
+	Ver  vv.Vector `json:"ver"`
+	Hash [32]byte  `json:"hash"`
+}
+
+// is says whether grid entry e is the version this intent put.
+func (in intent) is(e *remote.Entry) bool {
+	return !e.Foreign && !e.Dir && e.Meta.Hash == in.Hash && e.Meta.Ver.Compare(in.Ver) == vv.Equal
+}
+
+// decideOwn decides for a path whose grid entry is a version this device
+// committed without recording it: that version is the synced one, and
+// the local file, if it differs, an ordinary change on top of it (never
+// a conflict with itself, whether the file was new or not).
+func (f *Folder) decideOwn(r db.Record, e *remote.Entry, ro bool) (actKind, vv.Vector) {
+	switch {
+	case ro:
+		return actIgnored, nil
+	case r.Gone:
+		return actDelete, e.Meta.Ver
+	case e.Meta.Hash == r.Hash && execBit(r.Mode) == (e.Meta.Mode&0o100 != 0):
+		return actAdopt, nil
+	}
+	return actPut, e.Meta.Ver
 }
 
 // sameContent says whether grid entry e holds the content record r synced.
@@ -666,7 +720,12 @@ func (f *Folder) adopt(a action) {
 	if !a.entry.Foreign && !r.Gone {
 		r.Mode = f.applyExecBit(a.path, a.rec, a.entry.Meta.Mode)
 	}
-	f.update(func(tx *db.Tx) error { return tx.Put(a.path, r) })
+	f.update(func(tx *db.Tx) error {
+		if err := tx.PutMeta(intentPrefix+a.path, nil); err != nil {
+			return err
+		}
+		return tx.Put(a.path, r)
+	})
 	f.clearErr(a.path)
 }
 
@@ -823,25 +882,39 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 	}
 	sort.Strings(dirs)
 	// Write-ahead: until a commit's state update is confirmed, its
-	// directory is remembered as unannounced (see Folder.unannounced).
+	// directory is remembered as unannounced (see Folder.unannounced),
+	// and each Put's version as an intent (see intentPrefix).
+	vers := make([]vv.Vector, len(results))
 	if len(dirs) > 0 {
-		var fresh bool
 		for _, d := range dirs {
-			if !f.unannounced[d] {
-				f.unannounced[d], fresh = true, true
-			}
+			f.unannounced[d] = true
 		}
-		if fresh {
-			if err := f.cfg.DB.Update(f.putUnannounced); err != nil {
-				f.log.Warn("database", "err", err)
-				return true
+		if err := f.cfg.DB.Update(func(tx *db.Tx) error {
+			for i, d := range results {
+				if !d.ok || d.a.kind == actDelete {
+					continue
+				}
+				vers[i] = f.nextVersion(d.a.base)
+				b, err := json.Marshal(intent{Ver: vers[i], Hash: d.a.rec.Hash})
+				if err != nil {
+					return err
+				}
+				if err := tx.PutMeta(intentPrefix+d.a.path, b); err != nil {
+					return err
+				}
 			}
+			if err := tx.PutMeta("counter", binary.BigEndian.AppendUint64(nil, f.counter)); err != nil {
+				return err
+			}
+			return f.putUnannounced(tx)
+		}); err != nil {
+			f.log.Warn("database", "err", err)
+			return true
 		}
 	}
 	for _, dir := range dirs {
 		ix := byDir[dir]
 		ops := make([]remote.Op, len(ix))
-		vers := make([]vv.Vector, len(ix))
 		for j, i := range ix {
 			d := results[i]
 			_, name := splitPath(d.a.path)
@@ -849,10 +922,9 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 				ops[j] = remote.Op{Kind: remote.Delete, Name: name, Base: d.a.base, BaseCap: d.a.baseCap}
 				continue
 			}
-			vers[j] = f.nextVersion(d.a.base)
 			ops[j] = remote.Op{Kind: remote.Put, Name: name, Cap: d.cap, Base: d.a.base, BaseCap: d.a.baseCap, Meta: remote.FileMeta{
 				Size: d.a.rec.Size, Mtime: time.Unix(0, d.a.rec.MtimeNs), Mode: fileMode(d.a.rec.Mode),
-				Ver: vers[j], By: f.cfg.Device, Hash: d.a.rec.Hash,
+				Ver: vers[i], By: f.cfg.Device, Hash: d.a.rec.Hash,
 			}}
 		}
 		res, err := f.cfg.Remote.Commit(ctx, dir, ops, f.cfg.Retention)
@@ -870,6 +942,9 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			}
 			continue
 		}
+		if testHookCommitted != nil && testHookCommitted(ctx, dir) {
+			return true
+		}
 		delete(f.unannounced, dir)
 		f.update(func(tx *db.Tx) error {
 			if err := tx.PutMeta("counter", binary.BigEndian.AppendUint64(nil, f.counter)); err != nil {
@@ -880,6 +955,9 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			}
 			for j, i := range ix {
 				d := results[i]
+				if err := tx.PutMeta(intentPrefix+d.a.path, nil); err != nil {
+					return err
+				}
 				if j >= len(res) || !res[j].Applied {
 					f.relist[dir] = true
 					retry = true
@@ -893,7 +971,7 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 					continue
 				}
 				r := d.a.rec
-				r.Synced, r.Cap, r.Ver, r.SyncedHash, r.Pending, r.Gone = true, d.cap, vers[j], r.Hash, false, false
+				r.Synced, r.Cap, r.Ver, r.SyncedHash, r.Pending, r.Gone = true, d.cap, vers[i], r.Hash, false, false
 				if err := tx.Put(d.a.path, r); err != nil {
 					return err
 				}
