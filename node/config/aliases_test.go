@@ -100,3 +100,23 @@ func TestSetAliasStore(t *testing.T) {
 		t.Fatalf("after restoring the file store: %v", got)
 	}
 }
+
+// FuzzParseAliases: what parses formats back to the same aliases, and a
+// parse error never quotes the input.
+func FuzzParseAliases(f *testing.F) {
+	f.Add([]byte("home: URI:DIR2:aaaa:bbbb\n# comment\n\nwork:URI:DIR2-RO:c:d\r\n"))
+	f.Add([]byte("no-colon-here\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := ParseAliases(b, "f")
+		if err != nil {
+			if len(b) > 8 && strings.Contains(err.Error(), string(b)) {
+				t.Fatalf("error quotes the input: %v", err)
+			}
+			return
+		}
+		again, err := ParseAliases(FormatAliases(a), "f")
+		if err != nil || !maps.Equal(again, a) {
+			t.Fatalf("round trip: %q -> %q, %v", a, again, err)
+		}
+	})
+}
