@@ -441,7 +441,13 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 	n.mu.Unlock()
 	renewer := &lease.Renewer{ServersNow: n.Servers, Lister: nodeLister{n}, LeaseSecret: cl.Imm.LeaseSecret,
 		Roots: func() ([]string, error) {
+			// Aliases that cannot be read now (a locked keyring) must not
+			// stop the folders' renewal: renew what is known, and say so.
 			aliases, err := config.LoadAliases(n.Dir)
+			if err != nil {
+				n.log.Warn("lease renewal: the aliases cannot be read now; their files' leases are renewed at a later round", "err", err)
+				err = nil
+			}
 			roots := make([]string, 0, len(aliases))
 			for _, c := range aliases {
 				roots = append(roots, c)
