@@ -3,7 +3,7 @@
 // containers"):
 //
 //	<dir>/shares/<first 2 chars of SI>/<SI>/<shnum>   complete shares
-//	<dir>/shares/incoming/<prefix>/<SI>/<shnum>       uploads in progress
+//	<dir>/shares/incoming/<SI>.<shnum>               uploads in progress
 //	<dir>/corruption-advisories/                     reports from clients
 //	<dir>/journal/                                   undo journals (ours; Tahoe ignores it)
 //
@@ -13,7 +13,12 @@
 // incoming/ and becomes visible only when complete, by fsync and rename,
 // so a crash never leaves a partial share where readers look; leftovers in
 // incoming/ are removed at start. An upload holds no open file between
-// writes.
+// writes. incoming/ is flat (Tahoe nests it like shares/; nobody else
+// reads it) and an allocation writes nothing: the file is made by the
+// first write and its header written when complete, so an upload costs
+// no directory and an allocation no inode. A new bucket directory is
+// made with one mkdir (MkdirAll only when its prefix directory is
+// missing), and its entry in the prefix directory is flushed too.
 //
 // Share data is never held in memory whole: reads, test vectors and
 // writes go to the file at offsets, and only headers and leases are

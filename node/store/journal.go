@@ -222,7 +222,7 @@ func (s *Store) doEdits(jp string, edits []*edit) error {
 		}
 		flag := os.O_RDWR
 		if !e.existed {
-			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			if _, err := mkdirLeaf(filepath.Dir(p)); err != nil {
 				return err
 			}
 			flag |= os.O_CREATE | os.O_EXCL

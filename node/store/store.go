@@ -136,13 +136,37 @@ func (s *Store) sharePath(si storage.SI, sh int) string {
 	return filepath.Join(bucketDir(s.sharesRoot(), si), strconv.Itoa(sh))
 }
 
+// incomingPath is where share sh of si is written until complete: one
+// flat directory, so an upload costs no directory of its own (a mkdir and
+// an rmdir per share on the hot path).
+func (s *Store) incomingPath(si storage.SI, sh int) string {
+	return filepath.Join(s.incomingRoot(), si.String()+"."+strconv.Itoa(sh))
+}
+
+// mkdirLeaf makes dir, whose parent usually exists: one mkdir instead of
+// MkdirAll's stat of every level. It reports whether it created dir.
+func mkdirLeaf(dir string) (bool, error) {
+	err := os.Mkdir(dir, 0o700)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, os.MkdirAll(dir, 0o700)
+}
+
 // Close aborts uploads in progress.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, u := range s.uploads {
-		os.Remove(u.path)
-		delete(s.uploads, k)
+	us := s.uploads
+	s.uploads = map[shareKey]*upload{}
+	s.mu.Unlock()
+	for k, u := range us {
+		s.drop(k, u)
 	}
 	return nil
 }
@@ -285,16 +309,10 @@ func (s *Store) AllocateBuckets(ctx context.Context, si storage.SI, ls storage.L
 			busy = true
 			continue
 		}
-		dir := bucketDir(s.incomingRoot(), si)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, err)
-		}
-		path := filepath.Join(dir, strconv.Itoa(sh))
-		if err := os.WriteFile(path, immHeaderBytes(2, size, 0), 0o600); err != nil {
-			os.Remove(path)
-			return a, fmt.Errorf("allocate %s/%d: %w", si, sh, diskErr(err))
-		}
-		s.uploads[k] = &upload{secret: secret, lease: ls, size: size, path: path, left: size, last: s.opts.Now()}
+		// The file is made by the first write (finish writes the
+		// header): an allocation costs no syscall and no inode, and space
+		// is held by the accounting in available.
+		s.uploads[k] = &upload{secret: secret, lease: ls, size: size, path: s.incomingPath(si, sh), left: size, last: s.opts.Now()}
 		a.Allocated = append(a.Allocated, sh)
 	}
 	if busy {
@@ -344,9 +362,15 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 	if end > u.size || end < off {
 		return false, fmt.Errorf("share %s/%d: write of %d bytes at %d past the allocated %d: %w", si, sh, len(p), off, u.size, storage.ErrOutOfRange)
 	}
-	f, err := os.OpenFile(u.path, os.O_RDWR, 0)
+	f, err := os.OpenFile(u.path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		// incoming/ was removed under us: make it again.
+		if err = os.MkdirAll(s.incomingRoot(), 0o700); err == nil {
+			f, err = os.OpenFile(u.path, os.O_RDWR|os.O_CREATE, 0o600)
+		}
+	}
 	if err != nil {
-		return false, fmt.Errorf("share %s/%d: %w", si, sh, err)
+		return false, fmt.Errorf("share %s/%d: %w", si, sh, diskErr(err))
 	}
 	defer f.Close()
 	// Bytes written before must not change.
@@ -447,18 +471,22 @@ func (s *Store) finish(si storage.SI, sh int, u *upload, f *os.File) error {
 		return fail(err)
 	}
 	final := s.sharePath(si, sh)
-	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+	made, err := mkdirLeaf(filepath.Dir(final))
+	if err != nil {
 		return fail(err)
 	}
 	if err := os.Rename(u.path, final); err != nil {
 		return fail(err)
 	}
 	syncDir(filepath.Dir(final))
+	if made {
+		// The bucket directory's own entry, in its prefix directory.
+		syncDir(filepath.Dir(filepath.Dir(final)))
+	}
 	u.done = true
 	s.mu.Lock()
 	delete(s.uploads, shareKey{si, sh})
 	s.mu.Unlock()
-	os.Remove(filepath.Dir(u.path))
 	return nil
 }
 
@@ -487,7 +515,6 @@ func (s *Store) drop(k shareKey, u *upload) {
 	}
 	u.done = true
 	os.Remove(u.path)
-	os.Remove(filepath.Dir(u.path))
 	s.mu.Lock()
 	delete(s.uploads, k)
 	s.mu.Unlock()
