@@ -243,44 +243,74 @@ func TestDownloadCutOffAfterItLandedIsNotAConflict(t *testing.T) {
 
 // TestOwnUnrecordedCommitOfANewFileIsNotAConflict: the device committed
 // the first version of a new file and died before recording it; the user
-// edited the file again. On restart the grid's version is the device's
-// own (its intent was written ahead), so the edit is an ordinary new
+// edited the file again (and, in the second case, the device died again
+// after writing the edit's intent, before its publish). On restart the
+// grid's version is the device's own, so the edit is an ordinary new
 // version: no conflict copy, no older version under the name (found by
 // the kill -9 test).
 func TestOwnUnrecordedCommitOfANewFileIsNotAConflict(t *testing.T) {
-	g := gridtest.New(10)
-	a := newFolder(t, g, "deviceA")
-	committed := make(chan struct{})
-	var once sync.Once
-	folder.SetCommittedHook(func(ctx context.Context, dir string) bool {
-		crashed := false
-		once.Do(func() {
-			close(committed)
-			<-ctx.Done() // the test stops the engine here: killed before the records
-			crashed = true
+	for _, twice := range []bool{false, true} {
+		t.Run(map[bool]string{false: "once", true: "twice"}[twice], func(t *testing.T) {
+			g := gridtest.New(10)
+			a := newFolder(t, g, "deviceA")
+			// arm makes the next commit stop (before or after its
+			// publish); the returned func waits for it and stops the engine.
+			arm := func(published bool) func() {
+				crashed := make(chan struct{})
+				var once sync.Once
+				folder.SetCommitHook(func(ctx context.Context, dir string, pub bool) bool {
+					if pub != published {
+						return false
+					}
+					if !published {
+						// Before the publish: every attempt stops there (the
+						// engine is not blocked, so its start can finish)
+						// until the test stops it.
+						once.Do(func() { close(crashed) })
+						return true
+					}
+					stop := false
+					once.Do(func() {
+						close(crashed)
+						<-ctx.Done() // the test stops the engine here: killed
+						stop = true
+					})
+					return stop
+				})
+				return func() {
+					t.Helper()
+					select {
+					case <-crashed:
+					case <-time.After(wait):
+						t.Fatal("the commit never came")
+					}
+					a.halt()
+					folder.SetCommitHook(nil)
+				}
+			}
+			t.Cleanup(func() { folder.SetCommitHook(nil) })
+			crashed := arm(true) // v1 published, not recorded
+			a.write("new.txt", "v1")
+			crashed()
+			a.waitGrid("new.txt", "v1")
+			a.write("new.txt", "v2, written after the crash")
+			if twice {
+				crashed := arm(false) // v2's intent written, not published
+				a.start()
+				crashed()
+				a.waitGrid("new.txt", "v1")
+			}
+			a.start()
+			a.waitGrid("new.txt", "v2, written after the crash")
+			a.waitSettled()
+			for name := range a.tree() {
+				if strings.Contains(name, "sync-conflict") {
+					t.Fatalf("a conflict copy of the device's own commit: %s", name)
+				}
+			}
+			if c, _ := a.read("new.txt"); c != "v2, written after the crash" {
+				t.Fatalf("the local file is %q", c)
+			}
 		})
-		return crashed
-	})
-	t.Cleanup(func() { folder.SetCommittedHook(nil) })
-	a.write("new.txt", "v1")
-	select {
-	case <-committed:
-	case <-time.After(wait):
-		t.Fatal("the first commit never came")
-	}
-	a.halt()
-	folder.SetCommittedHook(nil)
-	a.waitGrid("new.txt", "v1")
-	a.write("new.txt", "v2, written after the crash")
-	a.start()
-	a.waitGrid("new.txt", "v2, written after the crash")
-	a.waitSettled()
-	for name := range a.tree() {
-		if strings.Contains(name, "sync-conflict") {
-			t.Fatalf("a conflict copy of the device's own commit: %s", name)
-		}
-	}
-	if c, _ := a.read("new.txt"); c != "v2, written after the crash" {
-		t.Fatalf("the local file is %q", c)
 	}
 }

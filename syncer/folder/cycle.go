@@ -415,23 +415,43 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 	}
 	ro := f.cfg.Remote.ReadOnly()
 	paths := make([]string, 0, len(items))
+	var own []string
 	for p, it := range items {
 		it.entry, it.known = v.lookup(p)
 		if it.entry != nil && it.entry.Meta.Ver[f.cfg.Device] > f.counter {
 			f.counter = it.entry.Meta.Ver[f.cfg.Device] // the database lost some of ours
 		}
+		if in, ok := intents[p]; ok && it.had && it.entry != nil && in.is(it.entry) {
+			it.rec = ownVersion(it.rec, it.entry)
+			own = append(own, p)
+		}
 		paths = append(paths, p)
+	}
+	// Own commits a crash kept from being recorded are recorded now, so
+	// the knowledge outlives the intent (the next commit's intent for the
+	// same path replaces it).
+	if len(own) > 0 {
+		if err := f.cfg.DB.Update(func(tx *db.Tx) error {
+			for _, p := range own {
+				if err := tx.Put(p, items[p].rec); err != nil {
+					return err
+				}
+				if err := tx.PutMeta(intentPrefix+p, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		f.log.Info("recorded commits of this device a crash had kept from being recorded", "files", len(own))
 	}
 	sort.Strings(paths)
 	var acts []action
 	for _, p := range paths {
 		it := items[p]
 		a := action{path: p, rec: it.rec, had: it.had, entry: it.entry}
-		if in, ok := intents[p]; ok && it.entry != nil && in.is(it.entry) {
-			a.kind, a.base = f.decideOwn(it.rec, it.entry, ro)
-		} else {
-			a.kind, a.base = f.decide(ctx, p, it.rec, it.had, it.entry, it.known, ro)
-		}
+		a.kind, a.base = f.decide(ctx, p, it.rec, it.had, it.entry, it.known, ro)
 		if (a.kind == actPut || a.kind == actDelete) && a.base.IsZero() {
 			switch {
 			case it.entry != nil && (it.entry.Foreign || it.entry.Bad != ""):
@@ -447,10 +467,11 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 	return acts, nil
 }
 
-// testHookCommitted, set by a test, runs after a directory's commit and
-// before its records are saved; true makes the upload stop there, as a
-// process killed at that moment would.
-var testHookCommitted func(ctx context.Context, dir string) bool
+// testHookCommit, set by a test, runs before a directory's commit
+// (published false; its intents are written) and after it, before its
+// records are saved (published true); true makes the upload stop there,
+// as a process killed at that moment would.
+var testHookCommit func(ctx context.Context, dir string, published bool) bool
 
 // intentPrefix starts the db meta keys of the Puts a commit is about to
 // make: written ahead with the commit's other marks, removed with its
@@ -470,20 +491,14 @@ func (in intent) is(e *remote.Entry) bool {
 	return !e.Foreign && !e.Dir && e.Meta.Hash == in.Hash && e.Meta.Ver.Compare(in.Ver) == vv.Equal
 }
 
-// decideOwn decides for a path whose grid entry is a version this device
-// committed without recording it: that version is the synced one, and
-// the local file, if it differs, an ordinary change on top of it (never
-// a conflict with itself, whether the file was new or not).
-func (f *Folder) decideOwn(r db.Record, e *remote.Entry, ro bool) (actKind, vv.Vector) {
-	switch {
-	case ro:
-		return actIgnored, nil
-	case r.Gone:
-		return actDelete, e.Meta.Ver
-	case e.Meta.Hash == r.Hash && execBit(r.Mode) == (e.Meta.Mode&0o100 != 0):
-		return actAdopt, nil
-	}
-	return actPut, e.Meta.Ver
+// ownVersion is record r once grid entry e, a version this device
+// committed without recording it, is known to be the synced one: the
+// local file, if it differs, is an ordinary change on top of it (never a
+// conflict with itself, whether the file was new or not).
+func ownVersion(r db.Record, e *remote.Entry) db.Record {
+	r.Synced, r.Cap, r.Ver, r.SyncedHash = true, e.Cap, e.Meta.Ver.Clone(), e.Meta.Hash
+	r.Pending = r.Gone || r.Hash != e.Meta.Hash || execBit(r.Mode) != (e.Meta.Mode&0o100 != 0)
+	return r
 }
 
 // sameContent says whether grid entry e holds the content record r synced.
@@ -927,6 +942,9 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 				Ver: vers[i], By: f.cfg.Device, Hash: d.a.rec.Hash,
 			}}
 		}
+		if testHookCommit != nil && testHookCommit(ctx, dir, false) {
+			return true
+		}
 		res, err := f.cfg.Remote.Commit(ctx, dir, ops, f.cfg.Retention)
 		if errors.Is(err, remote.ErrDirGone) {
 			// Another device removed the (empty) directory meanwhile:
@@ -942,7 +960,7 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			}
 			continue
 		}
-		if testHookCommitted != nil && testHookCommitted(ctx, dir) {
+		if testHookCommit != nil && testHookCommit(ctx, dir, true) {
 			return true
 		}
 		delete(f.unannounced, dir)
