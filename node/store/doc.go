@@ -32,6 +32,44 @@
 // must fit in free space minus reserved_space, the check immutable
 // allocations get.
 //
+// # Group commit
+//
+// On Linux (5.8 or later, where syncfs reports writeback errors) the
+// stores of one process on one filesystem share a committer (commit.go)
+// that makes complete immutable shares durable in batches instead of two
+// fsyncs each: a finishing share's file is written whole (data, lease,
+// then header) and closed, and the share waits in the queue; a batch is
+// whatever queued while the previous one was flushed, at most 512. For a
+// batch, in order: (1) one syncfs of the filesystem, so every file of the
+// batch is on disk whole; (2) each file renamed into its bucket directory
+// (made with one mkdir if new); (3) one syncfs, so the renames and new
+// directories are on disk. Each share is reported stored only after (3).
+//
+// Why this keeps the promises: a share appears where readers look only by
+// the rename in (2), after (1) made its complete bytes durable, so a crash
+// at any point leaves each share absent or whole (what is left in
+// incoming/ is removed at the next Open). A crash after (2) and before
+// (3) may leave a share visible that its client was never told was stored
+// — as a crash between the rename and the directory fsync always could.
+// An error in (1) fails every share of the batch and leaves them uploads
+// (writing their last bytes again retries); an error in (3) fails every
+// share renamed in (2), which stay in place whole, their uploads over.
+// syncfs reports every writeback error on the filesystem since the last
+// call on the committer's directory descriptor, so an error in another
+// file fails a batch too: spurious failures, never a false success. The
+// committer holds that one descriptor while a store on the filesystem is
+// open (a bound of one per filesystem, not per request). No goroutine: the
+// first share to arrive runs the batch and hands the next one to the
+// oldest waiter, so a request runs at most its own batch and waits for
+// the one under way when it came (and more only behind 512 others).
+//
+// The cost: syncfs also writes out other programs' dirty data on that
+// filesystem, which an fsync of one file on ext4 mostly does not, so a
+// batch can wait on someone else's writes. Elsewhere (Windows, macOS,
+// older Linux, stores spanning filesystems) each share is fsynced, renamed
+// and its directories fsynced on its own, as before. Mutable writes and
+// lease changes are not batched (undo journal, above).
+//
 // Where Tahoe is weaker we are stricter: a read-only store refuses mutable
 // writes as well as new immutable shares, and everything a client can make
 // the server keep is bounded.

@@ -63,6 +63,11 @@ type Store struct {
 
 	seq atomic.Uint64 // names journals
 
+	// com makes complete immutable shares durable in groups; nil: each
+	// on its own. release gives it back (Close).
+	com     *committer
+	release func()
+
 	adv advisories
 }
 
@@ -120,6 +125,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.loadAdvisories(); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.com, s.release = committerFor(s.dir, s.sharesRoot(), s.incomingRoot())
 	return s, nil
 }
 
@@ -167,6 +173,9 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	for k, u := range us {
 		s.drop(k, u)
+	}
+	if s.release != nil {
+		s.release()
 	}
 	return nil
 }
@@ -464,13 +473,31 @@ func (s *Store) finish(si storage.SI, sh int, u *upload, f *os.File) error {
 	if _, err := f.WriteAt(immHeaderBytes(2, u.size, 1), 0); err != nil {
 		return fail(err)
 	}
+	final := s.sharePath(si, sh)
+	if s.com != nil {
+		if err := f.Close(); err != nil {
+			return fail(err)
+		}
+		p := &pending{from: u.path, to: final}
+		err := s.com.commit(p)
+		if p.placed {
+			// Visible, so no longer an upload, even if its flush failed.
+			u.done = true
+			s.mu.Lock()
+			delete(s.uploads, shareKey{si, sh})
+			s.mu.Unlock()
+		}
+		if err != nil {
+			return fail(err)
+		}
+		return nil
+	}
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
 	if err := f.Close(); err != nil {
 		return fail(err)
 	}
-	final := s.sharePath(si, sh)
 	made, err := mkdirLeaf(filepath.Dir(final))
 	if err != nil {
 		return fail(err)
