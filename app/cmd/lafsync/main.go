@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -53,7 +54,15 @@ func main() {
 		fmt.Fprintf(os.Stderr, "lafsync: %v\n", err)
 		os.Exit(1)
 	}
-	defer lk.Release()
+	// What runs at exit, in reverse order: after fyne's Run returns, or,
+	// from the tray's Quit, instead of fyne's own shutdown (see quit).
+	var cleanup []func()
+	exit := sync.OnceFunc(func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	})
+	cleanup = append(cleanup, func() { lk.Release() })
 	trace.stage(stageLocked)
 	a := app.NewWithID("org.lafssync.LAFSSync")
 	a.SetIcon(ui.Icon)
@@ -64,6 +73,9 @@ func main() {
 	// (up, below), so that the icon waits for neither. Until the node is
 	// up the tray says it is starting.
 	tray, ok := ui.SetupTray(a, nil, log)
+	if ok {
+		tray.Quit = func() { quit(exit, log) }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	// The embedded default: a local grid (introducer and storage servers)
 	// on this machine, and this computer's node as its client; or the
@@ -120,7 +132,7 @@ func main() {
 		}
 	}
 	var node sync.WaitGroup
-	defer func() { cancel(); node.Wait() }()
+	cleanup = append(cleanup, func() { cancel(); node.Wait() })
 	// up builds and shows the main window and starts the node, on the UI
 	// thread, once.
 	up := sync.OnceFunc(func() {
@@ -153,9 +165,32 @@ func main() {
 		up() // no tray to wait for: the window is the app
 	}
 	log.Info("started", "app", ui.Describe(info))
-	defer startUIProbe(log)() // LAFSSYNC_UI_PROBE=FILE: the UI stall benchmark (uiprobe.go)
-	defer trace.stopProfile("quit")
+	cleanup = append(cleanup, startUIProbe(log)) // LAFSSYNC_UI_PROBE=FILE: the UI stall benchmark (uiprobe.go)
+	cleanup = append(cleanup, func() { trace.stopProfile("quit") })
 	a.Run()
+	exit()
+}
+
+// quitTimeout bounds the clean-up of Quit (the node's stop).
+const quitTimeout = 20 * time.Second
+
+// quit is the tray's Quit: the app's clean-up (the node stops, the lock is
+// released), then the process exits, without fyne's own shutdown: fyne
+// 2.7.1 queues its stop hook on the main-thread queue while closing that
+// queue, a race that can end an app that quit cleanly with "panic: send on
+// closed channel" (seen once in CI). The clean-up runs off the UI thread,
+// which keeps serving the node's last updates meanwhile.
+func quit(exit func(), log *slog.Logger) {
+	go func() {
+		done := make(chan struct{})
+		go func() { exit(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(quitTimeout):
+			log.Warn("quit: the node did not stop in time; exiting anyway", "waited", quitTimeout)
+		}
+		os.Exit(0)
+	}()
 }
 
 // osAutostart is the tray's "Start at login" on this OS (app/autostart),
