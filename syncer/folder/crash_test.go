@@ -50,11 +50,7 @@ func TestOwnUnrecordedCommitIsNotAConflict(t *testing.T) {
 	a.write("notes.txt", "v3 written after the crash")
 	a.start()
 	a.waitGrid("notes.txt", "v3 written after the crash")
-	for name := range a.tree() {
-		if strings.Contains(name, "sync-conflict") {
-			t.Fatalf("a conflict copy of the device's own commit: %s", name)
-		}
-	}
+	noConflictCopies(t, a)
 	if c, _ := a.read("notes.txt"); c != "v3 written after the crash" {
 		t.Fatalf("the local file reverted to %q", c)
 	}
@@ -143,13 +139,7 @@ func TestChangeCutOffBeforeItsAnnouncementIsSeen(t *testing.T) {
 			}
 			b.waitContent("sub/notes.txt", "v2")
 			a.waitUpToDate()
-			for _, d := range []*device{a, b} {
-				for name := range d.tree() {
-					if strings.Contains(name, "sync-conflict") {
-						t.Errorf("%s: a conflict copy: %s", d.name, name)
-					}
-				}
-			}
+			noConflictCopies(t, a, b)
 		})
 	}
 }
@@ -232,13 +222,7 @@ func TestDownloadCutOffAfterItLandedIsNotAConflict(t *testing.T) {
 	b.start()
 	b.waitContent("doc.txt", "v3")
 	b.waitSettled()
-	for _, d := range []*device{a, b} {
-		for name := range d.tree() {
-			if strings.Contains(name, "sync-conflict") {
-				t.Errorf("%s: a conflict copy of B's own download: %s", d.name, name)
-			}
-		}
-	}
+	noConflictCopies(t, a, b)
 }
 
 // TestOwnUnrecordedCommitOfANewFileIsNotAConflict: the device committed
@@ -303,11 +287,7 @@ func TestOwnUnrecordedCommitOfANewFileIsNotAConflict(t *testing.T) {
 			a.start()
 			a.waitGrid("new.txt", "v2, written after the crash")
 			a.waitSettled()
-			for name := range a.tree() {
-				if strings.Contains(name, "sync-conflict") {
-					t.Fatalf("a conflict copy of the device's own commit: %s", name)
-				}
-			}
+			noConflictCopies(t, a)
 			if c, _ := a.read("new.txt"); c != "v2, written after the crash" {
 				t.Fatalf("the local file is %q", c)
 			}
