@@ -444,6 +444,9 @@ func (f *Folder) plan(ctx context.Context, v *view) ([]action, error) {
 		}); err != nil {
 			return nil, err
 		}
+		for _, p := range own {
+			f.clearErr(p) // the error of the commit that did land, if it said one
+		}
 		f.log.Info("recorded commits of this device a crash had kept from being recorded", "files", len(own))
 	}
 	sort.Strings(paths)
