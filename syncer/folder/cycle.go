@@ -968,9 +968,7 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 		}
 		delete(f.unannounced, dir)
 		f.update(func(tx *db.Tx) error {
-			if err := tx.PutMeta("counter", binary.BigEndian.AppendUint64(nil, f.counter)); err != nil {
-				return err
-			}
+			// The counter was saved ahead, with the intents.
 			if err := f.putUnannounced(tx); err != nil {
 				return err
 			}
