@@ -376,7 +376,7 @@ func (w *Window) show(folder, kind string) {
 				w.QR.Refresh()
 			}
 			if kind == api.ShareSnapshot {
-				w.CapKind.SetText("Frozen snapshot, made " + ui.When(time.Now(), time.Now()) + " (read-only, never changes):")
+				w.CapKind.SetText("Frozen snapshot, made " + ui.When(now(), now()) + " (read-only, never changes):")
 			} else {
 				w.CapKind.SetText("Read-cap (read-only, follows every change):")
 			}
@@ -431,7 +431,7 @@ func (w *Window) record(kind, folder, msg string) {
 		return
 	}
 	go func() {
-		err := w.store.Add(shares.Entry{Folder: folder, Name: name, Kind: kind})
+		err := w.store.Add(shares.Entry{Folder: folder, Name: name, Kind: kind, Time: now()})
 		w.do(func() {
 			if err != nil {
 				w.Status.SetText(msg + " The name was not added to the list: " + err.Error())
@@ -461,11 +461,15 @@ func (w *Window) refreshSharedWith() {
 			case len(es) == 0:
 				w.SharedWith.SetText(NobodyYet)
 			default:
-				w.SharedWith.SetText(SharedWithLines(es, time.Now()))
+				w.SharedWith.SetText(SharedWithLines(es, now()))
 			}
 		})
 	}()
 }
+
+// now is the clock the window writes and shows times with (tests fix it,
+// so that a minute turning over mid-test changes nothing).
+var now = time.Now
 
 // SharedWithLines is the shared-with list as shown: "Alice — read-cap, 14:03".
 func SharedWithLines(es []shares.Entry, now time.Time) string {
@@ -532,7 +536,7 @@ func (w *Window) startInvite() {
 					return
 				}
 				go func() {
-					err := w.store.Add(shares.Entry{Folder: folder, Name: whom, Kind: shares.KindInvite})
+					err := w.store.Add(shares.Entry{Folder: folder, Name: whom, Kind: shares.KindInvite, Time: now()})
 					w.do(func() {
 						if err != nil {
 							w.InviteStatus.SetText(msg + " The name was not added to the list: " + err.Error())

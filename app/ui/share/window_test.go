@@ -158,6 +158,9 @@ func (p *fakePending) Wait(ctx context.Context) error {
 }
 func (p *fakePending) Close() { p.once.Do(func() { close(p.closed) }) }
 
+// fixedNow is the time the window shows under the tests' clock (export_test.go).
+const fixedNow = "14:03"
+
 func open(t *testing.T, b share.Backend, store *shares.Store, folder string) (fyne.App, *share.Window) {
 	t.Helper()
 	a := test.NewApp()
@@ -463,7 +466,7 @@ func TestInviteCode(t *testing.T) {
 	}
 	p.result <- nil // the friend has it
 	waitText(t, "invite status", w.InviteStatus, "Alice has received the read-cap of “Docs”.")
-	waitText(t, "shared with", w.SharedWith, "Alice — invite code, "+time.Now().Format("15:04"))
+	waitText(t, "shared with", w.SharedWith, "Alice — invite code, "+fixedNow)
 	if w.Code.Visible() || w.Invite.Disabled() || w.CancelInvite.Visible() {
 		t.Error("the spent code is still shown")
 	}
@@ -497,7 +500,7 @@ func TestSharedWithPersists(t *testing.T) {
 	waitText(t, "cap", w.Cap, docsRead)
 	test.Type(w.Whom, "Alice")
 	test.Tap(w.Copy)
-	now := time.Now().Format("15:04")
+	now := fixedNow
 	waitText(t, "shared with", w.SharedWith, "Alice — read-cap, "+now)
 	test.Tap(w.Snapshot)
 	waitText(t, "snapshot", w.Cap, docsSnap)
