@@ -72,6 +72,12 @@ func (r *groupRig) shareOn(i int) (*Store, storage.SI) {
 	return r.stores[i%len(r.stores)], si
 }
 
+// visible is share i's bytes if it is listed on its store (nil if not).
+func (r *groupRig) visible(i int) []byte {
+	s, si := r.shareOn(i)
+	return visible(r.t, s, i, si)
+}
+
 func (r *groupRig) allocate(n int) {
 	for i := range n {
 		s, si := r.shareOn(i)
@@ -231,8 +237,7 @@ func TestGroupCommitCrashLeavesNoPartialShare(t *testing.T) {
 		t.Error("no image between the renames of a batch")
 	}
 	for i := range n {
-		s, si := r.shareOn(i)
-		if visible(t, s, i, si) == nil {
+		if r.visible(i) == nil {
 			t.Errorf("share %d reported stored but not visible", i)
 		}
 	}
@@ -251,8 +256,7 @@ func TestGroupCommitConcurrentFinishes(t *testing.T) {
 		}
 	}
 	for i := range n {
-		s, si := r.shareOn(i)
-		if visible(t, s, i, si) == nil {
+		if r.visible(i) == nil {
 			t.Errorf("share %d not visible", i)
 		}
 	}
@@ -280,8 +284,7 @@ func TestGroupCommitFlushErrorFailsTheBatch(t *testing.T) {
 		if !errors.Is(errs[i], eio) {
 			t.Errorf("share %d: %v, want the flush error", i, errs[i])
 		}
-		s, si := r.shareOn(i)
-		if visible(t, s, i, si) != nil {
+		if r.visible(i) != nil {
 			t.Errorf("share %d visible after its flush failed", i)
 		}
 	}
