@@ -128,8 +128,12 @@ func printFolderStatus(w io.Writer, f api.FolderStatus, now time.Time) {
 		mode = "following read-only: local edits are not uploaded"
 	}
 	fmt.Fprintf(w, "%s  %s  (%s)\n", f.Name, f.Path, mode)
+	// A detail that starts with the state's own word ("syncing: 3 of 10
+	// changes sent", "offline — …") is shown alone, not after it again.
 	state := f.State
-	if f.Detail != "" && f.Detail != f.State {
+	if strings.HasPrefix(f.Detail, f.State) {
+		state = f.Detail
+	} else if f.Detail != "" {
 		state += ": " + f.Detail
 	}
 	fmt.Fprintf(w, "  State        %s\n", state)

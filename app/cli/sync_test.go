@@ -88,7 +88,7 @@ func TestSyncCommands(t *testing.T) {
 		{args: []string{"list", "--json"}, out: []string{`"name": "photos"`, `"state": "syncing"`}},
 		{args: []string{"status", "docs"}, out: []string{
 			"docs  /home/u/docs  (synced both ways)",
-			"State        syncing: syncing 3 files, 2.1 MB of 10 MB, about 4 s left",
+			"State        syncing 3 files, 2.1 MB of 10 MB, about 4 s left",
 			"Transfers    3 files left, 2.1 MB of 10.0 MB, about 4s left",
 			"uploading   big.iso  1.0 MB of 8.0 MB",
 			"Servers      8 of 10 storage servers reachable (7 needed to store new files)",
