@@ -124,7 +124,9 @@ type Tray struct {
 	status    map[string]api.FolderStatus // by name
 	failed    string                      // why the folder sync did not start
 	shown     string                      // key of what the tray shows
+	shownWin  string                      // key of what the window shows
 	menu      *fyne.Menu
+	pushed    *fyne.Menu // the menu last given to the platform tray
 	sum       Summary
 	list      []api.FolderStatus // the folders as shown, sorted by name
 	at        time.Time          // when they were summarized
@@ -147,7 +149,9 @@ func (t *Tray) SetWindow(w *Main) {
 	sum, fs, now := t.sum, t.list, t.at
 	t.mu.Unlock()
 	if w != nil {
+		w.widgets.Lock()
 		w.showFolders(sum, fs, now)
+		w.widgets.Unlock()
 	}
 }
 
@@ -314,26 +318,39 @@ func (t *Tray) Refresh() {
 	}
 	menu := t.buildMenu(sum, fs, now)
 	key := menuKey(menu) + "\x00" + sum.State.String()
-	if key == t.shown {
+	winKey := windowKey(sum, fs, now)
+	if key == t.shown && winKey == t.shownWin {
 		t.mu.Unlock()
 		return
 	}
-	t.shown, t.menu, t.sum, t.list, t.at = key, menu, sum, fs, now
+	if key != t.shown {
+		t.shown, t.menu = key, menu
+	}
+	// A change the window shows but the menu does not (the detail line's
+	// "3 of 10 changes sent", a new error, the file count) updates the
+	// window alone: the platform menu is only replaced when it changed.
+	t.shownWin, t.sum, t.list, t.at = winKey, sum, fs, now
 	t.mu.Unlock()
 	// Show the latest state, whichever Refresh queued first.
 	fyne.Do(func() {
 		t.mu.Lock()
 		menu, sum, fs, now, stopped, win := t.menu, t.sum, t.list, t.at, t.stopped, t.win
+		push := menu != t.pushed
+		if push && !stopped {
+			t.pushed = menu
+		}
 		t.mu.Unlock()
 		if stopped { // the tray's D-Bus connection may be closed already
 			return
 		}
-		if t.sink != nil {
+		if t.sink != nil && push {
 			t.sink.SetSystemTrayIcon(TrayIconFor(sum.State))
 			t.sink.SetSystemTrayMenu(menu)
 		}
 		if win != nil {
+			win.widgets.Lock()
 			win.showFolders(sum, fs, now)
+			win.widgets.Unlock()
 		}
 	})
 }

@@ -42,10 +42,17 @@ type Main struct {
 	grid    *widget.Label
 	summary *widget.Label
 	list    *fyne.Container // one card per folder
+	// cards and order are the folders' cards as shown, by name, and
+	// their names in the window's order; on the UI thread only.
+	cards map[string]*card
+	order []string
+	// widgets makes the changes from goroutines one at a time (fyne's
+	// test driver runs fyne.Do on the caller's goroutine).
+	widgets Serial
 }
 
 // SetGridStatus shows the local grid's state; safe from any goroutine.
-func (m *Main) SetGridStatus(s string) { fyne.Do(func() { m.grid.SetText(s) }) }
+func (m *Main) SetGridStatus(s string) { m.widgets.Do(func() { setText(m.grid, s) }) }
 
 // NewMainWindow builds the main window.
 func NewMainWindow(a fyne.App, info Info) *Main {
@@ -69,7 +76,7 @@ func NewMainWindow(a fyne.App, info Info) *Main {
 	w.Resize(fyne.NewSize(640, 480))
 	// Closing the window leaves the app in the tray.
 	w.SetCloseIntercept(w.Hide)
-	return &Main{Window: w, grid: grid, summary: summary, list: list}
+	return &Main{Window: w, grid: grid, summary: summary, list: list, cards: map[string]*card{}}
 }
 
 // Describe is a one-line summary for logs.

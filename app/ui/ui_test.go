@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/lafssync/lafssync/app/ui/uitest"
 	"github.com/lafssync/lafssync/icons"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/api/apitest"
@@ -405,5 +406,111 @@ func TestTrayQuietAfterQuit(t *testing.T) {
 	tr.Failed("the node stopped")
 	if s.menu() != before {
 		t.Error("the tray menu was replaced after Quit")
+	}
+}
+
+// shows is what the main window shows now, read while no update runs.
+func shows(w *Main) []string {
+	w.widgets.Lock()
+	defer w.widgets.Unlock()
+	return uitest.Texts(w.Content())
+}
+
+// labelWith is the label of the window showing s, nil if none does.
+func labelWith(w *Main, s string) *widget.Label {
+	w.widgets.Lock()
+	defer w.widgets.Unlock()
+	var found *widget.Label
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *widget.Label:
+			if x.Text == s && found == nil {
+				found = x
+			}
+		case *container.Scroll:
+			walk(x.Content)
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(w.Content())
+	return found
+}
+
+// TestWindowFollowsTheFolderLive: an open window changes as the folder
+// sync reports, without being opened again: the detail line's progress,
+// a new error, a conflict, then up to date. Lines that change are the same
+// labels with new texts (no card is built again on a tick), and changes
+// the menu does not show leave the platform menu alone.
+func TestWindowFollowsTheFolderLive(t *testing.T) {
+	f := apitest.New()
+	st := folder("Docs", api.Syncing)
+	st.Detail = "syncing: 3 of 10 changes sent to the grid"
+	st.Files, st.Bytes = 12, 3_400_000
+	f.Set("Docs", st)
+	tr, s, _, w := newTestTray(t, f)
+	waitFor(t, func() bool { return f.Subscribers() == 1 })
+	if !slices.Contains(shows(w), "syncing: 3 of 10 changes sent to the grid") {
+		t.Fatalf("window at start: %q", shows(w))
+	}
+	detail := labelWith(w, "syncing: 3 of 10 changes sent to the grid")
+	header := labelWith(w, "Docs — syncing")
+	if detail == nil || header == nil {
+		t.Fatalf("no detail or header label: %q", shows(w))
+	}
+	menus := s.count()
+
+	emit := func(st api.FolderStatus, want string) {
+		t.Helper()
+		f.Emit(api.Event{Type: "status", Folder: st.Name, Status: &st})
+		deadline := time.Now().Add(5 * time.Second)
+		for !slices.Contains(shows(w), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the window never showed %q; it shows %q", want, shows(w))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	st.Detail = "syncing: 4 of 10 changes sent to the grid"
+	emit(st, st.Detail)
+	if detail.Text != st.Detail {
+		t.Errorf("the detail line is a new label: the old one says %q", detail.Text)
+	}
+	if s.count() != menus {
+		t.Errorf("the platform menu was replaced %d times for a change it does not show", s.count()-menus)
+	}
+	if slices.Contains(shows(w), "syncing: 3 of 10 changes sent to the grid") {
+		t.Errorf("the old progress is still shown: %q", shows(w))
+	}
+
+	st.Errors = []api.FileError{{Path: "report.docx", Error: "permission denied", Hint: "give yourself read access to the file", Time: now}}
+	emit(st, "Not syncing: report.docx: permission denied — give yourself read access to the file")
+	st.Conflicts = []api.Conflict{{Path: "notes.txt", Copy: "notes.sync-conflict-20261202-130000-abc.txt", Time: now.Add(-time.Hour)}}
+	emit(st, "Conflict 13:00: notes.txt — the other version is kept as notes.sync-conflict-20261202-130000-abc.txt")
+	if labelWith(w, "Docs — 1 conflict") != header {
+		t.Errorf("the folder's header is not the same label changed in place: %q", shows(w))
+	}
+	if got := tr.Summary().Line; got != "Needs attention — 1 conflict in Docs (both versions kept)" {
+		t.Errorf("tray line %q", got)
+	}
+	st.State, st.Detail, st.Errors, st.Conflicts = api.UpToDate, "", nil, nil
+	emit(st, "Docs — up to date")
+	if got := shows(w); slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "Not syncing") || strings.HasPrefix(s, "syncing:") }) {
+		t.Errorf("lines of the old state are left: %q", got)
+	}
+	// A second folder appears, and the first's card stays as it is.
+	f.Emit(api.Event{Type: "status", Folder: "Pics", Status: &api.FolderStatus{Name: "Pics", Path: "/home/u/Pics", Mode: "sync", State: api.UpToDate, Servers: grid}})
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(shows(w), "Pics — up to date") {
+		if time.Now().After(deadline) {
+			t.Fatalf("Pics never shown: %q", shows(w))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if labelWith(w, "Docs — up to date") != header {
+		t.Error("adding a folder rebuilt the other folder's card")
 	}
 }

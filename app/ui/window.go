@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -14,21 +15,84 @@ import (
 // maxShown bounds the errors and conflicts a folder's card lists.
 const maxShown = 5
 
-// showFolders puts the folders in the window; on the UI thread.
+// NoFoldersHint is what the window lists while no folder is synced.
+const NoFoldersHint = "Add a folder from a terminal: lafs sync add DIR " +
+	"(lafs sync status shows how it is doing). It appears here at once."
+
+// card is one folder's widgets in the window; its labels are changed in
+// place as the folder's status changes.
+type card struct {
+	box    *fyne.Container // the labels, then a separator
+	labels []*widget.Label
+}
+
+// showFolders puts the folders in the window; on the UI thread. It
+// changes the labels already shown in place: a folder's card is made once,
+// when the folder first appears, and a label only when its line is new
+// (a progress tick changes one label's text, it builds nothing).
 func (m *Main) showFolders(sum Summary, fs []api.FolderStatus, now time.Time) {
-	m.summary.SetText(sum.Line)
-	cards := make([]fyne.CanvasObject, 0, len(fs))
+	setText(m.summary, sum.Line)
+	names := make([]string, 0, len(fs))
 	for _, f := range fs {
-		cards = append(cards, folderCard(f, now))
+		names = append(names, f.Name)
+		c := m.cards[f.Name]
+		if c == nil {
+			c = &card{box: container.NewVBox(widget.NewSeparator())}
+			m.cards[f.Name] = c
+		}
+		c.show(FolderLines(f, now))
 	}
-	if len(fs) == 0 {
-		hint := widget.NewLabel("Add a folder from a terminal: lafs sync add DIR " +
-			"(lafs sync status shows how it is doing). It appears here at once.")
+	for name := range m.cards {
+		if !slices.Contains(names, name) {
+			delete(m.cards, name)
+		}
+	}
+	if slices.Equal(names, m.order) && (len(names) > 0 || len(m.list.Objects) > 0) {
+		return // the same folders in the same order: their cards changed in place
+	}
+	m.order = names
+	objs := make([]fyne.CanvasObject, 0, len(names)+1)
+	for _, n := range names {
+		objs = append(objs, m.cards[n].box)
+	}
+	if len(names) == 0 {
+		hint := widget.NewLabel(NoFoldersHint)
 		hint.Wrapping = fyne.TextWrapWord
-		cards = append(cards, hint)
+		objs = append(objs, hint)
 	}
-	m.list.Objects = cards
+	m.list.Objects = objs
 	m.list.Refresh()
+}
+
+// show makes the card say lines: the labels there get the new texts (a
+// label whose text is the same is not touched), and labels are added or
+// taken away only when the number of lines changed.
+func (c *card) show(lines []string) {
+	changed := len(lines) != len(c.labels)
+	for i, l := range lines {
+		if i < len(c.labels) {
+			setText(c.labels[i], l)
+			continue
+		}
+		var w *widget.Label
+		if i == 0 {
+			w = widget.NewLabelWithStyle(l, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		} else {
+			w = widget.NewLabel(l)
+			w.Wrapping = fyne.TextWrapWord
+		}
+		c.labels = append(c.labels, w)
+	}
+	if !changed {
+		return
+	}
+	c.labels = c.labels[:len(lines)]
+	objs := make([]fyne.CanvasObject, 0, len(lines)+1)
+	for _, l := range c.labels {
+		objs = append(objs, l)
+	}
+	c.box.Objects = append(objs, widget.NewSeparator())
+	c.box.Refresh()
 }
 
 // FolderLines is what a folder's card says, line by line (the window's
@@ -77,14 +141,22 @@ func serversLine(s api.Servers) string {
 	return fmt.Sprintf("%d of %d storage servers reachable (%d needed)", s.Reachable, s.Known, s.Happy)
 }
 
-func folderCard(f api.FolderStatus, now time.Time) fyne.CanvasObject {
-	lines := FolderLines(f, now)
-	objs := []fyne.CanvasObject{widget.NewLabelWithStyle(lines[0], fyne.TextAlignLeading, fyne.TextStyle{Bold: true})}
-	for _, l := range lines[1:] {
-		w := widget.NewLabel(l)
-		w.Wrapping = fyne.TextWrapWord
-		objs = append(objs, w)
+// setText changes l's text only when it differs (SetText refreshes).
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
 	}
-	objs = append(objs, widget.NewSeparator())
-	return container.NewVBox(objs...)
+}
+
+// windowKey is what the window shows for these folders, to skip updating
+// it when nothing it shows changed.
+func windowKey(sum Summary, fs []api.FolderStatus, now time.Time) string {
+	k := sum.Line
+	for _, f := range fs {
+		for _, l := range FolderLines(f, now) {
+			k += "\x00" + l
+		}
+		k += "\x01"
+	}
+	return k
 }

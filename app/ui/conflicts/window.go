@@ -3,6 +3,8 @@ package conflicts
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +64,12 @@ type Row struct {
 	Mine   *widget.Button
 	Theirs *widget.Button
 	Both   *widget.Button
+	card   fyne.CanvasObject // the row's card, once shown
+}
+
+// key is what the row shows: a row with the same key need not change.
+func (r *Row) key() string {
+	return r.Copy.Folder + "\x00" + r.Copy.Copy + "\x00" + strings.Join(r.Lines, "\n")
 }
 
 // Window is the Conflicts window.
@@ -86,6 +94,8 @@ type Window struct {
 	rows    []*Row
 	scanned int // completed looks, for tests
 	status  string
+
+	problems []string // the folders that could not be looked through, as shown; follow's goroutine only
 }
 
 // Show opens the Conflicts window.
@@ -249,26 +259,49 @@ func (w *Window) look() {
 		}
 	}
 	now := w.now()
-	rows := make([]*Row, 0, len(views))
-	for _, v := range views {
-		rows = append(rows, w.row(v, now))
+	w.mu.Lock()
+	old := map[string]*Row{}
+	for _, r := range w.rows {
+		old[r.key()] = r
 	}
-	w.do(func() {
-		objs := make([]fyne.CanvasObject, 0, len(rows)+1)
-		if len(rows) == 0 {
-			objs = append(objs, widget.NewLabel(NoneLeft))
+	w.mu.Unlock()
+	// A conflict shown already, saying the same, keeps its card and
+	// buttons (a choice may be under way on them); only a list that
+	// changed is laid out again.
+	rows := make([]*Row, 0, len(views))
+	same := len(views) == len(old) && slices.Equal(problems, w.problems)
+	for _, v := range views {
+		r := &Row{Copy: v.c, Lines: lines(v, now)}
+		if o := old[r.key()]; o != nil {
+			r = o
+		} else {
+			r = w.row(v, now)
+			same = false
 		}
-		for _, p := range problems {
-			l := widget.NewLabel(p)
-			l.Wrapping = fyne.TextWrapWord
-			objs = append(objs, l)
-		}
-		for _, r := range rows {
-			objs = append(objs, card(r))
-		}
-		w.list.Objects = objs
-		w.list.Refresh()
-	})
+		rows = append(rows, r)
+	}
+	if !same || w.scanned == 0 {
+		w.problems = problems
+		w.do(func() {
+			objs := make([]fyne.CanvasObject, 0, len(rows)+1)
+			if len(rows) == 0 {
+				objs = append(objs, widget.NewLabel(NoneLeft))
+			}
+			for _, p := range problems {
+				l := widget.NewLabel(p)
+				l.Wrapping = fyne.TextWrapWord
+				objs = append(objs, l)
+			}
+			for _, r := range rows {
+				if r.card == nil {
+					r.card = card(r)
+				}
+				objs = append(objs, r.card)
+			}
+			w.list.Objects = objs
+			w.list.Refresh()
+		})
+	}
 	w.mu.Lock()
 	w.rows = rows
 	w.scanned++

@@ -32,8 +32,19 @@ type Backend interface {
 	Restore(ctx context.Context, folder string, r api.RestoreRequest) (string, error)
 }
 
-// *syncer.Manager is a Backend as it is.
-var _ Backend = (*syncer.Manager)(nil)
+// Subscriber is a Backend that says when folders change: an open window
+// then lists folders added since it opened, says when the one shown went
+// away, and reads the shown file's versions again when the folder has
+// synced (a new version appears without choosing the file again).
+type Subscriber interface {
+	Subscribe() (events <-chan api.Event, cancel func())
+}
+
+// *syncer.Manager is a Backend and a Subscriber as it is.
+var (
+	_ Backend    = (*syncer.Manager)(nil)
+	_ Subscriber = (*syncer.Manager)(nil)
+)
 
 // Texts, shared with tests.
 const (
@@ -144,6 +155,13 @@ func New(a fyne.App, b Backend, folder string) *Window {
 	w.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	w.Resize(fyne.NewSize(820, 520))
 	w.SetOnClosed(w.stop)
+	if sub, ok := b.(Subscriber); ok {
+		ev, unsub := sub.Subscribe()
+		w.run(func() {
+			defer unsub()
+			w.follow(ev)
+		})
+	}
 	switch {
 	case len(names) == 0:
 		w.setStatus(NoFolders)
@@ -196,6 +214,59 @@ func (w *Window) lineList(trunc fyne.TextTruncation, n func() int, line, pathOf 
 func (w *Window) Close() {
 	w.Window.Close()
 	w.stop()
+}
+
+// follow keeps the window up to date with the folder sync's events until
+// it closes: the folder picker gets folders added or removed (the
+// picker's options change, nothing is rebuilt), and when the folder shown
+// becomes up to date after syncing, the versions of the file shown are
+// read again, off the UI thread, unless one is chosen to be restored (a
+// reload would take the choice away).
+func (w *Window) follow(ev <-chan api.Event) {
+	for {
+		var e api.Event
+		select {
+		case <-w.ctx.Done():
+			return
+		case x, ok := <-ev:
+			if !ok {
+				return
+			}
+			e = x
+		}
+		w.mu.Lock()
+		old, known := w.folders[e.Folder]
+		shown, file, chosen := w.folder, w.file, w.chosen
+		switch {
+		case e.Type == "removed" && known:
+			delete(w.folders, e.Folder)
+		case e.Status != nil:
+			w.folders[e.Status.Name] = *e.Status
+		}
+		names := make([]string, 0, len(w.folders))
+		for n := range w.folders {
+			names = append(names, n)
+		}
+		w.mu.Unlock()
+		sort.Strings(names)
+		switch {
+		case e.Type == "removed" && known:
+			w.do(func() { w.Folder.SetOptions(names) })
+			if e.Folder == shown {
+				w.setStatus(fmt.Sprintf("%s is no longer synced on this computer: choose another folder.", e.Folder))
+				w.do(func() { w.Restore.Disable() })
+			}
+		case e.Status == nil:
+		case !known:
+			w.do(func() { w.Folder.SetOptions(names) })
+			if shown == "" {
+				w.do(func() { w.Folder.SetSelected(e.Status.Name) })
+			}
+		case e.Folder == shown && file != "" && chosen < 0 &&
+			old.State != api.UpToDate && e.Status.State == api.UpToDate:
+			w.refresh(shown, file)
+		}
+	}
 }
 
 func (w *Window) stop() {
@@ -527,6 +598,28 @@ func (w *Window) load(folder, rel, note string) {
 		w.Versions.Refresh()
 		w.Restore.Disable()
 	})
+}
+
+// refresh reads the versions of file again and shows them, if the window
+// still shows that file with no version chosen and no other list came
+// meanwhile. The status line stays as it is (it may say what a restore
+// did), and a failed read changes nothing: the list shown stays.
+func (w *Window) refresh(folder, file string) {
+	w.mu.Lock()
+	loads := w.loads
+	w.mu.Unlock()
+	vs, err := w.b.History(w.ctx, folder, file)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	if w.folder != folder || w.file != file || w.chosen >= 0 || w.loads != loads {
+		w.mu.Unlock()
+		return
+	}
+	w.versions = vs
+	w.mu.Unlock()
+	w.do(func() { w.Versions.Refresh() })
 }
 
 // Line is how a version is listed.

@@ -31,6 +31,15 @@ func notRunning() nat.Report {
 		Evidence: []string{"the node is not running (it is starting or restarting)"}, Advice: []nat.Advice{}, Announce: []string{}}
 }
 
+// Changed is the running node's ReachChanged (nil while none runs: the
+// window then finds the next node at its next poll).
+func (s nodeSource) Changed() <-chan struct{} {
+	if n := s.cur(); n != nil {
+		return n.ReachChanged()
+	}
+	return nil
+}
+
 func (s nodeSource) Report() nat.Report {
 	n := s.cur()
 	if n == nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -54,7 +56,28 @@ type Options struct {
 	Go func(func())
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Every is how often an open window reads the node again (0: every
+	// 2 s; negative: never), besides at once when a Notifier source says
+	// the verdict changed. The storage servers connected change without
+	// a reachability event.
+	Every time.Duration
 }
+
+// Notifier is a Source that says when its verdict or announced addresses
+// change: an open window then shows the new report at once.
+type Notifier interface {
+	// Changed returns a channel closed at the next change (nil: none
+	// expected now, e.g. while the node restarts).
+	Changed() <-chan struct{}
+}
+
+// Live-update bounds: how often an open window looks at the node by
+// default, and the least time between two updates it shows (a burst of
+// changes is one update).
+const (
+	pollEvery = 2 * time.Second
+	minGap    = 250 * time.Millisecond
+)
 
 // Texts, shared with tests.
 const (
@@ -168,6 +191,16 @@ type Window struct {
 	results  map[string]outcome // advice ID → what Apply did
 	restart  *widget.Button
 	cards    map[string]card // advice ID → its card as shown now
+	advKey   string          // the advice the cards are of
+
+	// widgets serialises the live updates' widget changes (fyne's test
+	// driver runs fyne.Do on the caller's goroutine); seq counts the
+	// reports shown by Check again, so that a live read begun before one
+	// never replaces it.
+	widgets ui.Serial
+	seq     atomic.Int64
+	done    chan struct{} // closed when the live updates stopped
+	closing sync.Once
 }
 
 // card is one advice's widgets that change.
@@ -186,7 +219,7 @@ func New(a fyne.App, s Source, o Options) *Window {
 	}
 	ctx, end := context.WithCancel(context.Background())
 	w := &Window{Window: a.NewWindow(Title), src: s, opt: o, ctx: ctx, end: end,
-		results: map[string]outcome{}, cards: map[string]card{}}
+		results: map[string]outcome{}, cards: map[string]card{}, done: make(chan struct{})}
 	w.SetIcon(ui.Icon)
 	bold := fyne.TextStyle{Bold: true}
 	w.verdict = widget.NewLabelWithStyle(Loading, fyne.TextAlignLeading, bold)
@@ -217,7 +250,72 @@ func New(a fyne.App, s Source, o Options) *Window {
 		r, g := s.Report(), s.Grid()
 		fyne.Do(func() { w.show(r, g); w.check.Enable() })
 	})
+	go func() {
+		defer close(w.done)
+		w.follow()
+	}()
 	return w
+}
+
+// follow keeps the window up to date until it closes: it reads the node
+// off the UI goroutine when the source says the verdict changed and every
+// Options.Every, and changes the window only when what it read differs
+// from the last read, at most once per minGap.
+func (w *Window) follow() {
+	every := w.opt.Every
+	if every == 0 {
+		every = pollEvery
+	}
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	n, _ := w.src.(Notifier)
+	last := ""
+	var changed <-chan struct{}
+	if n != nil {
+		changed = n.Changed()
+	}
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-changed:
+		case <-tick:
+		}
+		// The next change's channel is taken before the read, so that a
+		// change during the read or the gap below is not missed.
+		if n != nil {
+			changed = n.Changed()
+		}
+		seq := w.seq.Load()
+		r, g := w.src.Report(), w.src.Grid()
+		if k := fmt.Sprintf("%+v|%+v", r, g); k != last {
+			last = k
+			w.widgets.Do(func() {
+				if w.seq.Load() == seq && w.ctx.Err() == nil {
+					w.show(r, g)
+				}
+			})
+		}
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-time.After(minGap):
+		}
+	}
+}
+
+// Close closes the window and waits for its live updates to stop.
+// A second Close does nothing.
+func (w *Window) Close() {
+	w.closing.Do(func() {
+		w.Window.Close()
+		w.end()
+	})
+	<-w.done
 }
 
 // Show builds the window and shows it.
@@ -229,34 +327,37 @@ func Show(a fyne.App, s Source, o Options) *Window {
 
 // show puts a report and the grid in the window; on the UI goroutine.
 func (w *Window) show(r nat.Report, g Grid) {
-	w.verdict.SetText("Reachability: " + string(r.Verdict))
-	w.headline.SetText(Headline(r.Verdict))
+	setText(w.verdict, "Reachability: "+string(r.Verdict))
+	setText(w.headline, Headline(r.Verdict))
 	if r.CheckedAt.IsZero() {
-		w.checked.SetText("Not checked yet.")
+		setText(w.checked, "Not checked yet.")
 	} else {
-		w.checked.SetText("Checked " + ui.When(r.CheckedAt, w.opt.Now()) + ".")
+		setText(w.checked, "Checked "+ui.When(r.CheckedAt, w.opt.Now())+".")
 	}
 	switch {
 	case len(r.Announce) == 0:
-		w.announce.SetText("Announces: no address (outbound-only: it connects out, and others use its connections).")
+		setText(w.announce, "Announces: no address (outbound-only: it connects out, and others use its connections).")
 	case r.Provisional:
-		w.announce.SetText("Announces: " + strings.Join(r.Announce, ", ") + " (from tub.location; no peer has confirmed it yet).")
+		setText(w.announce, "Announces: "+strings.Join(r.Announce, ", ")+" (from tub.location; no peer has confirmed it yet).")
 	default:
-		w.announce.SetText("Announces: " + strings.Join(r.Announce, ", ") + ".")
+		setText(w.announce, "Announces: "+strings.Join(r.Announce, ", ")+".")
 	}
-	w.evidence.Objects = nil
+	var ev []string
 	for _, e := range r.Evidence {
-		w.evidence.Add(wrapped("• " + e))
+		ev = append(ev, "• "+e)
 	}
 	if len(r.Evidence) == 0 {
-		w.evidence.Add(wrapped("No facts recorded yet."))
+		ev = append(ev, "No facts recorded yet.")
 	}
-	w.evidence.Refresh()
-	w.grid.Objects = nil
-	for _, l := range GridLines(g) {
-		w.grid.Add(wrapped(l))
+	setLines(w.evidence, ev)
+	setLines(w.grid, GridLines(g))
+	// The advice cards are built again only when the advice changed: a
+	// live update of the same report leaves their buttons as they are.
+	key := fmt.Sprintf("%+v", r.Advice)
+	if key == w.advKey && len(w.advice.Objects) > 0 {
+		return
 	}
-	w.grid.Refresh()
+	w.advKey = key
 	w.advice.Objects = nil
 	clear(w.cards)
 	for _, a := range r.Advice {
@@ -266,6 +367,30 @@ func (w *Window) show(r nat.Report, g Grid) {
 		w.advice.Add(wrapped("Nothing: no change would help this node now."))
 	}
 	w.advice.Refresh()
+}
+
+// setLines makes box, a column of labels, say lines: the labels there get
+// the new texts, and labels are added or taken away only at the end.
+func setLines(box *fyne.Container, lines []string) {
+	n := len(box.Objects)
+	for i, l := range lines {
+		if i < n {
+			setText(box.Objects[i].(*widget.Label), l)
+			continue
+		}
+		box.Add(wrapped(l))
+	}
+	if len(lines) < n {
+		box.Objects = box.Objects[:len(lines)]
+		box.Refresh()
+	}
+}
+
+// setText changes l's text only when it differs (SetText refreshes).
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+	}
 }
 
 func (w *Window) adviceCard(a nat.Advice) fyne.CanvasObject {
@@ -321,11 +446,13 @@ type outcome struct {
 
 // checkAgain re-runs detection off the UI goroutine.
 func (w *Window) checkAgain() {
+	w.seq.Add(1) // a live read begun before this check is not shown after it
 	w.check.Disable()
 	w.status.SetText(Checking)
 	w.opt.Go(func() {
 		r := w.src.Check(w.ctx)
 		g := w.src.Grid()
+		w.seq.Add(1)
 		fyne.Do(func() {
 			w.show(r, g)
 			w.status.SetText("Checked again: " + r.Summary())

@@ -72,6 +72,7 @@ func open(t *testing.T, f *fake, o Options) *Window {
 	a := test.NewApp()
 	t.Cleanup(a.Quit)
 	w := New(a, f, o)
+	t.Cleanup(w.Close)
 	w.Show()
 	return w
 }
@@ -290,5 +291,123 @@ func TestClosingTheWindowEndsItsContext(t *testing.T) {
 	case <-w.ctx.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("a check started from the window would outlive it")
+	}
+}
+
+// notifying is a fake whose changes are announced, as a node's
+// ReachChanged does.
+type notifying struct {
+	*fake
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (n *notifying) Changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+// set changes the node's report and says so.
+func (n *notifying) set(r nat.Report) {
+	n.fake.mu.Lock()
+	n.report = r
+	n.fake.mu.Unlock()
+	n.mu.Lock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
+}
+
+// texts is what w shows, read while no live update runs.
+func texts(w *Window) []string {
+	w.widgets.Lock()
+	defer w.widgets.Unlock()
+	return uitest.Texts(w.Content())
+}
+
+func waitShown(t *testing.T, w *Window, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(texts(w), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the window never showed %q; it shows %q", want, texts(w))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestOpenWindowFollowsTheVerdict: a verdict change the node announces
+// shows in the open window at once (no poll: Every < 0), in the same
+// labels; Apply's outcome stays.
+func TestOpenWindowFollowsTheVerdict(t *testing.T) {
+	n := &notifying{fake: &fake{report: natReport(), grid: Grid{Connected: 4, Known: 10, K: 3, Happy: 7, N: 10}}}
+	o := syncOpts()
+	o.Every = -1
+	a := test.NewApp()
+	t.Cleanup(a.Quit)
+	w := New(a, n, o)
+	t.Cleanup(w.Close)
+	w.Show()
+	uitest.Has(t, w, "Reachability: "+string(nat.VerdictNAT))
+	verdict := w.verdict
+	test.Tap(w.cards[nat.AdviceStorageOff].apply)
+	applied := "Done: tahoe.cfg now has [storage] enabled = false. The old file is kept as tahoe.cfg.bak. " + RestartHint
+
+	pub := nat.Report{Verdict: nat.VerdictPublic, CheckedAt: now, Announce: []string{"tcp:203.0.113.7:3456"},
+		Evidence: []string{"a peer opened a new connection to 203.0.113.7:3456 and reached this node"},
+		Advice:   []nat.Advice{readOnly, storageOff}}
+	n.set(pub)
+	waitShown(t, w, "Reachability: public")
+	got := texts(w)
+	for _, want := range []string{Headline(nat.VerdictPublic), "Announces: tcp:203.0.113.7:3456.",
+		"• a peer opened a new connection to 203.0.113.7:3456 and reached this node", readOnly.Text, applied} {
+		if !slices.Contains(got, want) {
+			t.Errorf("after the change the window lacks %q; has %q", want, got)
+		}
+	}
+	if slices.Contains(got, "• "+natReport().Evidence[0]) || slices.Contains(got, portForward.Text) {
+		t.Errorf("the old report's evidence or advice is still shown: %q", got)
+	}
+	if w.verdict != verdict || verdict.Text != "Reachability: public" {
+		t.Error("the verdict label was replaced rather than changed")
+	}
+	n.set(natReport())
+	waitShown(t, w, "Reachability: "+string(nat.VerdictNAT))
+}
+
+// TestOpenWindowFollowsTheGrid: storage servers connecting show at the
+// next poll, without the advice cards (and their buttons) being rebuilt.
+func TestOpenWindowFollowsTheGrid(t *testing.T) {
+	f := &fake{report: natReport(), grid: Grid{Connected: 4, Known: 10, K: 3, Happy: 7, N: 10}}
+	o := syncOpts()
+	o.Every = 20 * time.Millisecond
+	a := test.NewApp()
+	t.Cleanup(a.Quit)
+	w := New(a, f, o)
+	t.Cleanup(w.Close)
+	w.Show()
+	uitest.Has(t, w, "Storage servers: 4 of 10 connected.")
+	w.widgets.Lock()
+	apply := w.cards[nat.AdvicePortForward].apply
+	w.widgets.Unlock()
+	f.mu.Lock()
+	f.grid.Connected = 8
+	f.mu.Unlock()
+	waitShown(t, w, "Storage servers: 8 of 10 connected.")
+	waitShown(t, w, "Uploads can be placed: they need 7 different storage servers (servers of happiness) and 8 are connected.")
+	w.widgets.Lock()
+	same := w.cards[nat.AdvicePortForward].apply == apply
+	w.widgets.Unlock()
+	if !same {
+		t.Error("a grid change rebuilt the advice cards")
+	}
+	if slices.Contains(texts(w), "Storage servers: 4 of 10 connected.") {
+		t.Error("the old server count is still shown")
 	}
 }

@@ -37,6 +37,13 @@ type Pending interface {
 	Close()
 }
 
+// Subscriber is a Backend that says when folders are added, change or go
+// away: an open window then lists them as they are (NewBackend's is one
+// when its Folders subscribes, as *syncer.Manager does).
+type Subscriber interface {
+	Subscribe() (events <-chan api.Event, cancel func())
+}
+
 // Folders is the part of the folder sync the real Backend uses:
 // *syncer.Manager has it.
 type Folders interface {
@@ -61,6 +68,14 @@ type backend struct {
 	Folders
 	grid func() (invite.Invite, error)
 	opts invite.Options
+}
+
+// Subscribe is the folder sync's events (none when it has none).
+func (b *backend) Subscribe() (<-chan api.Event, func()) {
+	if s, ok := b.Folders.(Subscriber); ok {
+		return s.Subscribe()
+	}
+	return nil, func() {}
 }
 
 func (b *backend) Invite(ctx context.Context, folder string) (Pending, error) {

@@ -216,7 +216,56 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 	w.SetContent(tabs)
 	w.Resize(fyne.NewSize(560, 720))
 	w.loadFolders(folder)
+	if sub, ok := b.(Subscriber); ok {
+		ev, unsub := sub.Subscribe()
+		go func() {
+			defer unsub()
+			w.followFolders(ev)
+		}()
+	}
 	return w
+}
+
+// followFolders lists the folders again, off the UI goroutine, when one
+// was added, removed or changed mode (the window shows names and modes;
+// progress ticks change neither), until the window closes.
+func (w *Window) followFolders(ev <-chan api.Event) {
+	modes := map[string]string{} // what the window lists, by name
+	for _, f := range w.b.List() {
+		modes[f.Name] = f.Mode
+	}
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case e, ok := <-ev:
+			if !ok {
+				return
+			}
+			switch {
+			case e.Type == "removed":
+				if _, ok := modes[e.Folder]; !ok {
+					continue
+				}
+			case e.Status != nil:
+				if m, ok := modes[e.Status.Name]; ok && m == e.Status.Mode {
+					continue
+				}
+			default:
+				continue
+			}
+		}
+		fs := w.b.List()
+		clear(modes)
+		for _, f := range fs {
+			modes[f.Name] = f.Mode
+		}
+		w.do(func() {
+			if w.ctx.Err() == nil {
+				w.setFolders(fs, w.folder)
+			}
+		})
+	}
 }
 
 // locked is f holding w.mu: a widget callback.
@@ -287,18 +336,25 @@ func (w *Window) setFolders(fs []api.FolderStatus, want string) {
 		w.SharedWith.SetText("")
 		return
 	}
-	w.Snapshot.Enable()
-	w.Invite.Enable()
 	if w.folder != "" && w.folderStatus(w.folder) != nil {
-		// Reloaded after a follow: keep what is shown.
+		// Reloaded after a follow or a change in the folder list: keep
+		// what is shown, buttons included (a cap may be on its way, an
+		// invite running).
 		w.Folder.SetSelected(w.folder)
 		return
 	}
+	if w.cancelInvite == nil {
+		w.Invite.Enable()
+	}
+	gone := w.folder
 	if w.folderStatus(want) == nil {
 		want = names[0]
 	}
 	w.show(want, api.ShareRead)
 	w.Folder.SetSelected(want)
+	if gone != "" {
+		w.Status.SetText("“" + gone + "” is no longer synced on this computer; showing “" + want + "”.")
+	}
 }
 
 func (w *Window) folderStatus(name string) *api.FolderStatus {
