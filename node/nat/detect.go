@@ -3,6 +3,7 @@ package nat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -73,9 +74,15 @@ func (d *Detector) Gather(ctx context.Context, in Inputs) Inputs {
 			var err error
 			m, err = d.Mapper.Map(mctx, in.ListenPort)
 			cancel()
-			if err != nil {
+			var re *RouterError
+			switch {
+			case errors.As(err, &re):
+				ri := re.Router
+				in.Router = &ri
+				in.MappingErr = fmt.Sprintf("your router %v answered (%s) but mapped no port (%v)", ri.Gateway, ri.Protocol, err)
+			case err != nil:
 				in.MappingErr = "no router answered a port-mapping request (" + err.Error() + ")"
-			} else {
+			default:
 				ok = true
 			}
 		}

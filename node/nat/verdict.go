@@ -114,6 +114,9 @@ type Inputs struct {
 	Observed   []Observation
 	Mapping    *Mapping
 	MappingErr string
+	// Router is what a router that answered but mapped no port said of
+	// its own outside address (nil: none answered, or Mapping holds).
+	Router *RouterInfo
 	// UPnPDisabled is [node] upnp = false.
 	UPnPDisabled bool
 	// Connected counts the peers connected now; Known the nodes the node
@@ -164,7 +167,10 @@ type Report struct {
 	Candidates  []Candidate    `json:"candidates"`
 	Observed    []Observation  `json:"observed"`
 	Mapping     *Mapping       `json:"mapping,omitempty"`
-	CheckedAt   time.Time      `json:"checked_at,omitzero"`
+	// Router: a router answered a port-mapping request but mapped no
+	// port; what it said of its own outside address.
+	Router    *RouterInfo `json:"router,omitempty"`
+	CheckedAt time.Time   `json:"checked_at,omitzero"`
 }
 
 // LocalAddress is one interface address and its class.
@@ -184,7 +190,7 @@ func (r Report) Summary() string {
 // Decide makes the verdict from the facts, and the advice that goes with
 // it. It is pure: everything it uses is in in.
 func Decide(in Inputs) Report {
-	r := Report{Mode: in.Mode, Candidates: in.Candidates, Observed: in.Observed, Mapping: in.Mapping, CheckedAt: in.Now,
+	r := Report{Mode: in.Mode, Candidates: in.Candidates, Observed: in.Observed, Mapping: in.Mapping, Router: in.Router, CheckedAt: in.Now,
 		Evidence: []string{}, Advice: []Advice{}, Announce: []string{}, Local: []LocalAddress{}}
 	if r.Mode == "" {
 		r.Mode = ModeAuto
@@ -323,15 +329,8 @@ func verdict(in Inputs, ev func(string, ...any)) Verdict {
 			ev("this computer's address %s is %s", a, ClassCGNAT.Words())
 		}
 	}
-	if in.Mapping != nil {
-		ext := in.Mapping.External.Addr()
-		if c := Classify(ext); c == ClassPrivate || c == ClassCGNAT {
-			cg = true
-			ev("the router's own outside address %s is %s: there is another NAT beyond it", ext, c.Words())
-		} else if len(foreign) > 0 && !slices.ContainsFunc(foreign, func(a netip.AddrPort) bool { return a.Addr() == ext }) {
-			cg = true
-			ev("peers see this node at %s, not at the router's outside address %s: there is another NAT beyond the router", foreign[0].Addr(), ext)
-		}
+	if doubleNAT(in, foreign, ev) {
+		cg = true
 	}
 	if cg {
 		return VerdictCGNAT
@@ -346,6 +345,46 @@ func verdict(in Inputs, ev func(string, ...any)) Verdict {
 	}
 	ev("peers see this node at its own address %s, but no address it would announce could be checked", seen[0].Addr())
 	return VerdictUnknown
+}
+
+// doubleNAT applies the router rules: the router's own outside address
+// (from its mapping, or from a router that answered but mapped nothing)
+// is private or 100.64/10; or peers see this node at another address
+// than it; or a router that answers says it has no outside address while
+// peers on the Internet see the node through it. foreign are the
+// addresses peers see that are not this computer's.
+func doubleNAT(in Inputs, foreign []netip.AddrPort, ev func(string, ...any)) bool {
+	var ext netip.Addr
+	switch {
+	case in.Mapping != nil:
+		ext = in.Mapping.External.Addr().Unmap()
+	case in.Router != nil:
+		ext = in.Router.External.Unmap()
+	default:
+		return false
+	}
+	if !ext.IsValid() || ext.IsUnspecified() {
+		if in.Router == nil || len(foreign) == 0 || !wide(in) {
+			return false
+		}
+		ev("your router %v answers port-mapping requests (%s) but says it has no internet address of its own, while peers on the Internet see this node at %s: "+
+			"the router is itself behind another NAT (your provider's carrier-grade NAT, or a second router), so no port forward on it can work",
+			in.Router.Gateway, in.Router.Protocol, foreign[0].Addr())
+		return true
+	}
+	switch c := Classify(ext); c {
+	case ClassCGNAT:
+		ev("your router's own internet address is %s, which is a carrier-grade NAT address (100.64.0.0/10): your provider shares it among its customers, so there is another NAT beyond your router", ext)
+		return true
+	case ClassPrivate:
+		ev("your router's own internet address is %s, which is a private address: your router is connected to another router, so there is another NAT beyond it", ext)
+		return true
+	}
+	if len(foreign) > 0 && !slices.ContainsFunc(foreign, func(a netip.AddrPort) bool { return a.Addr().Unmap() == ext }) {
+		ev("peers see this node at %s, not at your router's internet address %s: there is another NAT beyond the router", foreign[0].Addr(), ext)
+		return true
+	}
+	return false
 }
 
 // wide says whether some peer is outside this node's own network: it

@@ -2,6 +2,7 @@ package portmap
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/lafssync/lafssync/node/nat"
@@ -37,6 +38,12 @@ func (a *NATMapper) Map(ctx context.Context, internalPort uint16) (nat.Mapping, 
 	opts := a.opts
 	opts.Port = internalPort
 	m, err := Start(ctx, opts)
+	var pe *Error
+	if errors.As(err, &pe) {
+		if a, ok := pe.Router(); ok {
+			return nat.Mapping{}, &nat.RouterError{Router: nat.RouterInfo{Protocol: a.Protocol, Gateway: a.Gateway, External: a.External}, Err: err}
+		}
+	}
 	if err != nil {
 		return nat.Mapping{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	natpmp "github.com/jackpal/go-nat-pmp"
@@ -38,6 +39,8 @@ func discoverNATPMP(ctx context.Context, opts Options) (client, error) {
 	n := &natpmpClient{c: natpmp.NewClientWithTimeout(net.IP(gw.AsSlice()), opts.Timeout), gw: gw, local: local, timeout: opts.Timeout}
 	if _, err := n.externalAddr(ctx); errors.Is(err, errRefused) {
 		return nil, fmt.Errorf("no NAT-PMP service at %v (%w)", gw, err)
+	} else if errors.Is(err, errNoExternal) {
+		return n, nil // it answered: add says what it answered
 	} else if err != nil {
 		return nil, fmt.Errorf("no NAT-PMP answer from %v in %v (%w)", gw, opts.Timeout, err)
 	}
@@ -78,21 +81,21 @@ func (n *natpmpClient) externalAddr(ctx context.Context) (netip.Addr, error) {
 
 func (n *natpmpClient) add(ctx context.Context, port, external uint16, lifetime time.Duration, _ string) (Mapping, error) {
 	ext, err := n.externalAddr(ctx)
+	if errors.Is(err, errNoExternal) || err == nil && ext.IsUnspecified() {
+		return Mapping{}, &externalError{err: fmt.Errorf("the router %v reports no external address: it may not be connected, or its own is private", n.gw)}
+	}
 	if err != nil {
 		return Mapping{}, fmt.Errorf("ask %v for its external address: %w", n.gw, err)
-	}
-	if ext.IsUnspecified() {
-		return Mapping{}, fmt.Errorf("the router %v reports no external address: it may not be connected", n.gw)
 	}
 	secs := max(int(lifetime/time.Second), 1)
 	r, err := call(ctx, func() (*natpmp.AddPortMappingResult, error) {
 		return n.c.AddPortMapping("tcp", int(port), int(external), secs)
 	})
 	if err != nil {
-		return Mapping{}, fmt.Errorf("map TCP port %d at %v: %w", port, n.gw, plainPMPErr(err))
+		return Mapping{}, &externalError{ext: ext, err: fmt.Errorf("map TCP port %d at %v: %w", port, n.gw, plainPMPErr(err))}
 	}
 	if r.MappedExternalPort == 0 || r.PortMappingLifetimeInSeconds == 0 {
-		return Mapping{}, fmt.Errorf("map TCP port %d at %v: the router granted port %d for %d s", port, n.gw, r.MappedExternalPort, r.PortMappingLifetimeInSeconds)
+		return Mapping{}, &externalError{ext: ext, err: fmt.Errorf("map TCP port %d at %v: the router granted port %d for %d s", port, n.gw, r.MappedExternalPort, r.PortMappingLifetimeInSeconds)}
 	}
 	life := time.Duration(r.PortMappingLifetimeInSeconds) * time.Second
 	return Mapping{
@@ -116,6 +119,10 @@ func (n *natpmpClient) remove(ctx context.Context, m Mapping) error {
 var (
 	errNoAnswer = errors.New("no answer")
 	errRefused  = errors.New("connection refused")
+	// errNoExternal is result code 3 (RFC 6886 3.5): the router has no
+	// outside address to give (miniupnpd also says so when its own is
+	// private or 100.64/10).
+	errNoExternal = errors.New("the router has no external address (NAT-PMP result 3, network failure)")
 )
 
 // plainPMPErr words go-nat-pmp's errors for people.
@@ -127,6 +134,8 @@ func plainPMPErr(err error) error {
 		return errNoAnswer
 	case errors.Is(err, syscallECONNREFUSED):
 		return errRefused
+	case strings.HasPrefix(err.Error(), "Non-zero result code 3"):
+		return errNoExternal
 	}
 	return err
 }

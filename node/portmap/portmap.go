@@ -94,7 +94,15 @@ func (m Mapping) String() string {
 type Attempt struct {
 	Protocol string
 	Gateway  netip.Addr // the router that answered; invalid when none did
-	Err      error
+	// External is the router's own outside address as it reported it
+	// before refusing the mapping; invalid when it reported none (see
+	// NoExternal) or did not get that far.
+	External netip.Addr
+	// NoExternal: the router answered but reported no usable outside
+	// address of its own. miniupnpd answers so when its outside address
+	// is private or 100.64/10 (it then refuses every mapping).
+	NoExternal bool
+	Err        error
 }
 
 // Error is Start's error when no protocol mapped the port.
@@ -120,6 +128,27 @@ func (e *Error) NoRouter() bool {
 	}
 	return true
 }
+
+// Router is the first router that answered, and what it said of its own
+// outside address (see Attempt); false when none answered.
+func (e *Error) Router() (Attempt, bool) {
+	for _, a := range e.Attempts {
+		if a.Gateway.IsValid() {
+			return a, true
+		}
+	}
+	return Attempt{}, false
+}
+
+// externalError is a router's refusal that says what it reported as its
+// own outside address: ext, or none (invalid ext).
+type externalError struct {
+	ext netip.Addr
+	err error
+}
+
+func (e *externalError) Error() string { return e.err.Error() }
+func (e *externalError) Unwrap() error { return e.err }
 
 // client is one protocol's conversation with one router.
 type client interface {
@@ -229,6 +258,10 @@ func establish(ctx context.Context, opts Options, external uint16) (client, Mapp
 		m, err := addRetrying(ctx, opts, c, external)
 		if err == nil {
 			return c, m, nil
+		}
+		var ee *externalError
+		if errors.As(err, &ee) {
+			attempts[i].External, attempts[i].NoExternal = ee.ext, !ee.ext.IsValid()
 		}
 		attempts[i].Err = fmt.Errorf("%s router %v refused to map TCP port %d: %w", attempts[i].Protocol, c.gateway(), opts.Port, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lafssync/lafssync/internal/netlab"
+	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/node/portmap"
 )
 
@@ -71,6 +72,11 @@ func child(args []string) int {
 	if protos, ok := strings.CutPrefix(args[0], "nat:"); ok { // the nat.Mapper seam
 		a := portmap.NewNATMapper(portmap.Options{Protocols: strings.Split(protos, ","), Lifetime: time.Duration(life) * time.Second})
 		m, err := a.Map(ctx, uint16(port))
+		var re *nat.RouterError
+		if errors.As(err, &re) {
+			fmt.Printf("router %s %v external=%q: %v\n", re.Router.Protocol, re.Router.Gateway, re.Router.External.String(), err)
+			return 0
+		}
 		if err != nil {
 			fmt.Println("error:", err)
 			return 0
@@ -282,5 +288,34 @@ func TestDisabled(t *testing.T) {
 	_, err := portmap.Start(context.Background(), portmap.Options{Disabled: true, Port: 3459})
 	if !errors.Is(err, portmap.ErrDisabled) || time.Since(t0) > 100*time.Millisecond {
 		t.Fatalf("Start with upnp = false: %v after %v, want ErrDisabled at once", err, time.Since(t0))
+	}
+}
+
+// A router whose own outside address is carrier-grade NAT (100.64/10),
+// running a real miniupnpd: miniupnpd answers but reports no usable
+// outside address and maps nothing (UPnP: an empty address; NAT-PMP:
+// result 3). The nat.Mapper seam says a router answered, where, and that
+// it gave no address — the evidence node/nat needs to say double NAT.
+func TestRouterBehindCGNAT(t *testing.T) {
+	lab := netlab.New(t)
+	pub := lab.PublicLAN("pub", "")
+	isp := pub.Router("isp", "100.64.0.0/24", netlab.RouterOptions{})
+	rtr := isp.Inside.Router("rtr", "192.168.91.0/24", netlab.RouterOptions{UPnP: true})
+	u := rtr.StartUPnP()
+	home := rtr.Inside.Host("home")
+	for _, proto := range []string{portmap.UPnP, portmap.NATPMP} {
+		node := home.Start("env", fmt.Sprintf("%s=nat:%s %d %d", childEnv, proto, 3461, 60), self(t))
+		<-node.Done()
+		out := strings.TrimSpace(node.Output())
+		t.Logf("%s: %s", proto, out)
+		if want := fmt.Sprintf("router %s %v external=\"invalid IP\": ", proto, rtr.Inside.Gateway); !strings.HasPrefix(out, want) {
+			t.Errorf("%s behind CGNAT: the seam printed %q, want it to start %q", proto, out, want)
+		}
+	}
+	if !strings.Contains(u.Output(), "Port forwarding is impossible") {
+		t.Errorf("miniupnpd did not say it cannot forward behind 100.64.0.2:\n%s", u.Output())
+	}
+	if r := u.Redirects(); len(r) != 0 {
+		t.Errorf("the router holds mappings: %v", r)
 	}
 }

@@ -122,7 +122,7 @@ func (u *upnpClient) add(ctx context.Context, port, external uint16, lifetime ti
 	}
 	extAddr, err := netip.ParseAddr(ext)
 	if err != nil || !extAddr.Is4() || extAddr.IsUnspecified() {
-		return Mapping{}, fmt.Errorf("the router %v reports no usable external address (%q): it may not be connected", u.gw, ext)
+		return Mapping{}, &externalError{err: fmt.Errorf("the router %v reports no usable external address (%q): it may not be connected, or its own is private", u.gw, ext)}
 	}
 	if external == 0 {
 		external = port
@@ -136,9 +136,9 @@ func (u *upnpClient) add(ctx context.Context, port, external uint16, lifetime ti
 	switch code := upnpCode(err); {
 	case err == nil:
 	case code == upnpConflict || code == upnpConflictWithV2:
-		return Mapping{}, fmt.Errorf("%w (UPnP error %d)", errConflict, code)
+		return Mapping{}, &externalError{ext: extAddr, err: fmt.Errorf("%w (UPnP error %d)", errConflict, code)}
 	default:
-		return Mapping{}, fmt.Errorf("AddPortMapping %d → %v:%d: %w", external, u.local, port, upnpErr(err))
+		return Mapping{}, &externalError{ext: extAddr, err: fmt.Errorf("AddPortMapping %d → %v:%d: %w", external, u.local, port, upnpErr(err))}
 	}
 	m := Mapping{
 		Protocol: UPnP,

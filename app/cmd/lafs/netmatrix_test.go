@@ -428,34 +428,48 @@ func cellTwoNATted(t *testing.T, g *matrixGrid) string {
 // (announces no address), and the public client stores on it over the
 // connection it opens.
 //
-// Its verdict is "behind NAT", not "behind double NAT / CGNAT": with no
-// port mapping the node never learns its router's outside address
-// (100.64.0.2), and peers see only the ISP's address, so the second NAT
-// is invisible to it (node/nat needs the mapping's external address or a
-// CGNAT address of its own to say CGNAT). The cell accepts either
-// unreachable verdict and prints which one it got.
+// The home router runs miniupnpd, as many home routers do. Behind
+// 100.64.0.2 it answers the node's port-mapping requests but reports no
+// outside address of its own and maps nothing ("Port forwarding is
+// impossible"), while peers on the Internet see the node at the ISP's
+// address: the evidence of the second NAT, so the verdict is behind
+// double NAT / CGNAT, and the advice is the relay, not a port forward.
 func cellDoubleNAT(t *testing.T, g *matrixGrid) string {
 	h := g.pub.Host("s1")
 	runNode(t, h.Prefix(), g.node(t, h, "s1", true), "web API: ")
 	isp := g.pub.Router("isp", "100.64.0.0/24", netlab.RouterOptions{})
-	rtr := isp.Inside.Router("rtr", "192.168.54.0/24", netlab.RouterOptions{})
+	rtr := isp.Inside.Router("rtr", "192.168.54.0/24", netlab.RouterOptions{UPnP: true})
+	upnp := rtr.StartUPnP()
 	home := rtr.Inside.Host("home")
 	homeDir := g.node(t, home, "home", true)
 	runNode(t, home.Prefix(), homeDir, "web API: ")
 	ch := g.pub.Host("client")
 	client := g.client(t, ch)
-	v := verdict(t, home, homeDir, 30*time.Second)
-	if v != "behind double NAT / CGNAT" && v != "behind NAT" {
-		t.Errorf("the home server's verdict is %q, want behind double NAT / CGNAT (or behind NAT)", v)
+	if v := verdict(t, home, homeDir, 30*time.Second); v != string(nat.VerdictCGNAT) {
+		t.Errorf("the home server's verdict is %q, want %s", v, nat.VerdictCGNAT)
 	}
-	var r struct {
-		Announce []string `json:"announce"`
+	r := reachReport(t, home, homeDir)
+	ev := strings.Join(r.Evidence, "\n")
+	if want := fmt.Sprintf("your router %v answers port-mapping requests", rtr.Inside.Gateway); !strings.Contains(ev, want) ||
+		!strings.Contains(ev, "see this node at "+isp.WAN.String()) {
+		t.Errorf("the evidence does not say that the router %v has no internet address while peers see %v:\n%s", rtr.Inside.Gateway, isp.WAN, ev)
 	}
-	json.Unmarshal([]byte(lafs(t, home.Prefix(), "-d", homeDir, "reachability", "--json")), &r)
+	if r.Router == nil || r.Router.Gateway != rtr.Inside.Gateway {
+		t.Errorf("the report's router: %+v, want the one at %v", r.Router, rtr.Inside.Gateway)
+	}
+	if _, err := r.Find(nat.AdviceUseRelay); err != nil {
+		t.Error(err)
+	}
+	if _, err := r.Find(nat.AdvicePortForward); err == nil {
+		t.Error("behind double NAT the node still advises a port forward, which cannot work")
+	}
 	if len(r.Announce) != 0 {
 		t.Errorf("the home server behind two NATs announces %v, want nothing (outbound-only)", r.Announce)
 	}
-	return g.fourOps(t, ch, client) + "; home verdict: " + v + ", announces nothing (auto turned outbound-only)"
+	if rd := upnp.Redirects(); len(rd) != 0 {
+		t.Errorf("miniupnpd behind 100.64.0.2 holds mappings: %v", rd)
+	}
+	return g.fourOps(t, ch, client) + "; home verdict: " + string(r.Verdict) + " (its miniupnpd router has no internet address of its own), announces nothing (auto turned outbound-only)"
 }
 
 // A storage server behind a router running miniupnpd, in the default
