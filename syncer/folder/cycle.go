@@ -143,6 +143,9 @@ func (f *Folder) cycle(ctx context.Context) (retry bool) {
 		return true
 	}
 	retry = f.apply(ctx, acts)
+	if f.syncDirs(ctx, v) {
+		retry = true
+	}
 	if !retry && gen != f.since {
 		if err := f.saveGeneration(gen); err != nil {
 			f.log.Warn("save generation", "err", err)
@@ -196,6 +199,7 @@ func (f *Folder) scanLocal(ctx context.Context) (gone int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	f.noteDirs(res.Dirs, o.Paths)
 	if len(res.Changes) > 0 {
 		f.dirty = true
 	}
@@ -566,7 +570,18 @@ func (f *Folder) decide(ctx context.Context, p string, r db.Record, had bool, e 
 		return actPut, nil
 	}
 	if e.Dir {
-		if had && !r.Gone {
+		switch {
+		case had && r.Gone:
+			return actDrop, nil // deleted here; the name is a directory there
+		case had && r.Synced && !r.Pending:
+			// Another device replaced the file by a directory: the file
+			// goes only if the grid deleted this very version.
+			t, err := f.cfg.Remote.Tombstone(ctx, p)
+			if err == nil && t != nil && (t.Hash == r.SyncedHash || descends(t.Ver, r.Ver)) {
+				return actDeleteHere, nil
+			}
+			fallthrough
+		case had:
 			f.setErr(p, "The grid has a folder where this device has a file of the same name.", "Rename one of them; until then this file does not sync.")
 		}
 		return actNone, nil
@@ -802,12 +817,7 @@ func (f *Folder) deleteLocal(a action) error {
 	}
 	f.update(func(tx *db.Tx) error { return tx.Delete(a.path) })
 	f.clearErr(a.path)
-	// Remove directories the delete left empty (never the root).
-	for d := filepath.Dir(target); d != f.cfg.Root && strings.HasPrefix(d, f.cfg.Root); d = filepath.Dir(d) {
-		if os.Remove(d) != nil {
-			break
-		}
-	}
+	// Its directory stays: directories go when the grid's do (syncDirs).
 	f.log.Info("deleted (deleted on the grid)", "path", a.path)
 	return nil
 }
@@ -967,6 +977,7 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 			return true
 		}
 		delete(f.unannounced, dir)
+		linked := false
 		f.update(func(tx *db.Tx) error {
 			// The counter was saved ahead, with the intents.
 			if err := f.putUnannounced(tx); err != nil {
@@ -994,6 +1005,13 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 				if err := tx.Put(d.a.path, r); err != nil {
 					return err
 				}
+				linked = true
+			}
+			if linked {
+				// The commit made dir and its parents on the grid: those
+				// here are synced directories from now on (a rmdir of
+				// one right after must go to the grid, not be undone).
+				return f.markDirs(tx, dir)
 			}
 			return nil
 		})

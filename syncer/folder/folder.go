@@ -12,9 +12,11 @@
 // is exactly the version the grid deleted; a local delete of every file at
 // once pauses the folder and asks.
 //
-// What it deliberately does not do: empty directories are not synced (a
-// directory exists on the grid when a file in it does), and it never
-// follows symbolic links.
+// Directories sync too, empty ones included (dirs.go): by presence, with
+// a mark per directory as its base; a directory the grid removed goes
+// here only with os.Remove, which never removes one that holds anything.
+//
+// What it deliberately does not do: it never follows symbolic links.
 package folder
 
 import (
@@ -94,6 +96,12 @@ type Folder struct {
 	// publish and its state update must not leave the change unseen by
 	// the other devices until their hourly full walk.
 	unannounced map[string]bool
+	// dirCand are the directories the next directory pass looks at besides
+	// those the grid read shows: what scans saw (see syncDirs).
+	dirCand map[string]bool
+	// dirsLinked are the directories this cycle's commits made on the
+	// grid (markDirs): the cycle's grid view, read before, lacks them.
+	dirsLinked map[string]bool
 
 	mu sync.Mutex // guards st
 	st status
@@ -164,7 +172,7 @@ func New(cfg Config) (*Folder, error) {
 	f := &Folder{
 		cfg: cfg, log: cfg.Log.With("folder", cfg.Name), clk: clock.Or(cfg.Clock),
 		kick: make(chan struct{}, 1), ctl: make(chan func(), 16), ready: make(chan struct{}),
-		localPaths: map[string]bool{}, relist: map[string]bool{}, unannounced: map[string]bool{}, uploaded: map[[32]byte]string{},
+		localPaths: map[string]bool{}, relist: map[string]bool{}, unannounced: map[string]bool{}, dirCand: map[string]bool{}, dirsLinked: map[string]bool{}, uploaded: map[[32]byte]string{},
 	}
 	f.st.state = api.Starting
 	f.st.activity = "getting ready: setting up the watch of the local folder"

@@ -320,7 +320,9 @@ func (f *Folder) History(ctx context.Context, p string) ([]Version, error) {
 //
 // A tombstone holds while the file is absent: once the file is there
 // again (re-created by any writer), Tombstone returns nil, and the next
-// replacing Put or Delete of it rewrites the stored one. Checking costs a
+// replacing Put or Delete of it rewrites the stored one. A directory of
+// the same name is not the file: the tombstone holds (a file replaced by
+// a directory). Checking costs a
 // read of the file's directory besides its history.
 func (f *Folder) Tombstone(ctx context.Context, p string) (*Tombstone, error) {
 	_, tomb, err := f.historyOf(ctx, p)
@@ -335,8 +337,8 @@ func (f *Folder) Tombstone(ctx context.Context, p string) (*Tombstone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tombstone of %q: %w", strings.Trim(p, "/"), err)
 	}
-	if _, exists := es[dirnode.Normalize(name)]; exists {
-		return nil, nil
+	if e, exists := es[dirnode.Normalize(name)]; exists && !e.Dir {
+		return nil, nil // re-created: the tombstone is stale
 	}
-	return tomb, nil
+	return tomb, nil // (a directory of that name does not re-create the file)
 }

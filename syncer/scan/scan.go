@@ -20,6 +20,8 @@
 //     Gone (unless the record is Gone already). A folder root that is
 //     missing or not a directory is an error, never "everything Gone": an
 //     unmounted disk must not look like a mass delete.
+//   - Directories walked are listed (Result.Dirs); it keeps no record of
+//     them (the engine does).
 //   - A file whose size, mtime or inode changes while it is read is
 //     reported Unstable, not changed, for a later scan to pick up.
 //
@@ -117,9 +119,13 @@ type Result struct {
 	Changes  []Change  // in Path order
 	Skipped  []Skipped // in Path order
 	Unstable []string  // changed while being read; scan again later
-	Files    int       // files looked at
-	Hashed   int       // files read
-	Bytes    int64     // bytes read
+	// Dirs are the directories the scan walked (not ignored, not skipped,
+	// readable), the folder root excepted, in Path order: the engine syncs
+	// directories, empty ones included, from them.
+	Dirs   []string
+	Files  int   // files looked at
+	Hashed int   // files read
+	Bytes  int64 // bytes read
 }
 
 // bufSize is each hasher's read buffer: the scan's memory per worker.
@@ -466,6 +472,9 @@ func (s *scanner) walkDir(rel, disk string) error {
 		s.skip(rel, readError("directory", err))
 		return nil
 	}
+	if rel != "" {
+		s.res.Dirs = append(s.res.Dirs, rel)
+	}
 	for _, c := range kids {
 		switch {
 		case c.ignored:
@@ -676,6 +685,7 @@ func (s *scanner) finish() *Result {
 	slices.SortFunc(res.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	slices.SortFunc(res.Skipped, func(a, b Skipped) int { return strings.Compare(a.Path, b.Path) })
 	slices.Sort(res.Unstable)
+	slices.Sort(res.Dirs)
 	return res
 }
 

@@ -583,3 +583,22 @@ func TestCleanPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestDirsAreListedEmptyOnesIncluded(t *testing.T) {
+	root, f := t.TempDir(), newFolder(t)
+	for _, d := range []string{"empty", "a/b/c", "build/sub", "docs"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(d)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, root, "docs/x.txt", "x")
+	res := scan(t, f, Options{Root: root, Ignore: fakeIgnorer{}})
+	// build is ignored: neither it nor what is under it is listed.
+	if got, want := strings.Join(res.Dirs, " "), "a a/b a/b/c docs empty"; got != want {
+		t.Fatalf("dirs %q, want %q", got, want)
+	}
+	res = scan(t, f, Options{Root: root, Ignore: fakeIgnorer{}, Paths: []string{"a/b"}})
+	if got, want := strings.Join(res.Dirs, " "), "a/b a/b/c"; got != want {
+		t.Fatalf("dirs of a scan of a/b: %q, want %q", got, want)
+	}
+}
