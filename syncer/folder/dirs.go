@@ -106,6 +106,11 @@ func notEmpty(err error) bool {
 // syncDirs is the cycle's directory pass, after its file actions. It
 // says whether work is left to retry.
 func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
+	if len(f.dirCand) == 0 && len(v.listed) == 0 {
+		// An idle poll: nothing to look at (not even the marks read).
+		clear(f.dirsLinked)
+		return false
+	}
 	marks := map[string]bool{}
 	if err := f.cfg.DB.View(func(tx *db.Tx) error {
 		return tx.ForEachMeta(dirMarkPrefix, func(k string, _ []byte) error {

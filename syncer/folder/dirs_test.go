@@ -294,3 +294,32 @@ func TestDirectoryMarksSurviveARestart(t *testing.T) {
 		t.Fatal("keep was lost")
 	}
 }
+
+func TestIgnoredDirectoriesStayIgnored(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	a.write(".lafsignore", "skipme/\nalsoskip/\n")
+	a.waitGrid(".lafsignore", "skipme/\nalsoskip/\n")
+	a.mkdir("skipme/sub")
+	a.mkdir("visible")
+	a.waitGridDir("visible", true)
+	// Another writer makes a directory of an ignored name on the grid.
+	rf, err := remote.Open(context.Background(), g, a.cap, "writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rf.Commit(context.Background(), "", []remote.Op{{Kind: remote.Mkdir, Name: "alsoskip"}, {Kind: remote.Mkdir, Name: "shown"}}, remote.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	a.waitDir("shown", true)
+	a.waitSettled()
+	if a.gridHas("skipme") {
+		t.Fatal("the ignored directory skipme went to the grid")
+	}
+	if a.exists("alsoskip") {
+		t.Fatal("the ignored directory alsoskip was made here")
+	}
+	if !a.isDir("skipme/sub") {
+		t.Fatal("the ignored local directory was touched")
+	}
+}
