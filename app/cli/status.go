@@ -106,6 +106,9 @@ func printStatus(out io.Writer, s status.Document) {
 		if r := n.Reach; r != nil {
 			fmt.Fprintf(out, "Reachability: %s%s\n", r.Summary(), adviceHint(*r))
 		}
+		for _, line := range serviceLines(*n) {
+			fmt.Fprintln(out, line)
+		}
 		if n.Introducer {
 			fmt.Fprintf(out, "Announced here: %d nodes\n", len(n.Announced))
 			for _, a := range n.Announced {
@@ -169,6 +172,48 @@ func printStatus(out io.Writer, s status.Document) {
 	} else if local > 0 {
 		fmt.Fprintf(out, "  %d of them on this computer\n", local)
 	}
+}
+
+// serviceLines are one line each for the helper and relay the node runs
+// and for the helper and relays it uses, when there is one.
+func serviceLines(n status.Node) []string {
+	var out []string
+	if h := n.Helper; h != nil {
+		out = append(out, fmt.Sprintf("Helper (serving): %d uploads active, %s spooled, %d done, %s in, %s out, %d refused by limits",
+			h.ActiveUploads, sizeText(uint64(max(h.SpoolBytes, 0))), h.UploadsDone, sizeText(uint64(max(h.BytesIn, 0))), sizeText(uint64(max(h.BytesOut, 0))), h.RefusedByLimit))
+	}
+	if r := n.Relay; r != nil {
+		out = append(out, fmt.Sprintf("Relay (serving): %d reservations, %d circuits open, %s relayed, %d refused",
+			r.Reservations, r.Circuits, sizeText(uint64(max(r.Bytes, 0))), r.Refused))
+	}
+	name := func(id, nick string) string {
+		if nick != "" {
+			return fmt.Sprintf("%s (%.16s…)", nick, id)
+		}
+		return fmt.Sprintf("%.16s…", id)
+	}
+	if u := n.Uses; u.Helper != "" {
+		out = append(out, "Using helper: "+name(u.Helper, u.HelperNickname))
+	}
+	nick := map[string]string{}
+	for _, p := range n.Peers {
+		nick[p.ID] = p.Nickname
+	}
+	if rs := n.Uses.Relayed; len(rs) > 0 {
+		var via []string
+		for _, r := range rs {
+			via = append(via, name(r.Peer, r.PeerNickname)+" via "+name(r.Relay, nick[r.Relay]))
+		}
+		out = append(out, "Using relays: "+strings.Join(via, ", "))
+	}
+	if rs := n.Uses.Reservations; len(rs) > 0 {
+		var names []string
+		for _, id := range rs {
+			names = append(names, name(id, nick[id]))
+		}
+		out = append(out, "Reachable through relays: "+strings.Join(names, ", "))
+	}
+	return out
 }
 
 // onThisComputer counts the usable storage servers connected over

@@ -306,6 +306,7 @@ func (n *Node) Status() *status.Node {
 	if n.Broker != nil {
 		s.Peers = n.Broker.Status()
 	}
+	n.serviceStatus(s) // reach_status.go
 	return s
 }
 

@@ -3,6 +3,7 @@ package fullnode
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/status"
 	"github.com/lafssync/lafssync/node/storagenode"
 )
 
@@ -85,6 +87,38 @@ func TestNATtedNodesReachEachOtherThroughRelay(t *testing.T) {
 	testkit.WaitFor(t, "both NATted nodes' reservations on the relay", 15*time.Second, func() bool {
 		return pub.RelayServer().Stats().Reservations == 2
 	})
+
+	// The status documents (GET /status) say it: the relay's counters,
+	// with the 1 MiB share relayed there and back; the client's relayed
+	// connection; the NATted server's reservation.
+	get := func(n *Node) status.Node {
+		t.Helper()
+		var doc struct {
+			Node status.Node `json:"node"`
+		}
+		code, b := api(t, n, http.MethodGet, "/status", nil)
+		if err := json.Unmarshal(b, &doc); code != http.StatusOK || err != nil {
+			t.Fatalf("GET /status: %d %v", code, err)
+		}
+		return doc.Node
+	}
+	ps := get(pub)
+	if r := ps.Relay; r == nil || r.Reservations != 2 || r.Circuits < 1 || r.Relayed < 1 || r.Bytes < 2*int64(len(data)) {
+		t.Errorf("the relay's status: %+v, want 2 reservations, an open circuit, ≥ %d bytes relayed", ps.Relay, 2*len(data))
+	}
+	if ps.Helper != nil || len(ps.Uses.Relayed) != 0 {
+		t.Errorf("the public node's status: helper %+v, relayed %+v, want neither", ps.Helper, ps.Uses.Relayed)
+	}
+	cs := get(me)
+	if want := []status.Relayed{{Peer: natted.T.ID(), PeerNickname: "natted", Relay: pub.T.ID()}}; !slices.Equal(cs.Uses.Relayed, want) {
+		t.Errorf("the client's status: relayed %+v, want %+v", cs.Uses.Relayed, want)
+	}
+	if cs.Relay != nil || cs.Uses.Helper != "" {
+		t.Errorf("the client's status: relay %+v, helper %q, want neither", cs.Relay, cs.Uses.Helper)
+	}
+	if ns := get(natted); !slices.Equal(ns.Uses.Reservations, []string{pub.T.ID()}) {
+		t.Errorf("the NATted server's status: reservations %v, want [%s]", ns.Uses.Reservations, pub.T.ID())
+	}
 }
 
 func TestRelayHints(t *testing.T) {

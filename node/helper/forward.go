@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,11 +42,13 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	release, ok := s.acquireForward(peer(r))
 	if !ok {
+		s.count(func(st *Stats) { st.RefusedByLimit++ })
 		writeErr(w, http.StatusTooManyRequests, CodeLimit, fmt.Sprintf("this client has %d forwarded calls in flight, the most this helper allows", s.lim.ForwardPerClient))
 		return
 	}
 	defer release()
 	if r.ContentLength > s.lim.MaxForwardBody {
+		s.count(func(st *Stats) { st.RefusedByLimit++ })
 		writeErr(w, http.StatusRequestEntityTooLarge, CodeLimit, fmt.Sprintf("request body of %d bytes: the helper forwards at most %d", r.ContentLength, s.lim.MaxForwardBody))
 		return
 	}
@@ -60,8 +63,15 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength == 0 {
 		out.Body = nil
 	} else {
-		out.Body = http.MaxBytesReader(w, io.NopCloser(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.lim.BodyIdle}), s.lim.MaxForwardBody)
+		out.Body = &countReader{r: http.MaxBytesReader(w, io.NopCloser(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.lim.BodyIdle}), s.lim.MaxForwardBody)}
 	}
+	defer func() {
+		var sent int64
+		if c, ok := out.Body.(*countReader); ok {
+			sent = c.n.Load()
+		}
+		s.count(func(st *Stats) { st.Forwarded++; st.BytesIn += sent; st.BytesOut += sent })
+	}()
 	resp, err := rt.RoundTrip(out)
 	if err != nil {
 		writeErr(w, http.StatusBadGateway, CodeNoServer, "storage server: "+err.Error())
@@ -75,8 +85,24 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 		w.Header().Del(h)
 	}
 	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	n, _ := io.Copy(w, resp.Body)
+	s.count(func(st *Stats) { st.BytesIn += n; st.BytesOut += n })
 }
+
+// countReader counts the bytes read through it (a forwarded body; the
+// transport may still be reading it when the handler counts).
+type countReader struct {
+	r io.ReadCloser
+	n atomic.Int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+func (c *countReader) Close() error { return c.r.Close() }
 
 // acquireForward takes one of peer's forwarding slots, if one is free.
 func (s *Server) acquireForward(peer string) (release func(), ok bool) {

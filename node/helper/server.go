@@ -134,10 +134,37 @@ type Server struct {
 	jobs   sync.WaitGroup
 	encSem chan struct{}
 
-	mu       sync.Mutex // guards uploads, reserved, forwards
+	mu       sync.Mutex // guards uploads, reserved, forwards, stats
 	uploads  map[key]*upload
 	reserved int64          // sum of the open uploads' sizes
 	forwards map[string]int // per client: forwarded calls in flight
+	stats    Stats          // the counters (Stats fills in the gauges)
+}
+
+// Stats count what the helper did since it started (the status
+// document's node.helper; docs/helper.md).
+type Stats struct {
+	// ActiveUploads are the uploads open now (spooling or encoding);
+	// SpoolBytes the ciphertext they hold on disk, SpoolReserved the
+	// bytes reserved for them (their sizes).
+	ActiveUploads int   `json:"active_uploads"`
+	SpoolBytes    int64 `json:"spool_bytes"`
+	SpoolReserved int64 `json:"spool_reserved_bytes"`
+	// UploadsDone counts uploads whose shares the helper placed.
+	UploadsDone int64 `json:"uploads_done"`
+	// Forwarded counts storage calls forwarded for clients.
+	Forwarded int64 `json:"forwarded_calls"`
+	// BytesIn are the bytes the helper received for its clients:
+	// ciphertext, forwarded request bodies, and the storage servers'
+	// answers to forwarded calls. BytesOut are the bytes it sent for
+	// them: the shares it placed, forwarded request bodies, and the
+	// answers passed back to clients.
+	BytesIn  int64 `json:"bytes_in"`
+	BytesOut int64 `json:"bytes_out"`
+	// RefusedByLimit counts uploads and forwarded calls refused by a
+	// limit (uploads or bytes per client, spool or disk full, calls in
+	// flight).
+	RefusedByLimit int64 `json:"refused_by_limit"`
 }
 
 type key struct {
@@ -250,6 +277,28 @@ func (s *Server) sweepDisk() {
 		}
 		return nil
 	})
+}
+
+// Stats reports the helper's counters and what its open uploads hold.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	for _, u := range s.uploads {
+		if u.done.IsZero() {
+			st.ActiveUploads++
+			st.SpoolBytes += u.have
+		}
+	}
+	st.SpoolReserved = s.reserved
+	return st
+}
+
+// count adds to the counters.
+func (s *Server) count(f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
 }
 
 // Uploads counts open uploads (spooling or encoding) and the bytes they
@@ -413,6 +462,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 			var he *Error
 			errors.As(err, &he)
 			log.Info("helper: upload refused", "reason", he.Message)
+			s.stats.RefusedByLimit++
 			writeErr(w, he.Status, he.Code, he.Message)
 			return
 		}
@@ -558,6 +608,7 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 				got += int64(n)
 				s.mu.Lock()
 				u.have += int64(n)
+				s.stats.BytesIn += int64(n)
 				s.mu.Unlock()
 			}
 		}
@@ -705,6 +756,8 @@ func (s *Server) encode(k key, u *upload, j *job, want [32]byte) {
 	case j.err == nil:
 		u.done = s.cfg.Now()
 		s.reserved -= u.req.Size
+		s.stats.UploadsDone++
+		s.stats.BytesOut += int64(j.res.Uploaded) * u.layout.ShareLen(len(j.res.UEB))
 	case errors.As(j.err, &mismatch) && mismatch.Code == CodeMismatch:
 		// The spool is not the client's ciphertext: drop it.
 		s.reserved -= u.req.Size

@@ -123,7 +123,7 @@ type Stats struct {
 	Circuits     int   `json:"circuits"`      // open or pending now
 	Relayed      int   `json:"circuits_made"` // spliced since start
 	Refused      int   `json:"refused"`       // requests refused since start
-	Bytes        int64 `json:"bytes"`         // relayed by finished circuits
+	Bytes        int64 `json:"bytes"`         // relayed, both directions, open circuits included
 }
 
 type reservation struct {
@@ -161,6 +161,9 @@ func (s *Server) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.Reservations, st.Circuits = len(s.res), s.circuits
+	for c := range s.live {
+		st.Bytes += c.bytes.Load()
+	}
 	return st
 }
 

@@ -9,8 +9,10 @@ package status
 import (
 	"time"
 
+	"github.com/lafssync/lafssync/node/helper"
 	"github.com/lafssync/lafssync/node/introducer"
 	"github.com/lafssync/lafssync/node/nat"
+	"github.com/lafssync/lafssync/node/relay"
 	"github.com/lafssync/lafssync/node/transport"
 )
 
@@ -85,6 +87,34 @@ type Node struct {
 	// NAT / CGNAT", "offline", "unknown"), the evidence in plain words,
 	// and advice with IDs (lafs reachability; docs/reachability.md).
 	Reach *nat.Report `json:"reach,omitempty"`
+	// Helper counts what the upload helper this node runs did (absent
+	// when it runs none; docs/helper.md).
+	Helper *helper.Stats `json:"helper,omitempty"`
+	// Relay counts what the relay this node runs did (absent when it runs
+	// none; docs/relay.md).
+	Relay *relay.Stats `json:"relay,omitempty"`
+	// Uses are the helper and relays this node uses now.
+	Uses Uses `json:"uses"`
+}
+
+// Uses are the helper and relays a node uses now.
+type Uses struct {
+	// Helper is the node ID of the upload helper this node's client uses
+	// now ("" when none); HelperNickname is its nickname.
+	Helper         string `json:"helper,omitempty"`
+	HelperNickname string `json:"helper_nickname,omitempty"`
+	// Relayed are the connections that run through a relay now.
+	Relayed []Relayed `json:"relayed"`
+	// Reservations are the relays holding a reservation for this node:
+	// nodes that cannot dial it reach it through them.
+	Reservations []string `json:"relay_reservations"`
+}
+
+// Relayed is one connection through a relay.
+type Relayed struct {
+	Peer         string `json:"peer"`
+	PeerNickname string `json:"peer_nickname,omitempty"`
+	Relay        string `json:"relay"`
 }
 
 // Peer is one node the node knows of (from announcements).

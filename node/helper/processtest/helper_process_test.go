@@ -21,6 +21,7 @@ import (
 	"github.com/lafssync/lafssync/grid/storage/mem"
 	"github.com/lafssync/lafssync/internal/testkit"
 	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/helper"
 )
 
 var lafsBin string
@@ -93,7 +94,11 @@ func mustWeb(t *testing.T, dir, method, path string, body []byte) []byte {
 
 type status struct {
 	Node struct {
-		ID    string `json:"id"`
+		ID     string        `json:"id"`
+		Helper *helper.Stats `json:"helper"`
+		Uses   struct {
+			Helper string `json:"helper"`
+		} `json:"uses"`
 		Peers []struct {
 			ID        string `json:"id"`
 			Service   string `json:"service"`
@@ -154,7 +159,9 @@ func TestHelperBetweenProcesses(t *testing.T) {
 	helperDir := filepath.Join(root, "helper")
 	lafs(t, "create-node", "--nickname", "helper", "--introducer", iu, helperDir)
 	// 2 MiB/s per upload: slow enough to kill a client mid-upload.
-	setCfg(t, helperDir, append([]string{"helper", "enabled", "true", "helper", "max_receive_rate", "2MiB", "node", "reachability", "public"}, enc...)...)
+	// 16 MiB open per client: the 17 MiB upload at the end is refused.
+	setCfg(t, helperDir, append([]string{"helper", "enabled", "true", "helper", "max_receive_rate", "2MiB", "helper", "max_spool_per_client", "16MiB",
+		"node", "reachability", "public"}, enc...)...)
 	run(t, helperDir, "web API: ")
 	helperID := nodeStatus(t, helperDir).Node.ID
 
@@ -206,8 +213,21 @@ func TestHelperBetweenProcesses(t *testing.T) {
 			t.Fatalf("no share on %s", filepath.Base(s))
 		}
 	}
+	// The status documents count it: the helper placed one upload (2-of-4:
+	// twice the file in shares), and Alice says she uses the helper.
+	if h := nodeStatus(t, helperDir).Node.Helper; h == nil || h.UploadsDone != 1 || h.BytesIn < int64(len(d)) || h.BytesOut < 2*int64(len(d)) ||
+		h.ActiveUploads != 0 || h.SpoolBytes != 0 || h.RefusedByLimit != 0 {
+		t.Fatalf("the helper's status after one %d-byte upload: %+v, want 1 done, ≥ %d bytes in, ≥ %d out, nothing open or refused", len(d), h, len(d), 2*len(d))
+	}
+	if u := nodeStatus(t, clients["alice"]).Node.Uses.Helper; u != helperID {
+		t.Fatalf("alice's status says she uses helper %q, want %s", u, helperID)
+	}
 	if got := mustWeb(t, clients["bob"], "GET", "uri/"+capText, nil); !bytes.Equal(got, d) {
 		t.Fatal("bob's download through the helper differs")
+	}
+	// Bob's download went through the helper's forwarding: its answers count too.
+	if h := nodeStatus(t, helperDir).Node.Helper; h.Forwarded == 0 || h.BytesOut < 2*int64(len(d))+int64(len(d)/2) {
+		t.Fatalf("the helper's status after a forwarded download: %+v, want forwarded calls and ≥ %d bytes out", h, 2*len(d)+len(d)/2)
 	}
 	// Directories (mutable files) through the helper's forwarding.
 	dirCap := strings.TrimSpace(string(mustWeb(t, clients["bob"], "POST", "uri?t=mkdir", nil)))
@@ -240,6 +260,9 @@ func TestHelperBetweenProcesses(t *testing.T) {
 		return n
 	}
 	testkit.WaitFor(t, "the helper to hold 2 MiB of Alice's file", 60*time.Second, func() bool { return spooled() >= 2<<20 })
+	if h := nodeStatus(t, helperDir).Node.Helper; h.ActiveUploads != 1 || h.SpoolBytes < 2<<20 || h.SpoolReserved != int64(len(big)) {
+		t.Fatalf("the helper's status during Alice's upload: %+v, want 1 active, ≥ 2 MiB spooled, %d reserved", h, len(big))
+	}
 	bobFile := pattern(3<<20, 3)
 	bobCap := string(mustWeb(t, clients["bob"], "PUT", "uri", bobFile))
 	alice.kill9()
@@ -288,4 +311,14 @@ func TestHelperBetweenProcesses(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(helperDir, "helper", "incoming", "*", "*")); len(left) != 0 {
 		t.Fatalf("spool files left: %v", left)
 	}
+	// A file over the helper's 16 MiB per client is refused, and counted.
+	before := nodeStatus(t, helperDir).Node.Helper
+	if code, b, err := web(context.Background(), clients["bob"], "PUT", "uri", bytes.NewReader(pattern(17<<20, 4))); err == nil && code/100 == 2 {
+		t.Fatalf("a 17 MiB upload through a helper that allows 16 MiB per client succeeded: %s", b)
+	}
+	h := nodeStatus(t, helperDir).Node.Helper
+	if h.RefusedByLimit != 1 || h.UploadsDone != 3 || h.ActiveUploads != 0 || h.SpoolBytes != 0 || h.SpoolReserved != 0 {
+		t.Fatalf("the helper's status after a refusal: %+v (before: %+v), want 1 refused by limit, 3 uploads done, nothing open", h, before)
+	}
+	t.Logf("helper status at the end: %+v", *h)
 }
