@@ -90,6 +90,7 @@ var errRescan = errors.New("changed since the scan")
 
 // cycle runs one round and says whether work is left to retry.
 func (f *Folder) cycle(ctx context.Context) (retry bool) {
+	defer f.setUploading("")
 	if f.localFull {
 		f.setActivity("scanning the local folder")
 	}
@@ -678,7 +679,8 @@ func (f *Folder) apply(ctx context.Context, acts []action) (retry bool) {
 	// one chunk at most. puts is in path order: a chunk's files share
 	// few directories, so few publishes.
 	nPuts, sent := len(puts), 0
-	defer f.setUploading("")
+	// The upload detail stays until the cycle ends (cycle clears it): the
+	// directory pass and the saves after the uploads are part of them.
 	for len(puts) > 0 && ctx.Err() == nil {
 		// While a chunk commits and between chunks no transfer is in
 		// flight: the status says the upload goes on, counting the

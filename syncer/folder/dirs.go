@@ -91,10 +91,25 @@ func (f *Folder) dirIgnored(d string) bool {
 	return false
 }
 
-// localDir says whether the folder has a real directory (not a link) at d.
+// localDir says whether the folder has a real directory at d, reached
+// through real directories (no link on the way: a directory made or
+// removed through one would be outside the folder).
 func (f *Folder) localDir(d string) bool {
-	fi, err := os.Lstat(f.diskPath(d))
-	return err == nil && fi.IsDir()
+	for {
+		fi, err := os.Lstat(f.diskPath(d))
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+		if d, _ = splitPath(d); d == "" {
+			return true
+		}
+	}
+}
+
+// exists says whether anything is at folder path p.
+func (f *Folder) exists(p string) bool {
+	_, err := os.Lstat(f.diskPath(p))
+	return err == nil
 }
 
 // notEmpty says whether err is os.Remove's refusal of a directory that
@@ -178,6 +193,12 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	// Local first: the grid's directories made here, parents first.
 	sort.Strings(localMk)
 	for _, d := range localMk {
+		if parent, _ := splitPath(d); parent != "" && !f.localDir(parent) {
+			if !f.exists(parent) {
+				again(d) // its parent is not here yet (made next cycle)
+			}
+			continue // a file or a link where the parent should be
+		}
 		err := os.Mkdir(f.diskPath(d), 0o755)
 		switch {
 		case err == nil:
@@ -188,7 +209,7 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 		case errors.Is(err, fs.ErrExist):
 			// A file of that name here: the file's own decision reports it.
 		default:
-			// Its parent is not here (yet): the next cycle.
+			f.log.Info("could not make a directory made on the grid", "path", d, "err", err)
 			again(d)
 		}
 	}
@@ -196,6 +217,9 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	// empty: os.Remove never removes a directory that holds anything.
 	sort.Sort(sort.Reverse(sort.StringSlice(localRm)))
 	for _, d := range localRm {
+		if !f.localDir(d) {
+			continue // changed since it was decided; the next scan sees it
+		}
 		err := os.Remove(f.diskPath(d))
 		switch {
 		case err == nil || errors.Is(err, fs.ErrNotExist):
@@ -218,8 +242,7 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	if n := len(gridRm) + len(gridMk); n > 0 {
 		// The status says what the cycle does meanwhile (not the
 		// Starting of a first cycle).
-		f.setUploading(fmt.Sprintf("syncing: %d folder changes to send to the grid", n))
-		defer f.setUploading("")
+		f.setUploading(fmt.Sprintf("syncing: %d folder changes to send to the grid", n)) // cleared when the cycle ends
 	}
 
 	// Then the grid: deletes deepest first (a rm -r's file deletes are

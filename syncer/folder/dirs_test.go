@@ -323,3 +323,28 @@ func TestIgnoredDirectoriesStayIgnored(t *testing.T) {
 		t.Fatal("the ignored local directory was touched")
 	}
 }
+
+func TestGridDirectoryIsNotMadeThroughALocalLink(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(a.root, "link")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	rf, err := remote.Open(context.Background(), g, a.cap, "writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := rf.Commit(ctx, "link", []remote.Op{{Kind: remote.Mkdir, Name: "inside"}}, remote.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rf.Commit(ctx, "", []remote.Op{{Kind: remote.Mkdir, Name: "shown"}}, remote.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	a.waitDir("shown", true)
+	a.waitSettled()
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("the directory the link points to got %v", ents)
+	}
+}
