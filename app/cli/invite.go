@@ -28,7 +28,7 @@ import (
 func newInviteCmd(opts *options) *cobra.Command {
 	var (
 		folder, mailbox, nickname string
-		write                     bool
+		write, allowLocal         bool
 		timeout                   time.Duration
 	)
 	cmd := &cobra.Command{
@@ -40,7 +40,11 @@ then agree on a key from the code and this node sends what the other needs: the 
 introducers and encoding, and with --folder NAME that folder's read cap, so a friend can
 follow it read-only. --write sends the folder's write cap instead, for your own other
 devices: it grants full control of the folder. The code works once; a wrong guess spends
-it. Tahoe-LAFS's 'tahoe create-client --join' understands the same exchange.`,
+it. Tahoe-LAFS's 'tahoe create-client --join' understands the same exchange.
+
+A grid whose introducers listen only on this computer (127.0.0.1: the tray app's local
+grid) cannot be reached from another computer, so invite refuses it unless
+--allow-local-grid says the other device is on this computer too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if write && folder == "" {
@@ -49,6 +53,12 @@ it. Tahoe-LAFS's 'tahoe create-client --join' understands the same exchange.`,
 			inv, err := gridInvite(opts.nodeDir)
 			if err != nil {
 				return err
+			}
+			if inv.LoopbackOnly() {
+				if !allowLocal {
+					return localGridError(opts.nodeDir)
+				}
+				fmt.Fprintln(cmd.ErrOrStderr(), "Warning: this grid exists only on this computer (its introducer listens on 127.0.0.1), so the code is only of use to a device on this computer (--allow-local-grid).")
 			}
 			inv.Nickname = nickname
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
@@ -92,7 +102,18 @@ it. Tahoe-LAFS's 'tahoe create-client --join' understands the same exchange.`,
 	f.StringVar(&mailbox, "mailbox", invite.DefaultMailboxURL, "the magic-wormhole mailbox server both sides use")
 	f.StringVar(&nickname, "nickname", "", "a nickname for the new node")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the other device")
+	f.BoolVar(&allowLocal, "allow-local-grid", false, "make the code even though the grid exists only on this computer (for a device on this computer)")
 	return cmd
+}
+
+// localGridError is lafs invite's refusal of a grid that exists only on
+// this computer: what is wrong, and what to do instead.
+func localGridError(dir string) error {
+	return fmt.Errorf("%w; the invite code would be of no use on another computer. First join a grid that other computers can reach "+
+		"(lafs join CODE with a code from a device on it, or lafs create-node --introducer ADDRESS for a new node), "+
+		"or set one up on a computer others can reach (lafs create-introducer), then invite. "+
+		"To make the code anyway, for another node on this computer: lafs -d %s invite --allow-local-grid",
+		invite.ErrLocalGrid, client.ShellQuote(dir))
 }
 
 // gridInvite is what this node knows of its grid: introducers (its own

@@ -122,7 +122,7 @@ func TestInviteJoinNewNodeGetsGridAndFolderCommand(t *testing.T) {
 	root := t.TempDir()
 	a := filepath.Join(root, "a")
 	_, caps := inviteNode(t, a, true, "docs")
-	code, wait := startInvite(t, "-d", a, "invite", "--folder", "docs", "--mailbox", mailbox, "--timeout", "30s", "--nickname", "bobs-laptop")
+	code, wait := startInvite(t, "-d", a, "invite", "--folder", "docs", "--mailbox", mailbox, "--timeout", "30s", "--nickname", "bobs-laptop", "--allow-local-grid")
 	b, local := filepath.Join(root, "b"), filepath.Join(root, "Docs here")
 	jc, jout, jerr := run("join", code, b, "--mailbox", mailbox, "--wait-node", "0", "--folder-dir", local)
 	ic, iout, ierr := wait()
@@ -176,7 +176,7 @@ func TestInviteJoinRunningNodeFollowsAndJoins(t *testing.T) {
 		{nil, "docs", "Following folder \"docs\" into " + local, "add " + local + " name=docs to=false follow=true"},
 		{[]string{"--write"}, "docs", "Syncing " + local + " as folder \"docs\", joined to your folder", "add " + local + " name=docs to=true follow=false"},
 	} {
-		code, wait := startInvite(t, append([]string{"-d", a, "invite", "--folder", "docs", "--mailbox", mailbox, "--timeout", "30s"}, tc.flags...)...)
+		code, wait := startInvite(t, append([]string{"-d", a, "invite", "--folder", "docs", "--mailbox", mailbox, "--timeout", "30s", "--allow-local-grid"}, tc.flags...)...)
 		jc, jout, jerr := run("join", code, c, "--mailbox", mailbox, "--folder-dir", local, "--wait-node", "5s")
 		if ic, iout, ierr := wait(); ic != 0 {
 			t.Errorf("lafs invite %v: exit %d %q %q", tc.flags, ic, iout, ierr)
@@ -193,6 +193,41 @@ func TestInviteJoinRunningNodeFollowsAndJoins(t *testing.T) {
 	in, err := config.LoadIntroducers(c)
 	if err != nil || len(in) != 2 || in["default-2"] != testIntro {
 		t.Errorf("introducers after joining: %v %v", in, err)
+	}
+}
+
+// TestInviteRefusesTheLocalGrid: a grid whose introducer listens only on
+// 127.0.0.1 (testIntro, as the tray's local grid) gets no code unless
+// --allow-local-grid asks for one, and then a warning; a grid other
+// computers can reach gets its code with no warning.
+func TestInviteRefusesTheLocalGrid(t *testing.T) {
+	mailbox := invitetest.Mailbox(t)
+	a := filepath.Join(t.TempDir(), "a")
+	inviteNode(t, a, false)
+	code, out, errs := run("-d", a, "invite", "--mailbox", mailbox, "--timeout", "5s")
+	if code == 0 || strings.Contains(out, "Invite code:") {
+		t.Fatalf("an invite to a grid on 127.0.0.1 was made: exit %d, %q", code, out)
+	}
+	for _, want := range []string{"exists only on this computer", "of no use on another computer",
+		"join a grid that other computers can reach", "lafs create-introducer", "invite --allow-local-grid"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the refusal does not say %q: %q", want, errs)
+		}
+	}
+
+	_, wait := startInvite(t, "-d", a, "invite", "--mailbox", mailbox, "--timeout", "1s", "--allow-local-grid")
+	if _, _, errs := wait(); !strings.Contains(errs, "Warning: this grid exists only on this computer") {
+		t.Errorf("--allow-local-grid made the code without the warning: %q", errs)
+	}
+
+	// A grid on the LAN (a documentation address: never dialled, the
+	// invite only talks to the mailbox server).
+	if err := config.SaveIntroducers(a, map[string]string{"default": strings.Replace(testIntro, "127.0.0.1", "192.0.2.10", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	_, wait = startInvite(t, "-d", a, "invite", "--mailbox", mailbox, "--timeout", "1s")
+	if _, _, errs := wait(); strings.Contains(errs, "only on this computer") {
+		t.Errorf("a grid on 192.0.2.10 was warned about: %q", errs)
 	}
 }
 

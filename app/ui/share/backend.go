@@ -19,8 +19,11 @@ type Backend interface {
 	Share(ctx context.Context, folder, kind string) (string, error)
 	// Add adds a folder; the window only follows (r.Follow set).
 	Add(ctx context.Context, r api.AddRequest) (api.FolderStatus, error)
-	// Invite makes an invite code carrying folder's read-cap.
-	Invite(ctx context.Context, folder string) (Pending, error)
+	// Invite makes an invite code carrying folder's read-cap. For a grid
+	// that exists only on this computer (invite.Invite.LoopbackOnly: the
+	// local grid) it fails with invite.ErrLocalGrid, before anything else,
+	// unless allowLocal: the user confirmed it.
+	Invite(ctx context.Context, folder string, allowLocal bool) (Pending, error)
 	// Accept meets the inviting side with code and returns the folder the
 	// invite carries (validated: a directory cap of the kind it claims).
 	Accept(ctx context.Context, code string) (invite.Folder, error)
@@ -78,13 +81,16 @@ func (b *backend) Subscribe() (<-chan api.Event, func()) {
 	return nil, func() {}
 }
 
-func (b *backend) Invite(ctx context.Context, folder string) (Pending, error) {
+func (b *backend) Invite(ctx context.Context, folder string, allowLocal bool) (Pending, error) {
 	if b.grid == nil {
 		return nil, errors.New("this build of LAFS Sync cannot make invites (it does not know its grid)")
 	}
 	inv, err := b.grid()
 	if err != nil {
 		return nil, err
+	}
+	if inv.LoopbackOnly() && !allowLocal {
+		return nil, invite.ErrLocalGrid
 	}
 	st, err := b.find(folder)
 	if err != nil {

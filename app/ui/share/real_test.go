@@ -24,7 +24,8 @@ import (
 func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m, invitetest.Stop) }
 
 // intro is a well-formed introducer address: the invite carries it, the
-// test never dials it.
+// test never dials it. It is on 127.0.0.1, so an invite to it is one to a
+// grid on this computer only, which the window makes only when confirmed.
 const intro = "lafs://v0-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@127.0.0.1:1234"
 
 func gridInvite() (invite.Invite, error) {
@@ -130,6 +131,12 @@ func TestRealInvite(t *testing.T) {
 	waitText(t, "the owner's read-cap", w.Cap, readCap)
 	test.Type(w.Whom, "Bob")
 	test.Tap(w.Invite)
+	// The grid (intro) is on 127.0.0.1 only: no code until confirmed.
+	waitText(t, "the local-grid warning", w.InviteStatus, share.LocalGridWarning)
+	if !w.InviteAnyway.Visible() || w.Code.Visible() {
+		t.Fatalf("after the warning: confirm shown %v, a code shown %v", w.InviteAnyway.Visible(), w.Code.Visible())
+	}
+	test.Tap(w.InviteAnyway) // the friend's device is on this computer
 	waitText(t, "invite made", w.InviteStatus, share.InviteWaiting)
 	code := w.Code.Text
 	if _, err := invite.ParseCode(code); err != nil {

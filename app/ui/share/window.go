@@ -21,6 +21,7 @@ import (
 	"github.com/lafssync/lafssync/app/shares"
 	"github.com/lafssync/lafssync/app/ui"
 	"github.com/lafssync/lafssync/grid/cap"
+	"github.com/lafssync/lafssync/node/invite"
 	"github.com/lafssync/lafssync/syncer/api"
 )
 
@@ -33,7 +34,11 @@ const (
 	FollowTip     = "Paste a friend's read-cap (URI:DIR2-RO:… or URI:DIR2-MDMF-RO:…) or type the invite code they gave you, and choose where the folder goes on this computer. It is read-only here: changes you make in it are not uploaded."
 	NobodyYet     = "No one yet. Type a name in “For whom” when you copy the read-cap or send an invite, to keep track here (on this computer only)."
 	NeedPath      = "Choose where the friend's folder goes on this computer: a full path, like /home/you/FromAlice."
-	InviteWaiting = "Give this code to your friend (read it out, or send it). They type it into “Follow a friend's folder” in LAFS Sync, or run lafs join CODE. It works once, for 10 minutes."
+	// LocalGridWarning is what the window says, instead of making a code,
+	// when the folder's grid exists only on this computer.
+	LocalGridWarning  = "This folder is on this computer's own local grid: it exists only on this computer, so a friend on another computer could not use an invite code (nor the read-cap): their device cannot reach the grid. Join a grid that other computers can reach first (the first-run setup, or lafs join CODE with a code from a device on that grid), then share. Make the code anyway only for another device on this computer."
+	InviteAnywayLabel = "Make the code anyway"
+	InviteWaiting     = "Give this code to your friend (read it out, or send it). They type it into “Follow a friend's folder” in LAFS Sync, or run lafs join CODE. It works once, for 10 minutes."
 )
 
 // Bounds on what the window waits for.
@@ -67,6 +72,9 @@ type Window struct {
 	CopyCode     *widget.Button
 	CancelInvite *widget.Button
 	InviteStatus *widget.Label
+	// InviteAnyway confirms an invite to the local grid; shown only after
+	// LocalGridWarning.
+	InviteAnyway *widget.Button
 
 	SharedWith *widget.Label
 
@@ -95,6 +103,8 @@ type Window struct {
 	kind         string // api.ShareRead or api.ShareSnapshot
 	cap          string // the cap shown ("" while it is fetched)
 	gen          int    // the cap request in flight: an answer to an older one is dropped
+	fetching     bool   // a cap request is in flight
+	listGen      int    // the shared-with read shown last: an older one's answer is dropped
 	code         string
 	cancelInvite context.CancelFunc // nil when no invite runs
 }
@@ -146,7 +156,9 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 	w.Whom.SetPlaceHolder("a name, like Alice (optional; kept on this computer only)")
 	w.Status = wrapped("")
 
-	w.Invite = widget.NewButton("Send with an invite code", w.locked(w.startInvite))
+	w.Invite = widget.NewButton("Send with an invite code", w.locked(func() { w.startInvite(false) }))
+	w.InviteAnyway = widget.NewButton(InviteAnywayLabel, w.locked(func() { w.startInvite(true) }))
+	w.InviteAnyway.Hide()
 	w.Code = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	w.Code.Selectable = true
 	w.Code.Hide()
@@ -193,7 +205,7 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 		widget.NewForm(widget.NewFormItem("For whom", w.Whom)),
 		w.Status,
 		widget.NewSeparator(),
-		container.NewHBox(w.Invite, w.CancelInvite),
+		container.NewHBox(w.Invite, w.CancelInvite, w.InviteAnyway),
 		w.boxes[2],
 		w.InviteStatus,
 		widget.NewSeparator(),
@@ -339,8 +351,13 @@ func (w *Window) setFolders(fs []api.FolderStatus, want string) {
 	if w.folder != "" && w.folderStatus(w.folder) != nil {
 		// Reloaded after a follow or a change in the folder list: keep
 		// what is shown, buttons included (a cap may be on its way, an
-		// invite running).
+		// invite running). A cap that could not be had (the folder was
+		// still starting when a live update first listed it) is asked for
+		// again (not a snapshot: that reads the whole folder).
 		w.Folder.SetSelected(w.folder)
+		if w.cap == "" && !w.fetching && w.kind == api.ShareRead {
+			w.show(w.folder, w.kind)
+		}
 		return
 	}
 	if w.cancelInvite == nil {
@@ -372,6 +389,7 @@ func (w *Window) show(folder, kind string) {
 		return
 	}
 	w.folder, w.kind, w.cap = folder, kind, ""
+	w.fetching = true
 	w.gen++
 	gen := w.gen
 	what := "the read-cap"
@@ -412,6 +430,7 @@ func (w *Window) show(folder, kind string) {
 			if gen != w.gen {
 				return // the user asked for another folder or kind meanwhile
 			}
+			w.fetching = false
 			w.Snapshot.Enable()
 			w.Live.Enable()
 			if err != nil {
@@ -505,11 +524,13 @@ func (w *Window) refreshSharedWith() {
 		return
 	}
 	folder := w.folder
+	w.listGen++
+	gen := w.listGen
 	go func() {
 		es, err := w.store.List(folder)
 		w.do(func() {
-			if folder != w.folder {
-				return
+			if folder != w.folder || gen != w.listGen {
+				return // a later read is shown (this one may predate an entry just added)
 			}
 			switch {
 			case err != nil:
@@ -537,11 +558,13 @@ func SharedWithLines(es []shares.Entry, now time.Time) string {
 }
 
 // startInvite makes an invite code for the folder shown and waits for the
-// friend, off the UI goroutine.
-func (w *Window) startInvite() {
+// friend, off the UI goroutine. allowLocal is the user's confirmation,
+// after LocalGridWarning, that the code is for a device on this computer.
+func (w *Window) startInvite(allowLocal bool) {
 	if w.folder == "" || w.cancelInvite != nil {
 		return
 	}
+	w.InviteAnyway.Hide()
 	folder, whom := w.folder, strings.TrimSpace(w.Whom.Text)
 	ctx, cancel := context.WithTimeout(w.ctx, inviteTimeout)
 	w.cancelInvite = cancel
@@ -562,7 +585,14 @@ func (w *Window) startInvite() {
 		w.InviteStatus.SetText(msg)
 	}
 	go func() {
-		p, err := w.b.Invite(ctx, folder)
+		p, err := w.b.Invite(ctx, folder, allowLocal)
+		if errors.Is(err, invite.ErrLocalGrid) {
+			w.do(func() {
+				w.InviteAnyway.Show() // first: once the warning shows, so does the confirm
+				done(LocalGridWarning)
+			})
+			return
+		}
 		if err != nil {
 			w.do(func() { done("No invite code was made for “" + folder + "”: " + inviteErr(ctx, err)) })
 			return

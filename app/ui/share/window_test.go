@@ -48,7 +48,10 @@ type fake struct {
 	added    []api.AddRequest
 	invites  map[string]invite.Folder // code → what Accept returns
 	pending  chan *fakePending        // each invite made
-	calls    []string
+	// localGrid makes Invite refuse unless allowed, as the real backend
+	// does for a grid on 127.0.0.1 only.
+	localGrid bool
+	calls     []string
 }
 
 func newFake(names ...string) *fake {
@@ -122,7 +125,14 @@ func (f *fake) Add(ctx context.Context, r api.AddRequest) (api.FolderStatus, err
 	return st, nil
 }
 
-func (f *fake) Invite(ctx context.Context, folder string) (share.Pending, error) {
+func (f *fake) Invite(ctx context.Context, folder string, allowLocal bool) (share.Pending, error) {
+	f.mu.Lock()
+	local := f.localGrid
+	f.mu.Unlock()
+	if local && !allowLocal {
+		f.record("invite %s refused: local grid", folder)
+		return nil, invite.ErrLocalGrid
+	}
 	f.record("invite %s", folder)
 	p := &fakePending{result: make(chan error, 1), closed: make(chan struct{})}
 	f.pending <- p
@@ -529,4 +539,46 @@ func TestSharedWithPersists(t *testing.T) {
 	w.Whom.SetText(strings.Repeat("x", shares.MaxName+1))
 	test.Tap(w.Copy)
 	waitContains(t, "status", w.Status, "The name was not added to the list: a name is one line of at most 64 characters")
+}
+
+// TestInviteToTheLocalGridNeedsAConfirm: on a grid that exists only on
+// this computer the window makes no code at first: it says why a friend
+// could not use one and what to do, and makes it only when "Make the code
+// anyway" is tapped.
+func TestInviteToTheLocalGridNeedsAConfirm(t *testing.T) {
+	f := newFake("Docs")
+	f.localGrid = true
+	_, w := open(t, f, nil, "Docs")
+	waitText(t, "cap", w.Cap, docsRead)
+	if w.InviteAnyway.Visible() {
+		t.Fatal("the confirm is shown before any warning")
+	}
+	test.Tap(w.Invite)
+	waitText(t, "invite status", w.InviteStatus, share.LocalGridWarning)
+	for _, want := range []string{"only on this computer", "could not use", "Join a grid that other computers can reach first"} {
+		if !strings.Contains(share.LocalGridWarning, want) {
+			t.Errorf("the warning does not say %q", want)
+		}
+	}
+	if !w.InviteAnyway.Visible() || w.Code.Visible() || w.Invite.Disabled() {
+		t.Errorf("after the warning: confirm shown %v, code shown %v, Invite disabled %v", w.InviteAnyway.Visible(), w.Code.Visible(), w.Invite.Disabled())
+	}
+	select {
+	case <-f.pending:
+		t.Fatal("an invite was made without the confirm")
+	default:
+	}
+	test.Tap(w.InviteAnyway)
+	select {
+	case <-f.pending:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no invite made after the confirm")
+	}
+	waitText(t, "invite status", w.InviteStatus, share.InviteWaiting)
+	if w.InviteAnyway.Visible() || !w.Code.Visible() {
+		t.Errorf("after the confirm: confirm still shown %v, code shown %v", w.InviteAnyway.Visible(), w.Code.Visible())
+	}
+	if got := strings.Join(f.Calls(), "; "); got != "share Docs read; invite Docs refused: local grid; invite Docs" {
+		t.Errorf("calls: %s", got)
+	}
 }
