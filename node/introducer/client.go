@@ -78,6 +78,9 @@ type Client struct {
 	OnChange func()
 	Log      *slog.Logger
 	Backoff  transport.Backoff
+	// LongPoll is how long one subscription request waits for a change
+	// (0: MaxWait less 10 s).
+	LongPoll time.Duration
 
 	mu     sync.Mutex // guards nodes, status
 	nodes  map[string]Known
@@ -193,12 +196,20 @@ func (c *Client) follow(ctx context.Context, pet string, u URL) {
 				published = true
 			}
 			wait := MaxWait - 10*time.Second
+			if c.LongPoll > 0 {
+				wait = c.LongPoll
+			}
 			if gen < 0 {
 				wait = 0
 			}
 			list, err := c.poll(ctx, hc, gen, wait)
 			if err != nil {
 				return err
+			}
+			if list.Epoch == epoch && list.Generation == gen {
+				// The long poll timed out: the same list as last
+				// time, already verified and cached.
+				return nil
 			}
 			if list.Epoch != epoch && gen >= 0 {
 				// The introducer restarted: its generations count

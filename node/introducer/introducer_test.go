@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -324,3 +325,40 @@ func FuzzParseURL(f *testing.F) {
 }
 
 func b32(b []byte) string { return base32.Encode(b) }
+
+// A long poll that times out returns the list already held: the client
+// neither verifies it again nor rewrites its cache (an idle node's grid
+// of ten servers did both every 50 s each); a change is still cached.
+func TestUnchangedListIsNotCachedAgain(t *testing.T) {
+	srv := NewServer(slog.New(slog.DiscardHandler))
+	intro := startPeer(t, srv.Handler(), nil)
+	s1 := startPeer(t, nil, nil)
+	a1, _ := Sign(New(ServiceStorage, "one", 1), s1.key)
+	follow(t, s1, intro, &a1, "")
+
+	cacheDir := t.TempDir()
+	cl := startPeer(t, nil, nil)
+	c := &Client{T: cl.Node, Introducers: map[string]URL{"default": {ID: intro.ID(), Addrs: []string{intro.addr}}},
+		CacheDir: cacheDir, LongPoll: 20 * time.Millisecond, Backoff: transport.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	path := CacheFile(cacheDir, "default")
+	waitFor(t, "the first announcement cached", func() bool { k, _ := ReadCache(path); return len(k) == 1 })
+	// Removed here, the cache comes back only if the client writes it.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	heard := c.Status()[0].LastHeard
+	waitFor(t, "several long polls to time out", func() bool { return c.Status()[0].LastHeard.Sub(heard) > 200*time.Millisecond })
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the cache was written again though the introducer's list had not changed (stat: %v)", err)
+	}
+
+	s2 := startPeer(t, nil, nil)
+	a2, _ := Sign(New(ServiceStorage, "two", 1), s2.key)
+	follow(t, s2, intro, &a2, "")
+	waitFor(t, "the new announcement cached", func() bool { k, _ := ReadCache(path); return len(k) == 2 })
+}
