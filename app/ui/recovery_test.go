@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/lafssync/lafssync/app/recovery"
+	"github.com/lafssync/lafssync/app/ui/uitest"
 	"github.com/lafssync/lafssync/grid/base32"
 	"github.com/lafssync/lafssync/grid/cap"
 	"github.com/lafssync/lafssync/syncer/api/apitest"
@@ -48,7 +49,7 @@ func TestRecoveryKitScreens(t *testing.T) {
 	e := NewKitExport(w, func(context.Context) (*recovery.Kit, error) { return k, nil }, path, fastParams,
 		func(s recovery.Saved) { saved = append(saved, s) })
 	w.SetContent(e.Content)
-	has(t, e.Content, KitIntro)
+	uitest.HasIn(t, e.Content, KitIntro)
 	if !e.Save.Disabled() {
 		t.Error("Save is enabled with no passphrase")
 	}
@@ -89,7 +90,7 @@ func TestRecoveryKitScreens(t *testing.T) {
 	node := t.TempDir()
 	r := NewKitRestore(w, node, m)
 	w.SetContent(r.Content)
-	has(t, r.Content, KitRestoreTip)
+	uitest.HasIn(t, r.Content, KitRestoreTip)
 	test.Type(r.File, path)
 	test.Type(r.Pass, "violet kettle harbour 42")
 	test.Tap(r.Restore)

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/lafssync/lafssync/app/ui/uitest"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/api/apitest"
 )
@@ -36,15 +37,15 @@ func TestTrayWindowComesLater(t *testing.T) {
 	line := tr.Summary().Line
 
 	w := NewMainWindow(a, Info{NodeDir: "d"})
-	has(t, w.Content(), SyncStarting) // as built: it knows nothing yet
+	uitest.Has(t, w, SyncStarting) // as built: it knows nothing yet
 	tr.SetWindow(w)
-	has(t, w.Content(), line, "Docs — offline")
-	if slices.Contains(labels(w.Content()), SyncStarting) {
-		t.Errorf("the window still says %q after it was given to the tray: %q", SyncStarting, labels(w.Content()))
+	uitest.Has(t, w, line, "Docs — offline")
+	if slices.Contains(uitest.Texts(w.Content()), SyncStarting) {
+		t.Errorf("the window still says %q after it was given to the tray: %q", SyncStarting, uitest.Texts(w.Content()))
 	}
 
 	waitFor(t, func() bool { return f.Subscribers() == 1 })
 	st := folder("Docs", api.UpToDate)
 	f.Emit(api.Event{Type: "status", Folder: "Docs", Status: &st})
-	waitFor(t, func() bool { return slices.Contains(labels(w.Content()), "Docs — up to date") })
+	waitFor(t, func() bool { return slices.Contains(uitest.Texts(w.Content()), "Docs — up to date") })
 }

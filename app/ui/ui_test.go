@@ -20,46 +20,16 @@ import (
 	"github.com/lafssync/lafssync/syncer/api/apitest"
 )
 
-func labels(o fyne.CanvasObject) []string {
-	var out []string
-	switch x := o.(type) {
-	case *widget.Label:
-		out = append(out, x.Text)
-	case *widget.Form:
-		for _, it := range x.Items {
-			out = append(out, it.Text)
-			out = append(out, labels(it.Widget)...)
-		}
-	case *container.Scroll:
-		out = append(out, labels(x.Content)...)
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			out = append(out, labels(c)...)
-		}
-	}
-	return out
-}
-
-func has(t *testing.T, o fyne.CanvasObject, want ...string) {
-	t.Helper()
-	got := labels(o)
-	for _, w := range want {
-		if !slices.Contains(got, w) {
-			t.Errorf("window lacks %q; has %q", w, got)
-		}
-	}
-}
-
 func TestMainWindowSaysWhatItIs(t *testing.T) {
 	a := test.NewApp()
 	defer a.Quit()
 	w := NewMainWindow(a, Info{NodeDir: "/tmp/node-x"})
-	has(t, w.Content(), Title, Purpose, SyncStarting, GridStarting, "Node directory", "/tmp/node-x", "Version")
+	uitest.Has(t, w, Title, Purpose, SyncStarting, GridStarting, "Node directory", "/tmp/node-x", "Version")
 	if w.Title() != "LAFS Sync" {
 		t.Errorf("title %q", w.Title())
 	}
 	w.SetGridStatus("Local grid: 10 storage servers")
-	has(t, w.Content(), "Local grid: 10 storage servers")
+	uitest.Has(t, w, "Local grid: 10 storage servers")
 }
 
 var now = time.Date(2026, 12, 2, 14, 0, 0, 0, time.Local)
@@ -241,7 +211,7 @@ func TestTrayMenuPauseResumeOpen(t *testing.T) {
 		t.Errorf("after pause: %q, icon %s", m.Items[0].Label, s.icon().Name())
 	}
 	item(t, m, "Docs — paused")
-	has(t, w.Content(), m.Items[0].Label, "Docs — paused", "/home/u/Docs")
+	uitest.Has(t, w, m.Items[0].Label, "Docs — paused", "/home/u/Docs")
 	item(t, m, ResumeAll).Action()
 	if c := f.Calls(); !slices.Equal(c[2:], []string{"resume Docs", "resume Pics"}) {
 		t.Errorf("calls %q", c)
@@ -260,7 +230,7 @@ func TestTrayFollowsEvents(t *testing.T) {
 	if got := tr.Summary().Line; got != NoFolders {
 		t.Fatalf("no folders: %q", got)
 	}
-	has(t, w.Content(), NoFolders)
+	uitest.Has(t, w, NoFolders)
 	waitFor(t, func() bool { return f.Subscribers() == 1 })
 	st := folder("Docs", api.Offline)
 	st.Servers = api.Servers{Reachable: 4, Known: 10, Happy: 7}
@@ -295,7 +265,7 @@ func TestWindowShowsFolderErrors(t *testing.T) {
 	st.Conflicts = []api.Conflict{{Path: "notes.txt", Copy: "notes.sync-conflict-20261202-130000-abc.txt", Time: now.Add(-time.Hour)}}
 	f.Set("Docs", st)
 	_, _, _, w := newTestTray(t, f)
-	has(t, w.Content(),
+	uitest.Has(t, w,
 		"Error in Docs — 1 files could not sync (see errors)",
 		"Docs — error", "/home/u/Docs", "1 files could not sync (see errors)",
 		"12 files, 3.4 MB; 10 of 10 storage servers reachable (7 needed)",

@@ -109,8 +109,10 @@ type runningApp struct {
 func startApp(t *testing.T, bin, home, xdg string, env ...string) *runningApp {
 	t.Helper()
 	cmd := exec.Command(bin)
+	// LAFSSYNC_KEYRING=off: waitAPI reads the node's private/api_auth_token,
+	// which an unlocked keyring would hold instead.
 	cmd.Env = append(os.Environ(), append([]string{"LAFSSYNC_HOME=" + home, "XDG_CONFIG_HOME=" + xdg, "LAFSSYNC_NO_WIZARD=1",
-		startTraceEnv + "=1"}, env...)...)
+		"LAFSSYNC_KEYRING=off", startTraceEnv + "=1"}, env...)...)
 	a := &runningApp{cmd: cmd, exited: make(chan error, 1), logs: &lockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = a.logs, a.logs
 	a.started = time.Now()

@@ -44,7 +44,9 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
 	xdg := filepath.Join(dir, "config")
-	cmd.Env = append(os.Environ(), "LAFSSYNC_HOME="+filepath.Join(dir, "node"), "XDG_CONFIG_HOME="+xdg)
+	// LAFSSYNC_KEYRING=off: the test reads the node's private/api_auth_token,
+	// which an unlocked keyring would hold instead.
+	cmd.Env = append(os.Environ(), "LAFSSYNC_HOME="+filepath.Join(dir, "node"), "XDG_CONFIG_HOME="+xdg, "LAFSSYNC_KEYRING=off")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

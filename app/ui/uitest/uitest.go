@@ -42,7 +42,13 @@ func Texts(o fyne.CanvasObject) []string {
 // Has fails t for each of want that is not one of w's texts (whole).
 func Has(t testing.TB, w fyne.Window, want ...string) {
 	t.Helper()
-	got := Texts(w.Content())
+	HasIn(t, w.Content(), want...)
+}
+
+// HasIn is Has for the texts under o (a part of a window).
+func HasIn(t testing.TB, o fyne.CanvasObject, want ...string) {
+	t.Helper()
+	got := Texts(o)
 	for _, s := range want {
 		if !slices.Contains(got, s) {
 			t.Errorf("window lacks %q; has %q", s, got)

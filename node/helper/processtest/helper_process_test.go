@@ -26,7 +26,13 @@ import (
 
 var lafsBin string
 
-func TestMain(m *testing.M) { testkit.RunWithLafs(m, &lafsBin) }
+func TestMain(m *testing.M) {
+	// The tests read private/api_auth_token; with a keyring that answers
+	// (an unlocked desktop session) the nodes they start would keep the
+	// token there instead and the file would not exist.
+	os.Setenv("LAFSSYNC_KEYRING", "off")
+	testkit.RunWithLafs(m, &lafsBin)
+}
 
 func lafs(t *testing.T, args ...string) string {
 	t.Helper()
