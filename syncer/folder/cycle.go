@@ -146,6 +146,9 @@ func (f *Folder) cycle(ctx context.Context) (retry bool) {
 	retry = f.apply(ctx, acts)
 	if f.syncDirs(ctx, v) {
 		retry = true
+	} else if !f.dirsKnown && !f.walkFull {
+		f.dirsKnown = true
+		f.update(func(tx *db.Tx) error { return tx.PutMeta(dirsKnownKey, []byte{1}) })
 	}
 	if !retry && gen != f.since {
 		if err := f.saveGeneration(gen); err != nil {

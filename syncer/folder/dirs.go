@@ -21,6 +21,9 @@ import (
 // vector is a file's.
 const dirMarkPrefix = "dir:"
 
+// dirsKnownKey is the db meta key of Folder.dirsKnown.
+const dirsKnownKey = "dirs-known"
+
 // lookupDir says whether the grid has a directory at p, and whether the
 // cycle knows (p's parent, or an ancestor lacking the next step, was
 // listed). A listing of p itself proves nothing: a journal directory that

@@ -102,6 +102,11 @@ type Folder struct {
 	// dirsLinked are the directories this cycle's commits made on the
 	// grid (markDirs): the cycle's grid view, read before, lacks them.
 	dirsLinked map[string]bool
+	// dirsKnown: a directory pass ran after a whole-tree walk (db meta
+	// dirsKnownKey). Until then (a database from before directories
+	// synced) the first cycle walks the tree, so that the pass finds the
+	// grid's directories listed rather than probing each one.
+	dirsKnown bool
 
 	mu sync.Mutex // guards st
 	st status
@@ -268,7 +273,7 @@ func (f *Folder) Run(ctx context.Context) error {
 	defer w.Close()
 	f.watcher = w
 	f.localFull = true
-	f.walkFull = f.since == 0
+	f.walkFull = f.since == 0 || !f.dirsKnown
 	f.dirty = true
 
 	poll := f.clk.NewTimer(0)
@@ -381,6 +386,11 @@ func (f *Folder) loadMeta() error {
 		if err != nil {
 			return err
 		}
+		dk, err := tx.GetMeta(dirsKnownKey)
+		if err != nil {
+			return err
+		}
+		f.dirsKnown = dk != nil
 		f.unannounced = map[string]bool{}
 		for _, d := range strings.Split(string(u), "\n") {
 			if d != "" {
