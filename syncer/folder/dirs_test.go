@@ -348,3 +348,28 @@ func TestGridDirectoryIsNotMadeThroughALocalLink(t *testing.T) {
 		t.Fatalf("the directory the link points to got %v", ents)
 	}
 }
+
+func TestRemovedDirectoryKeepsAFileEditedElsewhere(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	a.write("d/f.txt", "v1")
+	a.write("d/other.txt", "other")
+	b := newDevice(t, g, "deviceB", a.cap)
+	b.waitContent("d/f.txt", "v1")
+	b.waitContent("d/other.txt", "other")
+	b.waitSettled()
+	b.halt()
+	b.write("d/f.txt", "v2 edited on B")
+	if err := os.RemoveAll(filepath.Join(a.root, "d")); err != nil {
+		t.Fatal(err)
+	}
+	a.waitFor("d/other.txt deleted on the grid", func() bool { return !a.gridHas("d/other.txt") })
+	b.start()
+	// The edit wins over the delete: kept at B, back on the grid and at A;
+	// the unchanged file goes.
+	a.waitContent("d/f.txt", "v2 edited on B")
+	b.waitFor("d/other.txt deleted at B", func() bool { return !b.exists("d/other.txt") })
+	if got, _ := b.read("d/f.txt"); got != "v2 edited on B" {
+		t.Fatalf("B's edited file reads %q", got)
+	}
+}
