@@ -131,19 +131,14 @@ folder sync (lafs sync add DIR). Stop with Ctrl-C.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			n, err := fullnode.Open(nodeDirArg(opts, args), log)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			// The folder sync runs beside the node and stops with it.
-			syncCtx, stopSync := context.WithCancel(ctx)
+			// The folder sync runs beside the node and stops with each run
+			// of it (a reload may restart the node: fullnode.RunRestarting).
 			var syncing sync.WaitGroup
 			defer syncing.Wait()
-			defer stopSync()
-			return n.Run(ctx, func(n *fullnode.Node) {
-				startSync(syncCtx, &syncing, n, log)
+			return fullnode.RunRestarting(ctx, nodeDirArg(opts, args), log, fullnode.RunHooks{Stopped: syncing.Wait, Ready: func(runCtx context.Context, n *fullnode.Node) {
+				startSync(runCtx, &syncing, n, log)
 				out := cmd.OutOrStdout()
 				fmt.Fprintf(out, "node %s listening on %s\n", n.T.ID(), n.Addr())
 				if n.Intro != nil {
@@ -159,7 +154,7 @@ folder sync (lafs sync add DIR). Stop with Ctrl-C.`,
 				if u := n.WebURL(); u != "" {
 					fmt.Fprintf(out, "web API: %s\n", u)
 				}
-			})
+			}})
 		},
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lafssync/lafssync/node/client"
+	"github.com/lafssync/lafssync/node/fullnode"
 	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/node/status"
 )
@@ -23,8 +25,9 @@ func newReachabilityCmd(opts *options) *cobra.Command {
 		Long: `Ask the running node how other nodes can reach it: the verdict (public, public via port
 mapping, port-forwarded, behind NAT, behind double NAT / CGNAT, offline, unknown), the facts behind
 it, what it announces, and advice, each with an ID. --apply ADVICE-ID makes that advice's change
-to tahoe.cfg: checked first, the old file kept as tahoe.cfg.bak, replaced atomically; restart the
-node for it to take effect. --json prints the report (the status document's node.reach).
+to tahoe.cfg: checked first, the old file kept as tahoe.cfg.bak, replaced atomically; then the
+running node takes it: at once when it can ([client] helper), otherwise by restarting itself in
+its process ('lafs run'). A node that cannot (run by 'lafs daemon') is to be restarted. --json prints the report (the status document's node.reach).
 docs/reachability.md explains the rules.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,7 +48,8 @@ docs/reachability.md explains the rules.`,
 				for _, s := range a.Changes {
 					fmt.Fprintf(out, "  %s\n", s)
 				}
-				fmt.Fprintf(out, "The old tahoe.cfg is kept as %s. Restart the node (stop it, then 'lafs run' or 'lafs daemon' again) for the change to take effect.\n", nat.BackupFile)
+				fmt.Fprintf(out, "The old tahoe.cfg is kept as %s.\n", nat.BackupFile)
+				fmt.Fprintln(out, takeEffect(cmd, opts))
 				return nil
 			}
 			if asJSON {
@@ -60,6 +64,69 @@ docs/reachability.md explains the rules.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the reachability report as JSON")
 	cmd.Flags().StringVar(&apply, "apply", "", "apply the advice with this ID to tahoe.cfg")
 	return cmd
+}
+
+// takeEffect asks the running node to take tahoe.cfg's changes (POST
+// /node/reload, fullnode.RunRestarting) and says what happened: taken at
+// once, taken by a restart in its process (it waits for the new run to
+// answer), or that the user must restart it.
+func takeEffect(cmd *cobra.Command, opts *options) string {
+	restartHint := fmt.Sprintf("Restart the node for it to take effect: stop it, then 'lafs -d %s run' (or 'lafs daemon') again.", client.ShellQuote(opts.nodeDir))
+	base, token, err := nodeAPI(opts.nodeDir)
+	if err != nil {
+		return "No node is running in " + opts.nodeDir + ": it takes the change when it starts."
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	call := func(method, base string) (int, []byte, error) {
+		req, _ := http.NewRequestWithContext(cmd.Context(), method, base+"node/reload", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, b, nil
+	}
+	code, body, err := call(http.MethodPost, base)
+	switch {
+	case err != nil:
+		return "The running node did not answer (" + err.Error() + "). " + restartHint
+	case code == http.StatusNotFound:
+		return "The running node cannot take changes while it runs ('lafs daemon', or an older version). " + restartHint
+	case code != http.StatusOK:
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(body, &e)
+		return fmt.Sprintf("The running node did not take the change: %s. %s", strings.TrimSpace(e.Error), restartHint)
+	}
+	var res fullnode.ReloadResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		return "The running node's answer is not understood (" + err.Error() + "). " + restartHint
+	}
+	if !res.Restarting {
+		if len(res.Live) == 0 {
+			return "The running node already runs with this setting."
+		}
+		return fmt.Sprintf("The running node took %s at once; its connections stay up.", strings.Join(res.Live, ", "))
+	}
+	// The node restarts in its process: wait for the new run to answer
+	// (its web API may move to another port: node.url is read anew).
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		b, _, err := nodeAPI(opts.nodeDir)
+		if err != nil {
+			continue
+		}
+		code, body, err := call(http.MethodGet, b)
+		var info fullnode.RunInfo
+		if err == nil && code == http.StatusOK && json.Unmarshal(body, &info) == nil && info.Generation >= res.Generation {
+			return fmt.Sprintf("The running node restarted in its process to take %s, and runs with it now (it reconnects to its peers).", strings.Join(res.Changed, ", "))
+		}
+	}
+	return "The running node began to restart for the change but has not answered for 90 s: see its log, or " + strings.ToLower(restartHint[:1]) + restartHint[1:]
 }
 
 // fetchReach asks the running node for its reachability report.

@@ -73,6 +73,7 @@ type Node struct {
 	helper helperState      // helper.go
 	local  storage.Server   // this node's own storage server, if enabled
 	reach  reachState       // reach.go
+	reload reloadState      // reach_reload.go
 	log    *slog.Logger
 
 	mu sync.Mutex // guards addr, webURL, cl, web, leaseRoots

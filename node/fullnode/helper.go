@@ -34,9 +34,10 @@ import (
 
 // helperState is the node's helper settings and, on a helper, its server.
 type helperState struct {
-	once sync.Once
-	cfg  config.Helper
-	err  error
+	cfgMu  sync.Mutex // guards cfg, err, loaded
+	cfg    config.Helper
+	err    error
+	loaded bool // cfg is read; reloadHelperConfig clears it (reach_reload.go)
 
 	mu  sync.Mutex // guards srv, via
 	srv *helper.Server
@@ -51,7 +52,12 @@ type viaEntry struct {
 }
 
 func (n *Node) helperConfig() (config.Helper, error) {
-	n.helper.once.Do(func() { n.helper.cfg, n.helper.err = config.LoadHelper(n.Dir) })
+	n.helper.cfgMu.Lock()
+	defer n.helper.cfgMu.Unlock()
+	if !n.helper.loaded {
+		n.helper.cfg, n.helper.err = config.LoadHelper(n.Dir)
+		n.helper.loaded = true
+	}
 	return n.helper.cfg, n.helper.err
 }
 

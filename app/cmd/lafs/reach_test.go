@@ -56,6 +56,10 @@ func TestReachabilityProcesses(t *testing.T) {
 	ln.Close()
 	u := filepath.Join(root, "u")
 	lafs(t, nil, "create-node", "--storage", "--nickname", "u", "--introducer", iu, "--location", "tcp:127.0.0.1:"+strconv.Itoa(closed), u)
+	// helper = off: the use-helper advice sets auto, a key the node takes live.
+	if _, err := config.Edit(u, []config.Setting{{Section: "client", Key: "helper", Value: "off"}}); err != nil {
+		t.Fatal(err)
+	}
 	uproc := runNode(t, nil, u, "web API: ")
 
 	if r := reach(t, s); r.Verdict != nat.VerdictPublic || len(r.Announce) != 1 {
@@ -90,13 +94,61 @@ func TestReachabilityProcesses(t *testing.T) {
 	if len(r.Advice) < 2 {
 		t.Fatalf("advice %+v, want several", r.Advice)
 	}
-	for _, a := range r.Advice {
-		out := lafs(t, nil, "-d", u, "reachability", "--apply", a.ID)
-		if !strings.Contains(out, "Applied "+a.ID) || !strings.Contains(out, "Restart the node") {
-			t.Errorf("--apply %s printed:\n%s", a.ID, out)
+	// A key the running node takes at once: [client] helper. Its
+	// connections stay up (the same since), and the advice goes.
+	since := func() time.Time {
+		for _, p := range status(t, nil, u).Node.Peers {
+			if p.Nickname == "s" {
+				return p.Since
+			}
+		}
+		return time.Time{}
+	}
+	before := since()
+	o := lafs(t, nil, "-d", u, "reachability", "--apply", nat.AdviceUseHelper)
+	if !strings.Contains(o, "Applied "+nat.AdviceUseHelper) || !strings.Contains(o, "The running node took client.helper at once") {
+		t.Errorf("--apply %s printed:\n%s", nat.AdviceUseHelper, o)
+	}
+	if after := since(); before.IsZero() || !after.Equal(before) {
+		t.Errorf("the connection to s: since %v before --apply %s, %v after: want it kept", before, nat.AdviceUseHelper, after)
+	}
+	testkit.WaitFor(t, "the use-helper advice to go", 10*time.Second, func() bool {
+		_, err := reach(t, u).Find(nat.AdviceUseHelper)
+		return err != nil
+	})
+	// A key it cannot take live: the node restarts in its process (the
+	// same lafs run, PID kept) and runs without its storage server.
+	o = lafs(t, nil, "-d", u, "reachability", "--apply", nat.AdviceStorageOff)
+	if !strings.Contains(o, "The running node restarted in its process to take storage.enabled") {
+		t.Errorf("--apply %s printed:\n%s", nat.AdviceStorageOff, o)
+	}
+	t.Logf("lafs reachability --apply %s:\n%s", nat.AdviceStorageOff, o)
+	if syscall.Kill(uproc.Process.Pid, 0) != nil {
+		t.Fatal("the lafs run process exited on --apply")
+	}
+	if st := status(t, nil, u); st.Node == nil || st.Node.Storage {
+		t.Errorf("after --apply %s the running node still serves storage: %+v", nat.AdviceStorageOff, st.Node)
+	}
+	// Every other advice the node gives: applied, and taken.
+	done := map[string]bool{nat.AdviceUseHelper: true, nat.AdviceStorageOff: true}
+	for range 6 {
+		var next *nat.Advice
+		for _, a := range reach(t, u).Advice {
+			if !done[a.ID] {
+				next = &a
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		done[next.ID] = true
+		out := lafs(t, nil, "-d", u, "reachability", "--apply", next.ID)
+		if !strings.Contains(out, "Applied "+next.ID) || !strings.Contains(out, "The running node") || strings.Contains(out, "Restart the node") {
+			t.Errorf("--apply %s printed:\n%s", next.ID, out)
 		}
 		if _, err := config.Load(u); err != nil {
-			t.Fatalf("after --apply %s: %v", a.ID, err)
+			t.Fatalf("after --apply %s: %v", next.ID, err)
 		}
 	}
 	if bak, _ := os.ReadFile(filepath.Join(u, nat.BackupFile)); len(bak) == 0 {

@@ -1,0 +1,240 @@
+package fullnode
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/lafssync/lafssync/node/config"
+)
+
+// Taking tahoe.cfg's changes while running (docs/reachability.md,
+// "Taking effect"): `lafs reachability --apply` edits tahoe.cfg, then
+// asks the running node, over its web API, to take the change
+// (POST ReloadPath). The node compares tahoe.cfg with what this run read
+// at its start. A key it can take at once (liveKeys) it takes in place,
+// keeping every connection; for any other key it restarts itself in the
+// same process (RunRestarting), because those keys decide what it
+// listens on, serves and announces from the start of a run. Only nodes
+// run by RunRestarting (lafs run) serve ReloadPath.
+
+// ReloadPath is the web API route: POST takes tahoe.cfg's changes, GET
+// reports which run of the node answers.
+const ReloadPath = "/node/reload"
+
+// liveKeys are the tahoe.cfg keys ("section.key") a running node takes
+// without a restart. [client] helper only decides which helper the next
+// upload uses (it is read at each one); the others shape the listener,
+// the storage server, the relay, the port mapping or the announcement.
+var liveKeys = map[string]bool{"client.helper": true}
+
+// reloadState is what a run read of tahoe.cfg and how to restart it.
+type reloadState struct {
+	mu         sync.Mutex        // guards all below
+	settings   map[string]string // tahoe.cfg as this run took it: "section.key" → value
+	generation int               // which run of RunRestarting this is (from 1)
+	restart    func()            // ends this run so that RunRestarting starts the next; nil outside it
+}
+
+// ReloadResult answers POST ReloadPath.
+type ReloadResult struct {
+	// Changed are the keys ("section.key") whose value differs from what
+	// the node ran with.
+	Changed []string `json:"changed"`
+	// Live are those it took at once, keeping its connections.
+	Live []string `json:"live"`
+	// Restarting: the node restarts in its process to take the others.
+	Restarting bool `json:"restarting"`
+	// Generation is the run that has the changes: this one when all were
+	// live, the next one when it restarts (GET ReloadPath says which
+	// answers).
+	Generation int `json:"generation"`
+}
+
+// RunInfo answers GET ReloadPath.
+type RunInfo struct {
+	Generation int `json:"generation"`
+}
+
+// RunHooks are called around each run of RunRestarting.
+type RunHooks struct {
+	// Ready is called once the node listens (Run's ready), with a context
+	// that ends with this run.
+	Ready func(ctx context.Context, n *Node)
+	// Stopped is called when a run has ended, before the next one starts:
+	// wait there for what Ready started.
+	Stopped func()
+}
+
+// RunRestarting opens and runs the node in dir until ctx ends, as Open
+// and Run do, and serves ReloadPath; when a reload needs a restart it
+// ends the run and opens and runs the node again in this process.
+func RunRestarting(ctx context.Context, dir string, log *slog.Logger, hooks RunHooks) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for gen := 1; ; gen++ {
+		settings, err := readSettings(dir)
+		if err != nil {
+			return err
+		}
+		n, err := Open(dir, log)
+		if err != nil {
+			return err
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		var restarted atomic.Bool
+		n.reload.mu.Lock()
+		n.reload.settings, n.reload.generation = settings, gen
+		n.reload.restart = func() { restarted.Store(true); cancel() }
+		n.reload.mu.Unlock()
+		err = n.Run(runCtx, func(n *Node) {
+			n.MountWeb(ReloadPath, n.reloadHandler())
+			if hooks.Ready != nil {
+				hooks.Ready(runCtx, n)
+			}
+		})
+		cancel()
+		if hooks.Stopped != nil {
+			hooks.Stopped()
+		}
+		if err != nil || !restarted.Load() || ctx.Err() != nil {
+			return err
+		}
+		log.Info("node restarted in this process to take tahoe.cfg's changes", "run", gen+1)
+	}
+}
+
+// readSettings reads tahoe.cfg as "section.key" → value.
+func readSettings(dir string) (map[string]string, error) {
+	f, err := ini.LoadSources(ini.LoadOptions{Loose: true}, filepath.Join(dir, config.File))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, config.File), err)
+	}
+	m := map[string]string{}
+	for _, s := range f.Sections() {
+		for _, k := range s.Keys() {
+			m[strings.ToLower(s.Name())+"."+k.Name()] = strings.TrimSpace(k.Value())
+		}
+	}
+	return m, nil
+}
+
+// changedKeys are the keys whose values differ between a and b, sorted.
+func changedKeys(a, b map[string]string) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Reload takes tahoe.cfg's changes since this run read it: the live keys
+// at once, and for any other it arranges a restart (RunRestarting) once
+// the caller calls the returned restart (nil when none is needed). A
+// tahoe.cfg that does not load as a whole is refused, and the node keeps
+// running as it was.
+func (n *Node) Reload() (ReloadResult, func(), error) {
+	now, err := readSettings(n.Dir)
+	if err != nil {
+		return ReloadResult{}, nil, err
+	}
+	if _, err := config.Load(n.Dir); err != nil {
+		return ReloadResult{}, nil, err
+	}
+	if _, err := config.LoadHelper(n.Dir); err != nil {
+		return ReloadResult{}, nil, err
+	}
+	if _, err := config.LoadRelay(n.Dir); err != nil {
+		return ReloadResult{}, nil, err
+	}
+	n.reload.mu.Lock()
+	defer n.reload.mu.Unlock()
+	res := ReloadResult{Changed: changedKeys(n.reload.settings, now), Live: []string{}, Generation: n.reload.generation}
+	if res.Changed == nil {
+		res.Changed = []string{}
+	}
+	restartNeeded := false
+	for _, k := range res.Changed {
+		if liveKeys[k] {
+			res.Live = append(res.Live, k)
+		} else {
+			restartNeeded = true
+		}
+	}
+	if len(res.Live) > 0 {
+		n.helper.cfgMu.Lock()
+		n.helper.loaded = false // the next upload reads [client] helper anew
+		n.helper.cfgMu.Unlock()
+		for _, k := range res.Live {
+			if v, ok := now[k]; ok {
+				n.reload.settings[k] = v
+			} else {
+				delete(n.reload.settings, k)
+			}
+		}
+		n.log.Info("took tahoe.cfg's changes without a restart", "keys", strings.Join(res.Live, ", "))
+		go n.refreshAdvice() // the advice follows (use-helper goes once a helper is named)
+	}
+	if !restartNeeded {
+		return res, nil, nil
+	}
+	if n.reload.restart == nil {
+		return res, nil, fmt.Errorf("this node cannot restart itself (it is not run by 'lafs run'): restart it for %s to take effect", strings.Join(res.Changed, ", "))
+	}
+	res.Restarting, res.Generation = true, n.reload.generation+1
+	return res, n.reload.restart, nil
+}
+
+// reloadHandler serves ReloadPath.
+func (n *Node) reloadHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+ReloadPath, func(w http.ResponseWriter, r *http.Request) {
+		n.reload.mu.Lock()
+		info := RunInfo{Generation: n.reload.generation}
+		n.reload.mu.Unlock()
+		writeReloadJSON(w, http.StatusOK, info)
+	})
+	mux.HandleFunc("POST "+ReloadPath, func(w http.ResponseWriter, r *http.Request) {
+		res, restart, err := n.Reload()
+		if err != nil {
+			writeReloadJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+			return
+		}
+		writeReloadJSON(w, http.StatusOK, res)
+		if restart != nil {
+			// The answer goes out first; the run ends a moment later.
+			http.NewResponseController(w).Flush()
+			go func() {
+				time.Sleep(100 * time.Millisecond)
+				n.log.Info("restarting the node to take tahoe.cfg's changes", "keys", strings.Join(res.Changed, ", "))
+				restart()
+			}()
+		}
+	})
+	return mux
+}
+
+func writeReloadJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
