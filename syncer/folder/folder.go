@@ -52,8 +52,13 @@ type Config struct {
 	// Keyer computes convergent keys (nil: from Grid.Immutable()).
 	Keyer     scan.Keyer
 	Retention remote.Retention
-	// PollEvery is the grid poll period (default 10 s).
-	PollEvery time.Duration
+	// PollEvery is the grid poll period while the folder is active
+	// (default 10 s). After a quiet spell (no local or grid change) the
+	// period grows to QuietPollEvery (default 3 × PollEvery): a tenth of
+	// the time since the last change, never below PollEvery. An idle
+	// daemon with ten folders then asks the grid a third as often.
+	PollEvery      time.Duration
+	QuietPollEvery time.Duration
 	// FullWalkEvery is the period of a whole-tree walk, the safety net
 	// behind the journal (default 1 h).
 	FullWalkEvery time.Duration
@@ -87,9 +92,10 @@ type Folder struct {
 	lastWalk   time.Time
 	uploaded   map[[32]byte]string // content hash → cap uploaded by this engine
 	backoff    time.Duration
-	massOK     bool   // the user resumed after a mass-delete pause
-	dirty      bool   // the records changed since the files were counted
-	counter    uint64 // the highest own version counter used (db meta "counter")
+	lastChange time.Time // the last cycle that had a local or grid change (sets the poll period)
+	massOK     bool      // the user resumed after a mass-delete pause
+	dirty      bool      // the records changed since the files were counted
+	counter    uint64    // the highest own version counter used (db meta "counter")
 	// unannounced are grid directories this engine is committing or
 	// committed without a confirmed .lafssync/state update (db meta
 	// "unannounced", written before the commit): a crash between a
@@ -149,6 +155,9 @@ func New(cfg Config) (*Folder, error) {
 	}
 	if cfg.PollEvery <= 0 {
 		cfg.PollEvery = 10 * time.Second
+	}
+	if cfg.QuietPollEvery < cfg.PollEvery {
+		cfg.QuietPollEvery = 3 * cfg.PollEvery
 	}
 	if cfg.FullWalkEvery <= 0 {
 		cfg.FullWalkEvery = time.Hour
@@ -322,7 +331,11 @@ func (f *Folder) Run(ctx context.Context) error {
 		f.mu.Unlock()
 
 		if !f.paused() {
+			local, gen := f.localFull || len(f.localPaths) > 0, f.since
 			retry := f.cycle(ctx)
+			if local || retry || f.since != gen {
+				f.lastChange = f.clk.Now()
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -338,7 +351,7 @@ func (f *Folder) Run(ctx context.Context) error {
 			close(f.ready)
 		}
 		poll.Stop()
-		next := f.cfg.PollEvery
+		next := pollDelay(f.cfg.PollEvery, f.cfg.QuietPollEvery, f.clk.Now().Sub(f.lastChange))
 		if f.backoff > 0 && f.backoff < next {
 			next = f.backoff
 		}
@@ -347,6 +360,14 @@ func (f *Folder) Run(ctx context.Context) error {
 		}
 		poll = f.clk.NewTimer(next)
 	}
+}
+
+// pollDelay is the wait before the next grid poll after quiet without a
+// change: a tenth of it, between every and most. A change on another
+// device is seen within 10 s while the folder is in use and within 30 s
+// after five quiet minutes (the defaults).
+func pollDelay(every, most, quiet time.Duration) time.Duration {
+	return min(max(quiet/10, every), most)
 }
 
 func (f *Folder) pauseEnd() time.Time {

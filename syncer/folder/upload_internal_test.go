@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/lafssync/lafssync/syncer/db"
 	"github.com/lafssync/lafssync/syncer/remote"
@@ -79,6 +80,25 @@ func TestUploadOfOtherBytesThanScannedIsNotCommitted(t *testing.T) {
 		}
 		if got.MtimeNs == rec.MtimeNs {
 			t.Errorf("%s: the record still says mtime %d: the next scan would not read the file", c.name, got.MtimeNs)
+		}
+	}
+}
+
+// The poll period grows with the quiet time since the last change, from
+// PollEvery to QuietPollEvery, and drops back at once after a change.
+func TestPollDelay(t *testing.T) {
+	const every, most = 10 * time.Second, 30 * time.Second
+	for _, c := range []struct{ quiet, want time.Duration }{
+		{0, every},
+		{30 * time.Second, every},
+		{100 * time.Second, every},
+		{150 * time.Second, 15 * time.Second},
+		{250 * time.Second, 25 * time.Second},
+		{5 * time.Minute, most},
+		{24 * time.Hour, most},
+	} {
+		if got := pollDelay(every, most, c.quiet); got != c.want {
+			t.Errorf("quiet %v: poll in %v, want %v", c.quiet, got, c.want)
 		}
 	}
 }
