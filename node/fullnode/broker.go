@@ -67,6 +67,13 @@ func (b *Broker) watch() {
 	}
 }
 
+// seen records that e was connected at now, for a connection that came
+// and went between two turns of watch (which would otherwise never see
+// it up). b.mu is held.
+func (b *Broker) seen(e *peerEntry, now time.Time) {
+	e.lastSeen, e.up = now, true
+}
+
 // Update takes the newest announcements: new nodes are connected to,
 // changed ones reconnected with their new addresses.
 func (b *Broker) Update(nodes map[string]introducer.Known) {
@@ -113,12 +120,14 @@ func (b *Broker) Update(nodes map[string]introducer.Known) {
 
 // Servers returns the storage servers connected now.
 func (b *Broker) Servers() []storage.Server {
+	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []storage.Server
 	for id, e := range b.byID {
 		if e.server != nil && b.t.Connections(id) > 0 {
 			out = append(out, e.server)
+			b.seen(e, now)
 		}
 	}
 	return out
@@ -163,6 +172,9 @@ func (b *Broker) Status() []status.Peer {
 		// which made TestLastSeen fail now and then under load).
 		if ok || e.up {
 			st.LastSeen = time.Now()
+		}
+		if ok {
+			b.seen(e, st.LastSeen)
 		}
 		out = append(out, st)
 	}
