@@ -281,12 +281,7 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	}
 	for _, parent := range parents {
 		ds := byParent[parent]
-		ops := make([]remote.Op, len(ds))
-		for i, d := range ds {
-			_, name := splitPath(d)
-			ops[i] = remote.Op{Kind: remote.Delete, Name: name}
-		}
-		res, ok := f.commitDirs(ctx, parent, ops)
+		res, ok := f.commitEach(ctx, parent, ds, remote.Delete)
 		if !ok {
 			for _, d := range ds {
 				again(d)
@@ -317,12 +312,7 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	}
 	for _, parent := range parents {
 		ds := byParent[parent]
-		ops := make([]remote.Op, len(ds))
-		for i, d := range ds {
-			_, name := splitPath(d)
-			ops[i] = remote.Op{Kind: remote.Mkdir, Name: name}
-		}
-		res, ok := f.commitDirs(ctx, parent, ops)
+		res, ok := f.commitEach(ctx, parent, ds, remote.Mkdir)
 		if !ok {
 			for _, d := range ds {
 				again(d)
@@ -340,6 +330,17 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	}
 	f.saveMarks(setMark, dropMark)
 	return retry
+}
+
+// commitEach commits one op of kind for each directory of ds, all in
+// parent, in one publish (commitDirs).
+func (f *Folder) commitEach(ctx context.Context, parent string, ds []string, kind remote.OpKind) ([]remote.OpResult, bool) {
+	ops := make([]remote.Op, len(ds))
+	for i, d := range ds {
+		_, name := splitPath(d)
+		ops[i] = remote.Op{Kind: kind, Name: name}
+	}
+	return f.commitDirs(ctx, parent, ops)
 }
 
 // commitDirs commits directory ops into parent with its write-ahead
