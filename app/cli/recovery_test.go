@@ -118,6 +118,7 @@ func TestRecoveryKitRestoresOntoANewNode(t *testing.T) {
 	select {
 	case <-up:
 	case err := <-done:
+		done <- err // for the cleanup, which waits for it
 		t.Fatalf("node B stopped: %v", err)
 	case <-time.After(60 * time.Second):
 		t.Fatal("node B did not start")

@@ -48,7 +48,8 @@ func startAPIn(t testing.TB, servers int, nodeStatus func(context.Context) *stat
 	select {
 	case <-ready:
 	case err := <-done:
-		t.Fatal(err)
+		done <- err // for the cleanup, which waits for it
+		t.Fatalf("the local grid stopped while starting: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("grid did not start")
 	}
