@@ -35,7 +35,7 @@ func main() {
 		idleFolders = flag.Int("idle-folders", 10, "idle CPU: folders")
 		idleFiles   = flag.Int("idle-files", 10000, "idle CPU: files per folder")
 		idleFor     = flag.Duration("idle-for", 60*time.Second, "idle CPU: measured over")
-		settle      = flag.Duration("settle", 60*time.Second, "idle CPU: quiet time after the first sync, before measuring")
+		settle      = flag.Duration("settle", 5*time.Minute, "idle CPU: quiet time after the first sync, before measuring (5 min: the folders poll at their quiet rate)")
 		idleSetup   = flag.Duration("idle-setup", 15*time.Minute, "idle CPU: longest the first sync of all the folders may take")
 		stepLimit   = flag.Duration("step-timeout", 8*time.Minute, "longest one product's step may take")
 	)
