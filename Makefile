@@ -47,8 +47,16 @@ run:
 
 # The whole suite, GUI and tray tests included, on a private Xvfb display
 # and D-Bus session.
+# Then the installers (make test-package) when this machine has their tools
+# (scripts/deps.sh package installs them; .ci/run does) and root for dpkg -i.
 test: deps
 	scripts/with-desktop.sh env LAFSSYNC_GUI_TEST=1 $(GO) test -count=1 -timeout 30m ./...
+	@if why=$$(scripts/package-test.sh --can-run); then \
+		echo "make test: the installers next (make test-package; minutes the first time)"; \
+		VERSION=$(VERSION) scripts/package-test.sh; \
+	else \
+		echo "make test: installers not tested: $$why"; \
+	fi
 
 # Fast inner loop: skips the multi-second streaming tests.
 test-short:

@@ -9,7 +9,7 @@
 # Figures and what they mean: docs/benchmarks.md, "Folder sync (issue 9)".
 #
 # SYNCBENCH_ARGS adds flags (e.g. "-steps latency -edits 50"; syncbench -h
-# lists them); SYNCBENCH_TIMEOUT bounds the whole run (default 3600 s: the four parts take about 40 min on 2 cores).
+# lists them); SYNCBENCH_TIMEOUT bounds the whole run (default 5400 s: the four parts take about 50 min on 2 cores).
 # Everything listens on 127.0.0.1 only; scratch files go under $TMPDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,5 +33,5 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/lafs" ./app/cmd/lafs
 go build -o "$bin/syncbench" ./internal/syncbench/cmd/syncbench
 # shellcheck disable=SC2086 # SYNCBENCH_ARGS is a list of flags
-timeout --signal=INT --kill-after=60 "${SYNCBENCH_TIMEOUT:-3600}" \
+timeout --signal=INT --kill-after=60 "${SYNCBENCH_TIMEOUT:-5400}" \
   "$bin/syncbench" -lafs "$bin/lafs" -syncthing "$st" ${SYNCBENCH_ARGS:-}

@@ -39,11 +39,27 @@ check() {
 }
 want() { grep -q -- "$1" <<<"$2" || { echo "want $1 in:"; echo "$2"; return 1; }; }
 
-[ "$(id -u)" = 0 ] || { echo "package-test: needs root (it installs and removes the .deb with dpkg)" >&2; exit 1; }
-if dpkg-query -W -f='${Status}' lafssync 2>/dev/null | grep -q installed; then
-  echo "package-test: a lafssync package is already installed here; remove it first (dpkg --purge lafssync)" >&2
-  exit 1
+# cannot_run prints why this machine cannot run these checks (nothing if it can).
+cannot_run() {
+  local t missing=()
+  [ "$(id -u)" = 0 ] || { echo "needs root (it installs and removes the .deb with dpkg)"; return; }
+  if dpkg-query -W -f='${Status}' lafssync 2>/dev/null | grep -q installed; then
+    echo "a lafssync package is already installed here; remove it first (dpkg --purge lafssync)"
+    return
+  fi
+  for t in dpkg-deb lintian desktop-file-validate mksquashfs unsquashfs wixl msiinfo msiextract osslsigncode zip unzip file x86_64-w64-mingw32-windres; do
+    command -v "$t" >/dev/null || missing+=("$t")
+  done
+  [ ${#missing[@]} = 0 ] || echo "missing ${missing[*]} (scripts/deps.sh package installs them)"
+}
+# --can-run: exit 0 if this machine can run the checks, else say why and exit 1.
+if [ "${1:-}" = --can-run ]; then
+  why=$(cannot_run)
+  [ -z "$why" ] || { echo "$why"; exit 1; }
+  exit 0
 fi
+why=$(cannot_run)
+[ -z "$why" ] || { echo "package-test: $why" >&2; exit 1; }
 
 # What the builds read: HEAD, the changes to tracked files, the untracked ones.
 treestate() { { git rev-parse HEAD; git diff HEAD; git ls-files -o --exclude-standard | sort | xargs -r sha256sum; } 2>/dev/null | sha256sum; }
