@@ -281,11 +281,8 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	}
 	for _, parent := range parents {
 		ds := byParent[parent]
-		res, ok := f.commitEach(ctx, parent, ds, remote.Delete)
+		res, ok := f.commitEach(ctx, parent, ds, remote.Delete, again)
 		if !ok {
-			for _, d := range ds {
-				again(d)
-			}
 			continue
 		}
 		for i, d := range ds {
@@ -312,11 +309,8 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 	}
 	for _, parent := range parents {
 		ds := byParent[parent]
-		res, ok := f.commitEach(ctx, parent, ds, remote.Mkdir)
+		res, ok := f.commitEach(ctx, parent, ds, remote.Mkdir, again)
 		if !ok {
-			for _, d := range ds {
-				again(d)
-			}
 			continue
 		}
 		for i, d := range ds {
@@ -333,14 +327,21 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 }
 
 // commitEach commits one op of kind for each directory of ds, all in
-// parent, in one publish (commitDirs).
-func (f *Folder) commitEach(ctx context.Context, parent string, ds []string, kind remote.OpKind) ([]remote.OpResult, bool) {
+// parent, in one publish (commitDirs); when that fails, each directory
+// is handed to again, for the next cycle.
+func (f *Folder) commitEach(ctx context.Context, parent string, ds []string, kind remote.OpKind, again func(string)) ([]remote.OpResult, bool) {
 	ops := make([]remote.Op, len(ds))
 	for i, d := range ds {
 		_, name := splitPath(d)
 		ops[i] = remote.Op{Kind: kind, Name: name}
 	}
-	return f.commitDirs(ctx, parent, ops)
+	res, ok := f.commitDirs(ctx, parent, ops)
+	if !ok {
+		for _, d := range ds {
+			again(d)
+		}
+	}
+	return res, ok
 }
 
 // commitDirs commits directory ops into parent with its write-ahead
