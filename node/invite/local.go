@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"strings"
+
+	"github.com/lafssync/lafssync/node/introducer"
 )
 
 // ErrLocalGrid is the error for an invite to a grid that exists only on
@@ -46,25 +48,29 @@ func (inv Invite) LoopbackOnly() bool {
 }
 
 // introducerHosts are the hosts of an introducer address: lafs://ID@H:P,…
-// or a Tahoe fURL pb://TUBID@tcp:H:P,…/SWISSNUM. Nil when one of its hints
-// cannot be read as HOST:PORT.
+// (introducer.ParseURL) or a Tahoe fURL pb://TUBID@tcp:H:P,…/SWISSNUM. Nil
+// when one of its hints cannot be read as HOST:PORT.
 func introducerHosts(u string) []string {
-	u = strings.TrimSpace(u)
-	rest, ok := strings.CutPrefix(u, "lafs://")
-	if !ok {
-		if rest, ok = strings.CutPrefix(u, "pb://"); !ok {
+	var addrs []string
+	if url, err := introducer.ParseURL(u); err == nil {
+		addrs = url.Addrs
+	} else {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(u), "pb://")
+		if !ok {
 			return nil
 		}
+		_, hints, ok := strings.Cut(rest, "@")
+		if !ok {
+			return nil
+		}
+		hints, _, _ = strings.Cut(hints, "/")
+		for _, h := range strings.Split(hints, ",") {
+			addrs = append(addrs, strings.TrimPrefix(h, "tcp:"))
+		}
 	}
-	_, hints, ok := strings.Cut(rest, "@")
-	if !ok {
-		return nil
-	}
-	hints, _, _ = strings.Cut(hints, "/")
 	var hosts []string
-	for _, h := range strings.Split(hints, ",") {
-		h = strings.TrimPrefix(h, "tcp:")
-		host, _, err := net.SplitHostPort(h)
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
 		if err != nil || host == "" {
 			return nil
 		}
