@@ -60,11 +60,28 @@ const verifyBatch = 4 << 20
 // Check maps every server's shares of the file and reports the health of
 // its newest recoverable version; with verify it also reads and checks
 // every block of every share of that version (bad shares are reported to
-// their servers).
+// their servers). A share that fails because a writer replaced it while
+// it was verified is not bad: the check starts again (as a read does),
+// and fails with ErrChangedWhileReading if writers keep winning.
 func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
-	m, err := f.mapServers(ctx)
+	var res *CheckResult
+	err := f.raceRetry(ctx, func() (err error) {
+		res, err = f.checkOnce(ctx, verify)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", f, err)
+	}
+	return res, nil
+}
+
+// checkOnce is one pass of Check; it fails with errShareChanged if a
+// share of the newest version changed while it was verified, and then
+// reports nothing to the servers.
+func (f *File) checkOnce(ctx context.Context, verify bool) (*CheckResult, error) {
+	m, err := f.mapServers(ctx)
+	if err != nil {
+		return nil, err
 	}
 	res := &CheckResult{Shares: map[int][]string{}, Versions: len(m.versions), Verified: verify}
 	for _, p := range m.problems {
@@ -76,7 +93,7 @@ func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
 	v := m.newest()
 	if v == nil {
 		if len(m.shares) == 0 && len(m.problems) == 0 {
-			return nil, fmt.Errorf("check %s: %w", f, ErrNotFound)
+			return nil, ErrNotFound
 		}
 		for _, s := range m.shares {
 			res.Needed, res.Total = max(res.Needed, s.p.K), max(res.Total, s.p.N)
@@ -84,6 +101,12 @@ func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
 		return res, nil
 	}
 	res.Version, res.Needed, res.Total, res.Recoverable = v.id(), v.h.K, v.h.N, true
+	type advice struct {
+		s      mapShare
+		reason string
+	}
+	var advise []advice // corrupt shares, reported once the pass is known to count
+	var changed []error
 	for _, s := range v.shares {
 		srv := f.servers[s.srv]
 		if verify {
@@ -91,16 +114,26 @@ func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
+				if err = f.recheck(ctx, s, err); errors.Is(err, errShareChanged) {
+					changed = append(changed, changedShare(srv, s.shnum, err))
+					continue
+				}
 				res.Bad = append(res.Bad, BadShare{Server: srv.Info().Nickname, Share: s.shnum, Reason: err.Error()})
 				if errors.Is(err, storage.ErrCorruptShare) {
-					actx, cancel := f.call(context.WithoutCancel(ctx))
-					_ = srv.AdviseCorrupt(actx, storage.Mutable, f.si, s.shnum, err.Error())
-					cancel()
+					advise = append(advise, advice{s, err.Error()})
 				}
 				continue
 			}
 		}
 		res.Shares[s.shnum] = append(res.Shares[s.shnum], srv.Info().ID)
+	}
+	if len(changed) > 0 {
+		return nil, fmt.Errorf("%v: %d shares changed while verified: %w", v.id(), len(changed), errors.Join(changed...))
+	}
+	for _, a := range advise {
+		actx, cancel := f.call(context.WithoutCancel(ctx))
+		_ = f.servers[a.s.srv].AdviseCorrupt(actx, storage.Mutable, f.si, a.s.shnum, a.reason)
+		cancel()
 	}
 	good := len(res.Shares)
 	res.Recoverable = good >= res.Needed

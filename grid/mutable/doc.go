@@ -39,6 +39,19 @@
 // (TestConcurrentWritersLoseNothing). Replace with a zero Version overwrites
 // whatever is newest (Tahoe's overwrite).
 //
+// Readers racing writers. A reader maps the servers (reading each share's
+// signed prefix) and fetches the block hash trees and blocks after; a
+// writer may replace the shares in between, and the fetched tree then
+// disagrees with the mapped chain. A share that fails a check is re-read
+// at its checkstring: if that is no longer the one mapped, the share
+// changed and is not corrupt (no *storage.CorruptShareError, no
+// AdviseCorrupt). A read or check whose version changed under it maps
+// again after a jittered, growing pause, at most 10 times and 15 s
+// (racePolicy), and then fails with ErrChangedWhileReading, which also
+// matches storage.ErrNotEnoughShares so callers that retry reads keep
+// doing so (TestReadOutlastsWritersWithoutCallingSharesCorrupt,
+// TestReadLosingEveryRaceSaysChangedNotCorrupt).
+//
 // Large writes. A server's share write larger than Options.MaxWriteSize
 // (default 16 MiB; node/gbs refuses read-test-write bodies over 32 MiB)
 // goes in several read-test-write calls: the first call that touches a

@@ -110,6 +110,8 @@ type File struct {
 
 	mu   sync.Mutex // serialises writes; guards keys
 	keys *Keys      // nil until the private key is known
+
+	race racePolicy // how long a read keeps trying while writers replace shares
 }
 
 // Create publishes a new file with the given contents (seqnum 1) and
@@ -154,7 +156,7 @@ func Create(ctx context.Context, servers []storage.Server, contents []byte, opts
 }
 
 func newFile(w cap.Mutable, servers []storage.Server, opts Options) *File {
-	f := &File{opts: opts, servers: servers, format: w.Format, rw: true, wcap: w, fp: w.Fingerprint}
+	f := &File{opts: opts, servers: servers, format: w.Format, rw: true, wcap: w, fp: w.Fingerprint, race: defaultRace}
 	f.readKey = taghash.SSKReadKey(w.WriteKey[:])
 	f.si = storage.SI(taghash.SSKStorageIndex(f.readKey[:]))
 	return f
@@ -172,7 +174,7 @@ func Open(capString string, servers []storage.Server, opts Options) (*File, erro
 	case *cap.Mutable:
 		return newFile(*c, servers, opts), nil
 	case *cap.MutableRO:
-		f := &File{opts: opts, servers: servers, format: c.Format, readKey: c.ReadKey, fp: c.Fingerprint}
+		f := &File{opts: opts, servers: servers, format: c.Format, readKey: c.ReadKey, fp: c.Fingerprint, race: defaultRace}
 		f.si = storage.SI(taghash.SSKStorageIndex(f.readKey[:]))
 		return f, nil
 	}

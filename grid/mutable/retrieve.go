@@ -23,33 +23,58 @@ func (f *File) ReadAt(ctx context.Context, off, n int64) ([]byte, Version, error
 	if off < 0 {
 		return nil, Version{}, fmt.Errorf("read %s: negative offset %d", f, off)
 	}
-	// A writer may replace shares between mapping and fetching (the block
-	// tree then no longer matches the mapped root); map again and retry,
-	// a bounded number of times.
+	var b []byte
+	var ver Version
+	var seen string // the versions the last map found
+	err := f.raceRetry(ctx, func() (err error) {
+		b, ver, err = f.readOnce(ctx, off, n, &seen)
+		return err
+	})
+	if err != nil {
+		return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+	}
+	return b, ver, nil
+}
+
+// readOnce maps the servers and reads the range from the newest
+// recoverable version. A writer may replace shares between mapping and
+// fetching: the shares that changed fail with errShareChanged, and the
+// caller (raceRetry) maps again after a pause. Too few good shares for
+// another reason (a server gone meanwhile) maps again at once, a bounded
+// number of times. A map with several versions and none recoverable is
+// writers mid-publish (errMidPublish) unless the map before (*seen) found
+// the same: then the grid is torn and that is the error.
+func (f *File) readOnce(ctx context.Context, off, n int64, seen *string) ([]byte, Version, error) {
 	var lastErr error
 	for attempt := 0; attempt < readAttempts; attempt++ {
 		m, err := f.mapServers(ctx)
 		if err != nil {
-			return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+			return nil, Version{}, err
 		}
 		v, err := m.pick()
+		now := m.versionsSeen()
+		if err != nil && len(m.versions) > 1 && now != *seen {
+			err = fmt.Errorf("%w: %w", errMidPublish, err)
+		}
+		*seen = now
 		if err != nil {
-			return nil, Version{}, fmt.Errorf("read %s: %w", f, err)
+			return nil, Version{}, err
 		}
 		b, err := f.retrieve(ctx, v, off, n)
 		if err == nil {
 			return b, v.id(), nil
 		}
-		lastErr = fmt.Errorf("read %s %v: %w", f, v.id(), err)
-		if !errors.Is(err, storage.ErrNotEnoughShares) {
+		lastErr = fmt.Errorf("%v: %w", v.id(), err)
+		if errors.Is(err, errShareChanged) || !errors.Is(err, storage.ErrNotEnoughShares) {
 			break
 		}
 	}
 	return nil, Version{}, lastErr
 }
 
-// readAttempts bounds how often a read maps the servers again after the
-// chosen version turned out unreadable.
+// readAttempts bounds how often readOnce maps the servers again at once
+// after the chosen version turned out unreadable for too few good shares
+// (and how often a writer re-reads to find the signing key).
 const readAttempts = 3
 
 func (m *servermap) pick() (*version, error) {
@@ -124,6 +149,7 @@ func (f *File) fetchSegments(ctx context.Context, v *version, first, last int) (
 	var goods []good
 	used := map[int]bool{}
 	var problems []error
+	changed := 0
 	for _, s := range v.shares {
 		if len(goods) == h.K {
 			break
@@ -133,6 +159,12 @@ func (f *File) fetchSegments(ctx context.Context, v *version, first, last int) (
 		}
 		blocks, err := f.fetchShare(ctx, v, s, first, last)
 		if err != nil {
+			if err = f.recheck(ctx, s, err); errors.Is(err, errShareChanged) {
+				problems = append(problems, changedShare(f.servers[s.srv], s.shnum, err))
+				changed++
+				f.opts.Logger.Debug("mutable: share changed while reading", "file", f, "share", s.shnum, "err", err)
+				continue
+			}
 			problems = append(problems, corruptShare(f.servers[s.srv], s.shnum, err))
 			f.opts.Logger.Warn("mutable: share rejected", "file", f, "share", s.shnum, "err", err)
 			continue
@@ -143,6 +175,10 @@ func (f *File) fetchSegments(ctx context.Context, v *version, first, last int) (
 	if len(goods) < h.K {
 		if len(problems) == 0 {
 			return nil, fmt.Errorf("%w: %d of %d needed shares found", storage.ErrNotEnoughShares, len(goods), h.K)
+		}
+		if changed > 0 {
+			return nil, fmt.Errorf("%w: %d of %d needed shares of the version mapped could be read, %d changed meanwhile: %w",
+				storage.ErrNotEnoughShares, len(goods), h.K, changed, errors.Join(problems...))
 		}
 		return nil, fmt.Errorf("%w: %d of %d needed shares passed checks: %w", storage.ErrNotEnoughShares, len(goods), h.K, errors.Join(problems...))
 	}

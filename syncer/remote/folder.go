@@ -483,11 +483,11 @@ func (f *Folder) Walk(ctx context.Context, fn func(dir string, entries map[strin
 }
 
 // readAttempts bounds the reads of one directory or file that fail for
-// too few good shares. Besides servers being away, that is what a read
-// racing another device's publish of the same directory can see (shares
-// replaced while they were read look corrupt); a moment later the read
-// succeeds. The mutable layer already re-maps the servers three times at
-// once; this adds a short, growing pause between such rounds.
+// too few good shares: servers being away, or a read that lost the race
+// to other devices' publishes of the same directory more often than the
+// mutable layer keeps trying (mutable.ErrChangedWhileReading, which says
+// so rather than calling the shares corrupt). A moment later the read
+// succeeds; this adds a short, growing pause between such rounds.
 const readAttempts = 4
 
 func readRetry(ctx context.Context, read func() error) error {
