@@ -47,6 +47,14 @@ type Subscriber interface {
 	Subscribe() (events <-chan api.Event, cancel func())
 }
 
+// LocalGridTeller is a Backend that can say whether the folders' grid
+// exists only on this computer (the local grid: every introducer on a
+// loopback address, invite.Invite.LoopbackOnly): a cap copied from there
+// is of no use to a friend on another computer. NewBackend's is one.
+type LocalGridTeller interface {
+	LocalGridOnly() (bool, error)
+}
+
 // Folders is the part of the folder sync the real Backend uses:
 // *syncer.Manager has it.
 type Folders interface {
@@ -79,6 +87,19 @@ func (b *backend) Subscribe() (<-chan api.Event, func()) {
 		return s.Subscribe()
 	}
 	return nil, func() {}
+}
+
+// LocalGridOnly reads the node's grid (tahoe.cfg's introducers) as an
+// invite would carry it.
+func (b *backend) LocalGridOnly() (bool, error) {
+	if b.grid == nil {
+		return false, errors.New("this build of LAFS Sync does not know its grid")
+	}
+	inv, err := b.grid()
+	if err != nil {
+		return false, err
+	}
+	return inv.LoopbackOnly(), nil
 }
 
 func (b *backend) Invite(ctx context.Context, folder string, allowLocal bool) (Pending, error) {

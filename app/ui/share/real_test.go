@@ -73,6 +73,10 @@ func TestRealManager(t *testing.T) {
 	if w.Folder.Visible() || !sameQR(t, w.QR.Image, readCap) {
 		t.Error("one folder: picker shown, or the QR code is not the read-cap's")
 	}
+	// intro is on 127.0.0.1: NewBackend reads the grid as this computer's only.
+	if !w.LocalGrid.Visible() {
+		t.Error("no local-grid warning with the cap of a grid on 127.0.0.1")
+	}
 	test.Tap(w.Copy)
 	if a.Clipboard().Content() != readCap {
 		t.Errorf("clipboard %q", a.Clipboard().Content())
@@ -86,7 +90,12 @@ func TestRealManager(t *testing.T) {
 	}
 
 	friend := synctest.StartManager(t, g, filepath.Join(base, "friend"), "friend")
-	_, fw := open(t, share.NewBackend(friend, gridInvite, invite.Options{}), nil, "")
+	// The friend's node is on a grid other computers reach (192.0.2.1: an
+	// address the test never dials).
+	_, fw := open(t, share.NewBackend(friend, func() (invite.Invite, error) {
+		const far = "lafs://v0-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@192.0.2.1:1234"
+		return invite.Invite{Introducer: far, Introducers: map[string]string{"default": far}}, nil
+	}, invite.Options{}), nil, "")
 	waitText(t, "the friend has no folders", fw.Name, share.NoFolders)
 	into := filepath.Join(base, "FromOwner")
 	// The write cap is refused before anything reaches the Manager.
@@ -109,6 +118,9 @@ func TestRealManager(t *testing.T) {
 	})
 	// The followed folder is now in the friend's window, with the same read-cap.
 	waitText(t, "the friend's window shows the folder", fw.Cap, readCap)
+	if fw.LocalGrid.Visible() {
+		t.Error("a local-grid warning on a grid at 192.0.2.1")
+	}
 }
 
 // TestRealInvite: an invite code made through NewBackend and a real

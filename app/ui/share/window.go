@@ -38,7 +38,12 @@ const (
 	// when the folder's grid exists only on this computer.
 	LocalGridWarning  = "This folder is on this computer's own local grid: it exists only on this computer, so a friend on another computer could not use an invite code (nor the read-cap): their device cannot reach the grid. Join a grid that other computers can reach first (the first-run setup, or lafs join CODE with a code from a device on that grid), then share. Make the code anyway only for another device on this computer."
 	InviteAnywayLabel = "Make the code anyway"
-	InviteWaiting     = "Give this code to your friend (read it out, or send it). They type it into “Follow a friend's folder” in LAFS Sync, or run lafs join CODE. It works once, for 10 minutes."
+	// LocalGridCapWarning is shown with a cap (and its QR code) when the
+	// folder's grid exists only on this computer; Copy still works.
+	LocalGridCapWarning = "Only for this computer: this folder is on this computer's own local grid, which runs only here. A friend on another computer who gets this cap (copied or scanned) cannot open the folder: their device cannot reach the grid. To share with someone else, join a grid that other computers can reach first (the first-run setup, or lafs join CODE with a code from a device on that grid), then share again. Copying it is fine for another device on this computer."
+	// LocalGridCopied is added to what Copy says on the local grid.
+	LocalGridCopied = "It works only on this computer: the folder is on this computer's local grid, which a friend's device cannot reach. Join a grid that other computers can reach, then share again."
+	InviteWaiting   = "Give this code to your friend (read it out, or send it). They type it into “Follow a friend's folder” in LAFS Sync, or run lafs join CODE. It works once, for 10 minutes."
 )
 
 // Bounds on what the window waits for.
@@ -65,6 +70,9 @@ type Window struct {
 	Live     *widget.Button // back to the read-cap
 	Whom     *widget.Entry  // whom it is for (optional), for the shared-with list
 	Status   *widget.Label
+	// LocalGrid is LocalGridCapWarning, shown with the cap when the grid
+	// exists only on this computer.
+	LocalGrid *widget.Label
 
 	// Sending the read-cap with an invite code.
 	Invite       *widget.Button
@@ -102,6 +110,7 @@ type Window struct {
 	folder       string // the folder shown ("" before the list is loaded)
 	kind         string // api.ShareRead or api.ShareSnapshot
 	cap          string // the cap shown ("" while it is fetched)
+	localGrid    bool   // the cap shown is on a grid on this computer only
 	gen          int    // the cap request in flight: an answer to an older one is dropped
 	fetching     bool   // a cap request is in flight
 	listGen      int    // the shared-with read shown last: an older one's answer is dropped
@@ -147,6 +156,9 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 	w.QR.ScaleMode = canvas.ImageScalePixels
 	w.QR.SetMinSize(fyne.NewSize(200, 200))
 	w.QR.Hide()
+	w.LocalGrid = wrapped(LocalGridCapWarning)
+	w.LocalGrid.Importance = widget.WarningImportance
+	w.LocalGrid.Hide()
 	w.About = widget.NewLabel(AboutReadCap)
 	w.About.Wrapping = fyne.TextWrapWord
 	w.Snapshot = widget.NewButton("Share a frozen snapshot instead", w.locked(func() { w.show(w.folder, api.ShareSnapshot) }))
@@ -191,7 +203,7 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 	w.Follow = widget.NewButton("Follow", w.locked(w.follow))
 	w.FollowStatus = wrapped(FollowTip)
 
-	capBox := container.NewBorder(nil, nil, w.QR, nil, container.NewVBox(w.CapKind, w.Cap, container.NewHBox(w.Copy)))
+	capBox := container.NewBorder(nil, w.LocalGrid, w.QR, nil, container.NewVBox(w.CapKind, w.Cap, container.NewHBox(w.Copy)))
 	w.boxes = []*fyne.Container{
 		container.NewBorder(nil, nil, nil, w.Folder, w.Name),
 		capBox,
@@ -343,6 +355,7 @@ func (w *Window) setFolders(fs []api.FolderStatus, want string) {
 		w.Cap.SetText("")
 		w.Copy.Disable()
 		w.QR.Hide()
+		w.LocalGrid.Hide()
 		w.Snapshot.Disable()
 		w.Invite.Disable()
 		w.SharedWith.SetText("")
@@ -405,6 +418,8 @@ func (w *Window) show(folder, kind string) {
 	w.Cap.SetText("")
 	w.Copy.Disable()
 	w.QR.Hide()
+	w.LocalGrid.Hide()
+	w.localGrid = false
 	w.Status.SetText("")
 	if kind == api.ShareSnapshot {
 		w.About.SetText(AboutSnapshot)
@@ -423,8 +438,10 @@ func (w *Window) show(folder, kind string) {
 		defer cancel()
 		c, err := w.b.Share(ctx, folder, kind)
 		var img *qrImage
+		local := false
 		if err == nil {
 			img = newQR(c)
+			local = w.localGridOnly()
 		}
 		w.do(func() {
 			if gen != w.gen {
@@ -442,7 +459,10 @@ func (w *Window) show(folder, kind string) {
 				}
 				return
 			}
-			w.cap = c
+			w.cap, w.localGrid = c, local
+			if local {
+				w.LocalGrid.Show() // with the QR code: a scan is a copy too
+			}
 			if img.err != nil {
 				w.Status.SetText("No QR code: " + img.err.Error() + ". Copy the text instead.")
 			} else {
@@ -459,6 +479,18 @@ func (w *Window) show(folder, kind string) {
 			w.Cap.SetText(c) // last: it says the cap is ready
 		})
 	}()
+}
+
+// localGridOnly says whether the grid exists only on this computer; a
+// grid it cannot tell about counts as not (no warning rather than a wrong
+// one). Off the UI goroutine: it reads the node's configuration.
+func (w *Window) localGridOnly() bool {
+	t, ok := w.b.(LocalGridTeller)
+	if !ok {
+		return false
+	}
+	local, err := t.LocalGridOnly()
+	return err == nil && local
 }
 
 // qrImage is a cap's QR code, or why there is none.
@@ -488,6 +520,9 @@ func (w *Window) copyCap() {
 	if w.kind == api.ShareSnapshot {
 		msg = "Copied the frozen snapshot of “" + w.folder + "”. Anyone who has it can read this copy of the folder."
 		kind = shares.KindSnapshot
+	}
+	if w.localGrid {
+		msg += " " + LocalGridCopied
 	}
 	w.Status.SetText(msg)
 	w.record(kind, w.folder, msg)

@@ -48,8 +48,8 @@ type fake struct {
 	added    []api.AddRequest
 	invites  map[string]invite.Folder // code → what Accept returns
 	pending  chan *fakePending        // each invite made
-	// localGrid makes Invite refuse unless allowed, as the real backend
-	// does for a grid on 127.0.0.1 only.
+	// localGrid makes Invite refuse unless allowed, and LocalGridOnly
+	// say so, as the real backend does for a grid on 127.0.0.1 only.
 	localGrid bool
 	calls     []string
 }
@@ -138,6 +138,14 @@ func (f *fake) Invite(ctx context.Context, folder string, allowLocal bool) (shar
 	f.pending <- p
 	return p, nil
 }
+
+func (f *fake) LocalGridOnly() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.localGrid, nil
+}
+
+var _ share.LocalGridTeller = (*fake)(nil)
 
 func (f *fake) Accept(ctx context.Context, c string) (invite.Folder, error) {
 	f.record("accept %s", c)
@@ -261,6 +269,10 @@ func TestShowsTheReadCapCopiesItAndItsQR(t *testing.T) {
 	}
 	if !strings.HasPrefix(w.Status.Text, "Copied the read-cap of “Docs”.") {
 		t.Errorf("status after Copy: %q", w.Status.Text)
+	}
+	// A grid other computers reach: no local-grid warning.
+	if w.LocalGrid.Visible() || strings.Contains(w.Status.Text, share.LocalGridCopied) {
+		t.Errorf("a local-grid warning on a grid that is not one: shown %v, status %q", w.LocalGrid.Visible(), w.Status.Text)
 	}
 
 	// Another folder: its cap and QR code.
@@ -535,7 +547,9 @@ func TestSharedWithPersists(t *testing.T) {
 	if !strings.Contains(string(b), `"Alice"`) {
 		t.Errorf("the shared-with file:\n%s", b)
 	}
-	// A name that is not one short line is refused, the copy still done.
+	// A name that is not one short line is refused, the copy still done
+	// (once Docs' cap is back: its list may come first).
+	waitText(t, "Docs' cap after reopening", w.Cap, docsRead)
 	w.Whom.SetText(strings.Repeat("x", shares.MaxName+1))
 	test.Tap(w.Copy)
 	waitContains(t, "status", w.Status, "The name was not added to the list: a name is one line of at most 64 characters")
@@ -580,5 +594,44 @@ func TestInviteToTheLocalGridNeedsAConfirm(t *testing.T) {
 	}
 	if got := strings.Join(f.Calls(), "; "); got != "share Docs read; invite Docs refused: local grid; invite Docs" {
 		t.Errorf("calls: %s", got)
+	}
+}
+
+// TestCapOnTheLocalGridWarns: on a grid that exists only on this computer
+// the cap and its QR code come with a warning that says what is wrong,
+// why and what to do; Copy still copies, and what it says repeats why a
+// friend cannot use it. The snapshot's cap warns the same way.
+func TestCapOnTheLocalGridWarns(t *testing.T) {
+	f := newFake("Docs")
+	f.localGrid = true
+	a, w := open(t, f, nil, "Docs")
+	waitText(t, "cap", w.Cap, docsRead)
+	if !w.LocalGrid.Visible() || w.LocalGrid.Text != share.LocalGridCapWarning {
+		t.Fatalf("local-grid warning: shown %v, %q", w.LocalGrid.Visible(), w.LocalGrid.Text)
+	}
+	for _, want := range []string{"local grid", "cannot open the folder", "cannot reach the grid", "join a grid that other computers can reach", "another device on this computer"} {
+		if !strings.Contains(share.LocalGridCapWarning, want) {
+			t.Errorf("the warning does not say %q", want)
+		}
+	}
+	if !w.QR.Visible() || !sameQR(t, w.QR.Image, docsRead) || w.Copy.Disabled() {
+		t.Fatalf("with the warning: QR shown %v, Copy disabled %v", w.QR.Visible(), w.Copy.Disabled())
+	}
+	test.Tap(w.Copy)
+	if got := a.Clipboard().Content(); got != docsRead {
+		t.Errorf("clipboard %q, want the read-cap", got)
+	}
+	if want := "Copied the read-cap of “Docs”."; !strings.HasPrefix(w.Status.Text, want) || !strings.HasSuffix(w.Status.Text, " "+share.LocalGridCopied) {
+		t.Errorf("status after Copy: %q, want %q … %q", w.Status.Text, want, share.LocalGridCopied)
+	}
+
+	test.Tap(w.Snapshot)
+	waitText(t, "snapshot cap", w.Cap, docsSnap)
+	if !w.LocalGrid.Visible() {
+		t.Error("no local-grid warning with the snapshot's cap")
+	}
+	test.Tap(w.Copy)
+	if !strings.HasSuffix(w.Status.Text, " "+share.LocalGridCopied) {
+		t.Errorf("status after copying the snapshot: %q", w.Status.Text)
 	}
 }
