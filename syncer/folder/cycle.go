@@ -586,7 +586,8 @@ func (f *Folder) decide(ctx context.Context, p string, r db.Record, had bool, e 
 			}
 			fallthrough
 		case had:
-			f.setErr(p, "The grid has a folder where this device has a file of the same name.", "Rename one of them; until then this file does not sync.")
+			f.setErrWhile(p, "The grid has a folder where this device has a file of the same name.", "Rename one of them; until then this file does not sync.",
+				func() bool { return f.localFile(p) })
 		}
 		return actNone, nil
 	}
@@ -974,7 +975,9 @@ func (f *Folder) putAll(ctx context.Context, acts []action) (retry bool) {
 		if err != nil {
 			retry = true
 			for _, i := range ix {
-				f.setErr(results[i].a.path, "Could not save the change to the grid: "+userGridError(err, f.cfg.Grid.Health()), "LAFS Sync retries by itself.")
+				p := results[i].a.path
+				f.setErrWhile(p, "Could not save the change to the grid: "+userGridError(err, f.cfg.Grid.Health()), "LAFS Sync retries by itself.",
+					func() bool { return f.changeWaiting(p) })
 			}
 			continue
 		}

@@ -319,7 +319,8 @@ func (f *Folder) syncDirs(ctx context.Context, v *view) (retry bool) {
 				f.clearErr(d)
 				continue
 			}
-			f.setErr(d, "The grid has a file where this device has a folder of the same name.", "Rename one of them; until then this folder does not sync.")
+			f.setErrWhile(d, "The grid has a file where this device has a folder of the same name.", "Rename one of them; until then this folder does not sync.",
+				func() bool { return f.localDir(d) })
 		}
 	}
 	f.saveMarks(setMark, dropMark)

@@ -133,6 +133,8 @@ type status struct {
 	progress    *progressState
 	conflicts   []api.Conflict
 	errors      map[string]api.FileError
+	errConds    map[string]errCond // the listed errors that go by themselves (resolved.go)
+	errSeq      uint64
 	skipped     []api.Skipped
 	ignoredEdit map[string]bool
 	offlineWhy  string

@@ -32,6 +32,7 @@ func (f *Folder) setErr(p, msg, hint string) {
 	f.mu.Lock()
 	if _, ok := f.st.errors[p]; ok || len(f.st.errors) < maxListed {
 		f.st.errors[p] = api.FileError{Path: p, Error: msg, Hint: hint, Time: f.clk.Now()}
+		delete(f.st.errConds, p) // setErrWhile adds the new one's
 	}
 	e := f.st.errors[p]
 	f.mu.Unlock()
@@ -42,6 +43,7 @@ func (f *Folder) setErr(p, msg, hint string) {
 func (f *Folder) clearErr(p string) {
 	f.mu.Lock()
 	delete(f.st.errors, p)
+	delete(f.st.errConds, p)
 	delete(f.st.ignoredEdit, p)
 	f.mu.Unlock()
 }
@@ -158,9 +160,10 @@ func (f *Folder) dropResolved() {
 }
 
 // refreshState recomputes the folder's state after a cycle (dropping
-// resolved conflicts) and tells subscribers.
+// resolved conflicts and errors) and tells subscribers.
 func (f *Folder) refreshState() {
 	f.dropResolved()
+	f.dropResolvedErrors()
 	pending := 0
 	_ = f.cfg.DB.View(func(tx *db.Tx) error {
 		return tx.Pending(func(string, db.Record) error { pending++; return nil })
