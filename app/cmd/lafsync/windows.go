@@ -74,6 +74,10 @@ func (c currentFolders) List() []api.FolderStatus {
 	return nil
 }
 
+// Ready says whether a node runs (prefs.Readier: while it restarts, an
+// open Preferences window keeps listing the folders).
+func (c currentFolders) Ready() bool { _, m := c.r.Current(); return m != nil }
+
 func (c currentFolders) Remove(ctx context.Context, name string, keepRemote bool) error {
 	_, m := c.r.Current()
 	if m == nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -32,6 +34,11 @@ type Folders interface {
 	Remove(ctx context.Context, folder string, keepRemote bool) error
 }
 
+// Readier is Folders that can be briefly unavailable (the node
+// restarting): while not Ready, an open window keeps the folders it lists
+// rather than showing none.
+type Readier interface{ Ready() bool }
+
 // Deps are what the window edits; a nil one leaves its section out.
 type Deps struct {
 	Config    Config
@@ -43,7 +50,16 @@ type Deps struct {
 	// Go runs work off the UI goroutine (nil: a new goroutine); tests
 	// make it synchronous.
 	Go func(func())
+	// Every is how often an open window reads the settings, the folders
+	// and start at login again, to show what changed elsewhere meanwhile
+	// (lafs editing tahoe.cfg, lafs reachability --apply, a folder added,
+	// the tray's start-at-login item). 0: every pollEvery; < 0: never.
+	Every time.Duration
 }
+
+// pollEvery is how often an open window looks for changes made
+// elsewhere: tahoe.cfg is a small file and the folder list is in memory.
+const pollEvery = 2 * time.Second
 
 // Texts, shared with tests.
 const (
@@ -52,6 +68,9 @@ const (
 	RemoveLabel  = "Remove…"
 	RestartLabel = "Restart node now"
 	Loading      = "Reading the settings…"
+	// ChangedElsewhere is what the window says when tahoe.cfg changed
+	// while it was open.
+	ChangedElsewhere = "tahoe.cfg was changed outside this window (by lafs, or reachability --apply); the form shows its new settings."
 	// RestartHint is what to do for saved settings when the window cannot
 	// restart the node itself.
 	RestartHint = "The node uses the new settings after a restart: quit LAFS Sync from the tray menu and start it again."
@@ -101,6 +120,23 @@ type Window struct {
 	save     *widget.Button
 	status   *widget.Label
 	restart  *widget.Button
+	shownFs  string // folderKey of the folders listed
+
+	// widgets serialises the live updates' widget changes (fyne's test
+	// driver runs fyne.Do on the caller's goroutine); done is closed when
+	// the live updates stopped.
+	widgets ui.Serial
+	done    chan struct{}
+	closing sync.Once
+}
+
+// state is what the window reads, off the UI goroutine.
+type state struct {
+	settings Settings
+	err      error
+	folders  []api.FolderStatus
+	login    bool
+	loginErr error
 }
 
 // New builds the window and starts reading what it shows; Show it.
@@ -109,7 +145,7 @@ func New(a fyne.App, d Deps) *Window {
 		d.Go = func(f func()) { go f() }
 	}
 	ctx, end := context.WithCancel(context.Background())
-	w := &Window{Window: a.NewWindow(Title), d: d, ctx: ctx, end: end, remove: map[string]*widget.Button{}}
+	w := &Window{Window: a.NewWindow(Title), d: d, ctx: ctx, end: end, remove: map[string]*widget.Button{}, done: make(chan struct{})}
 	w.SetIcon(ui.Icon)
 	bold := fyne.TextStyle{Bold: true}
 	heading := func(s string) *widget.Label { return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, bold) }
@@ -188,48 +224,218 @@ func Show(a fyne.App, d Deps) *Window {
 }
 
 // load reads the settings, the folders and start at login off the UI
-// goroutine.
+// goroutine, shows them, then starts following them (follow).
 func (w *Window) load() {
 	w.d.Go(func() {
-		var (
-			s       Settings
-			err     error
-			fs      []api.FolderStatus
-			on      bool
-			loginEr error
-		)
-		if w.d.Config != nil {
-			s, err = w.d.Config.Load()
-		}
-		if w.d.Folders != nil {
-			fs = w.d.Folders.List()
-		}
-		if w.d.Autostart != nil {
-			on, loginEr = w.d.Autostart.Enabled()
-		}
+		st := w.read()
 		fyne.Do(func() {
 			if w.d.Config != nil {
-				if err != nil {
-					w.status.SetText(fmt.Sprintf("Could not read the node's settings: %v. Fix tahoe.cfg, or run lafs create-node, then open Preferences again.", err))
+				if st.err != nil {
+					w.status.SetText(loadError(st.err))
 				} else {
-					w.showSettings(s)
+					w.showSettings(st.settings)
 					w.status.SetText("")
 					w.save.Enable()
 				}
 			}
 			if w.d.Folders != nil {
-				w.showFolders(fs)
+				w.showFolders(st.folders)
 			}
 			if w.d.Autostart != nil {
-				w.showLogin(on)
-				if loginEr != nil {
-					w.status.SetText(fmt.Sprintf("Could not read whether LAFS Sync starts at login: %v.", loginEr))
+				w.showLogin(st.login)
+				if st.loginErr != nil {
+					w.status.SetText(fmt.Sprintf("Could not read whether LAFS Sync starts at login: %v.", st.loginErr))
 				} else {
 					w.login.Enable()
 				}
 			}
 		})
+		if w.d.Every < 0 {
+			close(w.done)
+			return
+		}
+		go func() {
+			defer close(w.done)
+			w.follow(st)
+		}()
 	})
+}
+
+func loadError(err error) string {
+	return fmt.Sprintf("Could not read the node's settings: %v. Fix tahoe.cfg, or run lafs create-node, then open Preferences again.", err)
+}
+
+// read is what the window shows, read now.
+func (w *Window) read() state {
+	var st state
+	if w.d.Config != nil {
+		st.settings, st.err = w.d.Config.Load()
+	}
+	if w.d.Folders != nil {
+		st.folders = w.d.Folders.List()
+	}
+	if w.d.Autostart != nil {
+		st.login, st.loginErr = w.d.Autostart.Enabled()
+	}
+	return st
+}
+
+// follow reads everything again every Deps.Every until the window
+// closes, and changes the window where what it read differs from the
+// last read (last): a field the user has edited is kept (liveSettings).
+func (w *Window) follow(last state) {
+	every := w.d.Every
+	if every == 0 {
+		every = pollEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := w.read()
+		if r, ok := w.d.Folders.(Readier); ok && !r.Ready() {
+			st.folders = last.folders
+		}
+		settings := st.err == nil && (last.err != nil || st.settings != last.settings)
+		folders := folderKey(st.folders) != folderKey(last.folders)
+		login := st.loginErr == nil && (last.loginErr != nil || st.login != last.login)
+		last = st
+		if !settings && !folders && !login {
+			continue
+		}
+		w.widgets.Do(func() {
+			if w.ctx.Err() != nil {
+				return
+			}
+			if settings {
+				w.liveSettings(st.settings)
+			}
+			if folders {
+				w.showFolders(st.folders)
+			}
+			// A change the user is making (the check is disabled until it
+			// is read back) shows its own outcome.
+			if login && !w.login.Disabled() && w.login.Checked != st.login {
+				w.showLogin(st.login)
+			}
+		})
+	}
+}
+
+// Close closes the window and waits for its live updates to stop. A
+// second Close does nothing.
+func (w *Window) Close() {
+	w.closing.Do(func() {
+		w.Window.Close()
+		w.end()
+	})
+	<-w.done
+}
+
+// folderKey is what the window lists of fs.
+func folderKey(fs []api.FolderStatus) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.Name + "\x00" + f.Path + "\x00" + f.Mode + "\x01")
+	}
+	return b.String()
+}
+
+// liveSettings shows s, tahoe.cfg as changed elsewhere while the window
+// is open; on the UI goroutine. A field still showing what was loaded
+// takes the new value; a field the user has edited keeps the edit (Save
+// writes it: it differs from the settings loaded, now s), and the status
+// says which were kept and what tahoe.cfg says instead.
+func (w *Window) liveSettings(s Settings) {
+	if w.loaded == nil { // the first read failed; this one worked
+		w.showSettings(s)
+		w.status.SetText("")
+		w.save.Enable()
+		return
+	}
+	old := *w.loaded
+	if s == old {
+		return // the window's own save, or a change undone
+	}
+	w.loaded = &s
+	var kept []string
+	keep := func(what, there string) { kept = append(kept, what+" (tahoe.cfg now says "+there+")") }
+	num := func(e *widget.Entry, what string, was, now int) {
+		if was == now {
+			return
+		}
+		switch v, err := strconv.Atoi(strings.TrimSpace(e.Text)); {
+		case err == nil && v == now: // already so (the window's own save)
+		case err == nil && v == was:
+			e.SetText(strconv.Itoa(now))
+		default:
+			keep(what, strconv.Itoa(now))
+		}
+	}
+	num(w.k, "shares needed (k)", old.K, s.K)
+	num(w.happy, "servers of happiness", old.Happy, s.Happy)
+	num(w.n, "total shares (n)", old.N, s.N)
+	if old.Helper != s.Helper {
+		switch w.formHelper() {
+		case s.Helper:
+		case old.Helper:
+			w.showHelper(s.Helper)
+		default:
+			keep("the upload helper", helperWords(s.Helper))
+		}
+	}
+	if old.Storage != s.Storage {
+		switch w.storage.Selected {
+		case storageLabels[s.Storage]:
+		case storageLabels[old.Storage]:
+			w.storage.SetSelected(storageLabels[s.Storage])
+		default:
+			keep("the storage server", string(s.Storage))
+		}
+	}
+	if old.Reserved != s.Reserved {
+		r := strings.TrimSpace(w.reserved.Text)
+		if r == "" {
+			r = "0"
+		}
+		switch v, err := config.ParseSize(r); {
+		case err == nil && v == s.Reserved:
+		case err == nil && v == old.Reserved:
+			w.reserved.SetText(config.FormatSize(s.Reserved))
+		default:
+			keep("reserved space", config.FormatSize(s.Reserved))
+		}
+	}
+	if len(kept) == 0 {
+		w.status.SetText(ChangedElsewhere)
+		return
+	}
+	w.status.SetText(ChangedElsewhere + " Kept what you typed for " + strings.Join(kept, ", ") + ": Save writes yours.")
+}
+
+// formHelper is the helper setting the form shows (not validated).
+func (w *Window) formHelper() string {
+	switch w.helper.Selected {
+	case HelperOff:
+		return config.HelperOff
+	case HelperNamed:
+		return strings.TrimSpace(w.helperID.Text)
+	}
+	return config.HelperAuto
+}
+
+func helperWords(h string) string {
+	switch h {
+	case config.HelperAuto:
+		return "automatic"
+	case config.HelperOff:
+		return "off"
+	}
+	return h
 }
 
 // showSettings puts s in the form; on the UI goroutine.
@@ -238,7 +444,14 @@ func (w *Window) showSettings(s Settings) {
 	w.k.SetText(strconv.Itoa(s.K))
 	w.happy.SetText(strconv.Itoa(s.Happy))
 	w.n.SetText(strconv.Itoa(s.N))
-	switch s.Helper {
+	w.showHelper(s.Helper)
+	w.storage.SetSelected(storageLabels[s.Storage])
+	w.reserved.SetText(config.FormatSize(s.Reserved))
+}
+
+// showHelper puts the helper setting h in the form.
+func (w *Window) showHelper(h string) {
+	switch h {
 	case config.HelperAuto:
 		w.helper.SetSelected(HelperAuto)
 		w.helperID.SetText("")
@@ -247,10 +460,8 @@ func (w *Window) showSettings(s Settings) {
 		w.helperID.SetText("")
 	default:
 		w.helper.SetSelected(HelperNamed)
-		w.helperID.SetText(s.Helper)
+		w.helperID.SetText(h)
 	}
-	w.storage.SetSelected(storageLabels[s.Storage])
-	w.reserved.SetText(config.FormatSize(s.Reserved))
 }
 
 // form reads the form, in the user's words when it cannot.

@@ -38,7 +38,11 @@ func open(t *testing.T, d Deps) *Window {
 	if d.Go == nil {
 		d.Go = func(f func()) { f() }
 	}
+	if d.Every == 0 {
+		d.Every = -1 // no live updates: the tests below change the form themselves (live_test.go has them)
+	}
 	w := New(a, d)
+	t.Cleanup(w.Close)
 	w.Show()
 	return w
 }
@@ -240,13 +244,16 @@ func TestChanges(t *testing.T) {
 }
 
 type fakeLogin struct {
+	mu      sync.Mutex // the live updates read it from their goroutine
 	on      bool
 	setErr  error
 	setCall []bool
 }
 
-func (f *fakeLogin) Enabled() (bool, error) { return f.on, nil }
+func (f *fakeLogin) Enabled() (bool, error) { f.mu.Lock(); defer f.mu.Unlock(); return f.on, nil }
 func (f *fakeLogin) SetEnabled(on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.setCall = append(f.setCall, on)
 	if f.setErr != nil {
 		return f.setErr
@@ -284,11 +291,16 @@ func TestStartAtLoginToggleCallsTheSetting(t *testing.T) {
 }
 
 type fakeFolders struct {
-	mu      sync.Mutex
-	list    []api.FolderStatus
-	removed []string
-	keep    []bool
+	mu         sync.Mutex
+	list       []api.FolderStatus
+	removed    []string
+	keep       []bool
+	restarting bool // not Ready
 }
+
+func (f *fakeFolders) Ready() bool { f.mu.Lock(); defer f.mu.Unlock(); return !f.restarting }
+
+var _ Readier = (*fakeFolders)(nil)
 
 func (f *fakeFolders) List() []api.FolderStatus {
 	f.mu.Lock()
