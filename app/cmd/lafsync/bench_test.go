@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -838,6 +840,37 @@ func TestUIProbeReport(t *testing.T) {
 	}{{nil, 99, 0}, {[]int64{7}, 50, 7}, {[]int64{7}, 99, 7}, {[]int64{1, 2}, 50, 1}, {[]int64{1, 2}, 99, 2}} {
 		if got := percentile(c.in, c.q); got != c.want {
 			t.Errorf("percentile(%v, %d) = %d, want %d", c.in, c.q, got, c.want)
+		}
+	}
+}
+
+// TestUIProbeTrace: with the flight recorder on, a stall past the start
+// writes an execution trace (at most probeTraceMax), and one during the
+// start writes none.
+func TestUIProbeTrace(t *testing.T) {
+	dir := t.TempDir()
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: time.Second, MaxBytes: 1 << 20})
+	if err := fr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Stop()
+	p := &uiProbe{log: slog.New(slog.DiscardHandler), fr: fr, traceDir: dir, started: time.Now()}
+	p.snapshot(150 * time.Millisecond)
+	if fs, _ := os.ReadDir(dir); len(fs) != 0 {
+		t.Fatalf("a stall during the start wrote %d traces", len(fs))
+	}
+	p.started = time.Now().Add(-probeTraceAfter)
+	for range probeTraceMax + 2 {
+		p.snapshot(150 * time.Millisecond)
+	}
+	fs, err := os.ReadDir(dir)
+	if err != nil || len(fs) != probeTraceMax {
+		t.Fatalf("%d traces (%v), want %d", len(fs), err, probeTraceMax)
+	}
+	for _, f := range fs {
+		b, err := os.ReadFile(filepath.Join(dir, f.Name()))
+		if err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
+			t.Errorf("%s is not an execution trace (%d bytes, %v)", f.Name(), len(b), err)
 		}
 	}
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"time"
@@ -20,6 +23,13 @@ import (
 // about d (less at most probeEvery). The figures go to FILE when the app
 // quits, and every probeFlush meanwhile. Without the variable nothing
 // runs. scripts/bench-tray.sh reads the file (app/cmd/lafsync/bench_test.go).
+//
+// With LAFSSYNC_UI_PROBE_TRACE=DIR as well, a Go execution trace runs in
+// flight-recorder mode (the last few seconds, in memory), and each wait
+// over probeTraceOver, from probeTraceAfter on (the start has its own
+// benchmark), writes it to DIR/stall-N.trace (at most probeTraceMax
+// files): `go tool trace` then shows what held the event loop's goroutine
+// and what ran meanwhile.
 
 const (
 	probeEnv   = "LAFSSYNC_UI_PROBE"
@@ -28,6 +38,11 @@ const (
 	// probeMaxSamples bounds the probe's memory: about 10 hours at one
 	// sample per probeEvery, 16 bytes each; later samples only count.
 	probeMaxSamples = 4 << 20
+
+	probeTraceEnv   = "LAFSSYNC_UI_PROBE_TRACE"
+	probeTraceOver  = 100 * time.Millisecond
+	probeTraceMax   = 5
+	probeTraceAfter = 30 * time.Second
 )
 
 // ProbeReport is what the probe writes (JSON). Times are Unix
@@ -53,6 +68,13 @@ type uiProbe struct {
 	path string
 	log  *slog.Logger
 	stop chan struct{}
+	// fr and traceDir are the flight recorder (nil without
+	// LAFSSYNC_UI_PROBE_TRACE); traces counts the snapshots written, on
+	// the probe's goroutine only.
+	fr       *trace.FlightRecorder
+	traceDir string
+	traces   int
+	started  time.Time
 
 	mu      sync.Mutex // guards the fields below
 	first   time.Duration
@@ -71,8 +93,17 @@ func startUIProbe(log *slog.Logger) (stop func()) {
 	if path == "" {
 		return func() {}
 	}
-	p := &uiProbe{path: path, log: log, stop: make(chan struct{})}
+	p := &uiProbe{path: path, log: log, stop: make(chan struct{}), started: time.Now()}
 	log.Info("UI stall probe on", "every", probeEvery, "report", path)
+	if dir := os.Getenv(probeTraceEnv); dir != "" {
+		fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 3 * time.Second, MaxBytes: 64 << 20})
+		if err := fr.Start(); err != nil {
+			log.Error("UI stall probe: no execution trace", "err", err)
+		} else {
+			p.fr, p.traceDir = fr, dir
+			log.Info("UI stall probe: execution traces of stalls", "over", probeTraceOver, "dir", dir)
+		}
+	}
 	go p.run()
 	return p.finish
 }
@@ -115,7 +146,31 @@ func (p *uiProbe) run() {
 			return
 		}
 		p.add(sent, at.Sub(sent))
+		if at.Sub(sent) > probeTraceOver {
+			p.snapshot(at.Sub(sent))
+		}
 	}
+}
+
+// snapshot writes the flight recorder's window after a stall of d.
+func (p *uiProbe) snapshot(d time.Duration) {
+	if p.fr == nil || p.traces >= probeTraceMax || time.Since(p.started) < probeTraceAfter {
+		return
+	}
+	p.traces++
+	path := filepath.Join(p.traceDir, fmt.Sprintf("stall-%d.trace", p.traces))
+	f, err := os.Create(path)
+	if err == nil {
+		_, err = p.fr.WriteTo(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		p.log.Error("UI stall probe: could not write the execution trace", "err", err)
+		return
+	}
+	p.log.Info("UI stall probe: execution trace of a stall", "wait", d, "trace", path)
 }
 
 func (p *uiProbe) add(sent time.Time, d time.Duration) {
@@ -138,6 +193,9 @@ func (p *uiProbe) finish() {
 	p.stopped = true
 	close(p.stop)
 	p.mu.Unlock()
+	if p.fr != nil {
+		p.fr.Stop()
+	}
 	p.write()
 }
 
