@@ -27,7 +27,12 @@
 // The servers are not mapped at one instant, so a writer may see shares of
 // a version newer than the one it is based on (published by another writer
 // after part of the map was taken); it leaves those servers alone rather
-// than replace them (TestStaleWriterLeavesNewerSharesAlone).
+// than replace them (TestStaleWriterLeavesNewerSharesAlone), and then
+// reports a conflict even when its own shares landed: two writers that
+// each leave the other's servers alone never meet a test vector, and
+// both succeeding would lose the change of the one readers do not pick
+// (TestWritersLeavingEachOthersSharesCannotBothSucceed). The retry, based
+// on the then-newest version, outranks the shares left and replaces them.
 // A writer that loses on any server gets a *ConflictError (errors.Is
 // ErrUncoordinated) carrying the version it was based on and the newest
 // version it saw. Some of its shares may have landed (after a torn race a

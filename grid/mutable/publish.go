@@ -459,6 +459,18 @@ func (f *File) place(ctx context.Context, m *servermap, holders []mapShare, h he
 	if len(errs) > 0 || len(landed) < len(writes) {
 		f.opts.Logger.Warn("mutable: publish placed fewer shares than wanted", "file", f, "placed", len(landed), "wanted", len(writes), "errors", errors.Join(errs...))
 	}
+	if len(keep) > 0 {
+		// Another writer's version is still on the servers left alone,
+		// and that writer may be doing the same on ours: two writes
+		// that leave each other's servers alone never meet a test
+		// vector, and both would succeed, the one readers do not pick
+		// lost (TestWritersLeavingEachOthersSharesCannotBothSucceed).
+		// So this is a conflict, though this version landed: the caller
+		// re-reads and writes on top of the newest, which then
+		// outranks what was left here and replaces it.
+		return Version{}, &ConflictError{Base: m.base, Current: ver,
+			Detail: fmt.Sprintf("%d shares written, %d servers left holding another writer's version", len(landed), len(keep))}
+	}
 	return ver, nil
 }
 
