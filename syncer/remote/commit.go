@@ -153,7 +153,7 @@ func alreadyPut(cur *Entry, op Op, opCap string) bool {
 }
 
 // Commit applies ops to directory dir (made, with its parents, if
-// missing) in one publish of that directory, each op tested against the
+// missing and an op needs it) in one publish of that directory, each op tested against the
 // entry it finds (see Op). Entries replaced by a Put and removed by a
 // Delete are moved to history (with a tombstone for a Delete), pruned to
 // r, before the directory is published; then state gets generation+1 and
@@ -167,7 +167,9 @@ func alreadyPut(cur *Entry, op Op, opCap string) bool {
 //     applies only if that directory is empty (Base is not tested).
 //   - A Mkdir applies if Name is a directory already or is free; a file
 //     under Name makes it not applied, with Current.
-//   - Nothing is published when no op changes anything.
+//   - Nothing is published when no op changes anything; ops that are all
+//     Deletes into a directory not on the grid (removed meanwhile) make
+//     nothing and publish nothing.
 //   - When err is not nil but results is, the directory was published and
 //     only the state update failed: the changes are on the grid; a later
 //     Commit (or the other devices' periodic full walk) makes them seen.
@@ -183,13 +185,29 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 		return nil, fmt.Errorf("commit to %s: %w", showDir(dir), err)
 	}
 	dir = strings.Join(parts, "/") // as stored: NFC, so history and journal agree across devices
+	var d *dirnode.Directory
+	var changedDirs []string
+	if dir != "" && onlyDeletes(ops) {
+		// Deletes need no directory: one that is gone (another device
+		// removed it, empty, meanwhile) is not made again just to
+		// delete from it, which other devices would see as the
+		// directory coming back.
+		d, err = f.resolve(ctx, dir)
+		if errors.Is(err, ErrNotFound) {
+			return deletesFromNothing(ops), nil
+		}
+		if err != nil {
+			return nil, f.withHealth(fmt.Errorf("commit to %s: %w", showDir(dir), err))
+		}
+	}
 	h, err := f.ensureHidden(ctx)
 	if err != nil {
 		return nil, f.withHealth(fmt.Errorf("commit to %s: set up the folder's .lafssync: %w", showDir(dir), err))
 	}
-	d, changedDirs, err := f.mkdirAll(ctx, dir)
-	if err != nil {
-		return nil, f.withHealth(fmt.Errorf("commit to %s: %w", showDir(dir), err))
+	if d == nil {
+		if d, changedDirs, err = f.mkdirAll(ctx, dir); err != nil {
+			return nil, f.withHealth(fmt.Errorf("commit to %s: %w", showDir(dir), err))
+		}
 	}
 	caps := make([]string, len(ops))
 	for i, op := range ops {
@@ -339,6 +357,27 @@ func (f *Folder) Commit(ctx context.Context, dir string, ops []Op, r Retention) 
 		return results, f.withHealth(fmt.Errorf("commit to %s: the changes are on the grid, but other devices may not notice them until the next change (update .lafssync/state: %w)", showDir(dir), err))
 	}
 	return results, nil
+}
+
+func onlyDeletes(ops []Op) bool {
+	for _, op := range ops {
+		if op.Kind != Delete {
+			return false
+		}
+	}
+	return len(ops) > 0
+}
+
+// deletesFromNothing is what deletes find in a directory that is not on
+// the grid: no entry, so each applies as a Delete of a missing entry does
+// (only an unconditional one; one with a base is not applied, with no
+// Current: the file is gone on both sides).
+func deletesFromNothing(ops []Op) []OpResult {
+	res := make([]OpResult, len(ops))
+	for i, op := range ops {
+		res[i].Applied = op.Base.IsZero() && op.BaseCap == ""
+	}
+	return res
 }
 
 func (f *Folder) isEmpty(ctx context.Context, dirCap string) (bool, error) {
