@@ -302,45 +302,111 @@ func waitContent(ctx context.Context, b *LAFS, c, p string, want []byte, limit t
 	})
 }
 
+// startSyncer starts the daemon (the local grid: introducer and ten
+// storage servers) and returns the node whose folders a benchmark syncs:
+// the daemon itself, or with apart a second node, client only, joined to
+// the daemon's grid (its CPU and memory are then the client's alone, as
+// on a real grid whose servers run elsewhere). stop stops both.
+func startSyncer(ctx context.Context, bin, work string, apart bool) (syncer, grid *LAFS, stop func(), err error) {
+	grid, err = StartDaemon(ctx, bin, filepath.Join(work, "node-a"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !apart {
+		return grid, grid, grid.Stop, nil
+	}
+	syncer, err = StartSecondNode(ctx, bin, filepath.Join(work, "node-b"), grid)
+	if err != nil {
+		grid.Stop()
+		return nil, nil, nil, err
+	}
+	return syncer, grid, func() { syncer.Stop(); grid.Stop() }, nil
+}
+
+// FirstSync is one product's first sync of a tree: the wall time, and the
+// CPU time (user + system) its processes used meanwhile.
+type FirstSync struct {
+	Took, CPU time.Duration
+	// GridCPU is the local grid's daemon's CPU time when the syncing
+	// node runs apart from it (0 otherwise: CPU includes it).
+	GridCPU time.Duration
+}
+
+// cpuOf adds up the CPU time of processes pids.
+func cpuOf(pids ...int) (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pids {
+		c, err := ReadCPU(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += c
+	}
+	return sum, nil
+}
+
 // LAFSFirstSync times lafs sync add of tree (already on disk) to the
 // folder being up to date: every file uploaded 3-of-10 into the daemon's
 // loopback grid and linked. A sample of files is then read back through
-// the read cap and compared.
-func LAFSFirstSync(ctx context.Context, bin, work string, tree Tree, limit time.Duration) (time.Duration, error) {
-	d, err := StartDaemon(ctx, bin, filepath.Join(work, "node-a"))
+// the read cap and compared. The CPU time is the syncing node's: the
+// daemon's, its local grid's storage servers included, or with apart the
+// second node's (see startSyncer), the daemon's then in GridCPU.
+func LAFSFirstSync(ctx context.Context, bin, work string, tree Tree, apart bool, limit time.Duration) (FirstSync, error) {
+	var r FirstSync
+	d, grid, stop, err := startSyncer(ctx, bin, work, apart)
 	if err != nil {
-		return 0, err
+		return r, err
 	}
-	defer d.Stop()
+	defer stop()
 	src := filepath.Join(work, "tree")
 	total, err := tree.Write(src)
 	if err != nil {
-		return 0, err
+		return r, err
+	}
+	c0, err := cpuOf(d.PID())
+	if err != nil {
+		return r, err
+	}
+	g0, err := cpuOf(grid.PID())
+	if err != nil {
+		return r, err
 	}
 	start := time.Now()
 	f, err := d.Add(ctx, src)
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	if err := d.WaitUpToDate(ctx, f, tree.Files, total, limit); err != nil {
-		return 0, err
+		return r, err
 	}
-	took := time.Since(start)
+	r.Took = time.Since(start)
+	c1, err := cpuOf(d.PID())
+	if err != nil {
+		return r, err
+	}
+	r.CPU = c1 - c0
+	if apart {
+		g1, err := cpuOf(grid.PID())
+		if err != nil {
+			return r, err
+		}
+		r.GridCPU = g1 - g0
+	}
 	rc, err := d.ReadCap(ctx, f)
 	if err != nil {
-		return took, err
+		return r, err
 	}
 	sizes := tree.Sizes()
 	for i := 0; i < tree.Files; i += max(1, tree.Files/50) {
 		got, code, err := d.Get(ctx, uriPath(rc, tree.Path(i)))
 		if err != nil || code != http.StatusOK {
-			return took, fmt.Errorf("reading back %s: %d %v", tree.Path(i), code, err)
+			return r, fmt.Errorf("reading back %s: %d %v", tree.Path(i), code, err)
 		}
 		if err := SameContent(tree.Path(i)+" read back from the grid", strings.NewReader(string(got)), Content(tree.Seed, i, sizes[i])); err != nil {
-			return took, err
+			return r, err
 		}
 	}
-	return took, nil
+	return r, nil
 }
 
 // BigFileReport is the daemon's memory while one big file syncs.
@@ -349,16 +415,17 @@ type BigFileReport struct {
 	MemoryReport
 }
 
-// LAFSBigFile samples the daemon's memory every 200 ms from lafs sync add
-// of a folder holding one file of size bytes to the folder being up to
-// date, then checks the grid holds a file of that size.
-func LAFSBigFile(ctx context.Context, bin, work string, size int64, limit time.Duration) (BigFileReport, error) {
+// LAFSBigFile samples the syncing node's memory (the daemon's, or with
+// apart the second node's: see startSyncer) every 200 ms from lafs sync
+// add of a folder holding one file of size bytes to the folder being up
+// to date, then checks the grid holds a file of that size.
+func LAFSBigFile(ctx context.Context, bin, work string, size int64, apart bool, limit time.Duration) (BigFileReport, error) {
 	var r BigFileReport
-	d, err := StartDaemon(ctx, bin, filepath.Join(work, "node-a"))
+	d, _, stop, err := startSyncer(ctx, bin, work, apart)
 	if err != nil {
 		return r, err
 	}
-	defer d.Stop()
+	defer stop()
 	src := filepath.Join(work, "big")
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return r, err
@@ -395,14 +462,15 @@ func LAFSBigFile(ctx context.Context, bin, work string, size int64, limit time.D
 	return r, nil
 }
 
-// LAFSIdle adds folders folders of tree to one daemon, waits until all
-// are up to date, lets it settle, then measures its CPU over d.
-func LAFSIdle(ctx context.Context, bin, work string, folders int, tree Tree, settle, d, limit time.Duration) (IdleCPU, error) {
-	n, err := StartDaemon(ctx, bin, filepath.Join(work, "node-a"))
+// LAFSIdle adds folders folders of tree to one node (the daemon, or with
+// apart a second node: see startSyncer), waits until all are up to date,
+// lets it settle, then measures that node's CPU over d.
+func LAFSIdle(ctx context.Context, bin, work string, folders int, tree Tree, settle, d time.Duration, apart bool, limit time.Duration) (IdleCPU, error) {
+	n, _, stop, err := startSyncer(ctx, bin, work, apart)
 	if err != nil {
 		return IdleCPU{}, err
 	}
-	defer n.Stop()
+	defer stop()
 	var names []string
 	var totals []int64
 	for i := range folders {

@@ -12,36 +12,46 @@ import (
 // tree already on its disk) to an empty folder on instance b, from the
 // moment both have the folder to b holding every file: a's scan and
 // hashing included, as LAFS Sync's first sync includes its own.
-func SyncthingFirstSync(ctx context.Context, bin, work string, tree Tree, limit time.Duration) (time.Duration, error) {
+func SyncthingFirstSync(ctx context.Context, bin, work string, tree Tree, limit time.Duration) (FirstSync, error) {
+	var r FirstSync
 	a, b, err := Pair(ctx, bin, work)
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	defer a.Stop()
 	defer b.Stop()
 	src, dst := filepath.Join(work, "tree-a"), filepath.Join(work, "tree-b")
 	total, err := tree.Write(src)
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return 0, err
+		return r, err
+	}
+	c0, err := cpuOf(a.PID(), b.PID())
+	if err != nil {
+		return r, err
 	}
 	start := time.Now()
 	if err := b.AddFolder(ctx, "tree", dst, 0, a); err != nil {
-		return 0, err
+		return r, err
 	}
 	if err := a.AddFolder(ctx, "tree", src, 0, b); err != nil {
-		return 0, err
+		return r, err
 	}
 	if err := b.WaitInSync(ctx, "tree", tree.Files, total, limit); err != nil {
-		return 0, err
+		return r, err
 	}
-	took := time.Since(start)
+	r.Took = time.Since(start)
+	c1, err := cpuOf(a.PID(), b.PID())
+	if err != nil {
+		return r, err
+	}
+	r.CPU = c1 - c0
 	if err := tree.Verify(dst); err != nil {
-		return took, fmt.Errorf("syncthing's copy: %w", err)
+		return r, fmt.Errorf("syncthing's copy: %w", err)
 	}
-	return took, nil
+	return r, nil
 }
 
 // SyncthingLatency edits files in a's folder n times, one at a time, and

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Tree is a generated folder: Files files whose sizes add up to exactly
@@ -88,12 +89,19 @@ func (t Tree) Write(dir string) (int64, error) {
 		}
 		total += size
 	}
+	// Flush the fixture to disk before anything is timed: otherwise the
+	// first fsync or syncfs of the product under test (LAFS Sync's
+	// storage servers sync their filesystem, Syncthing fsyncs each file
+	// it receives) pays for writing back the tree just made.
+	syscall.Sync()
 	return total, nil
 }
 
 // WriteFile writes n deterministic bytes for (seed, 0) to path.
 func WriteFile(path string, seed uint64, n int64) error {
-	return writeFile(path, Content(seed, 0, n), make([]byte, 1<<20))
+	err := writeFile(path, Content(seed, 0, n), make([]byte, 1<<20))
+	syscall.Sync() // as Tree.Write
+	return err
 }
 
 func writeFile(path string, r io.Reader, buf []byte) error {

@@ -38,8 +38,13 @@ func main() {
 		settle      = flag.Duration("settle", 5*time.Minute, "idle CPU: quiet time after the first sync, before measuring (5 min: the folders poll at their quiet rate)")
 		idleSetup   = flag.Duration("idle-setup", 15*time.Minute, "idle CPU: longest the first sync of all the folders may take")
 		stepLimit   = flag.Duration("step-timeout", 8*time.Minute, "longest one product's step may take")
+		apart       = flag.Bool("client-apart", false, "LAFS Sync: sync on a second, client-only node (lafs run) joined to the daemon's local grid, and measure it alone (first sync, RSS, idle CPU)")
 	)
 	flag.Parse()
+	who := "the daemon: node and its local grid's 10 storage servers in one process"
+	if *apart {
+		who = "a client-only node (lafs run) apart from the daemon's local grid"
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -137,29 +142,32 @@ func main() {
 
 	if want(*steps, "first") {
 		fmt.Printf("\n== 2. first sync of %d files / %s (goal for LAFS Sync: <= 1.5x Syncthing's time)\n", tree.Files, syncbench.MB(tree.Bytes))
-		var stTook, lafsTook time.Duration
+		var stRun, lafsRun syncbench.FirstSync
 		if st {
 			step("syncthing-first", func(ctx context.Context, d string) error {
-				took, err := syncbench.SyncthingFirstSync(ctx, *stBin, d, tree, *stepLimit)
+				r, err := syncbench.SyncthingFirstSync(ctx, *stBin, d, tree, *stepLimit)
 				if err == nil {
-					stTook = took
-					fmt.Printf("  syncthing, instance A (tree on disk) to empty instance B, loopback: %s (%.1f MB/s)\n", syncbench.Seconds(took), float64(tree.Bytes)/1e6/took.Seconds())
+					stRun = r
+					fmt.Printf("  syncthing, instance A (tree on disk) to empty instance B, loopback: %s (%.1f MB/s), CPU %s (both instances)\n", syncbench.Seconds(r.Took), float64(tree.Bytes)/1e6/r.Took.Seconds(), syncbench.Seconds(r.CPU))
 				}
 				return err
 			})
 		}
 		if lafs {
 			step("lafs-first", func(ctx context.Context, d string) error {
-				took, err := syncbench.LAFSFirstSync(ctx, *lafsBin, d, tree, *stepLimit)
+				r, err := syncbench.LAFSFirstSync(ctx, *lafsBin, d, tree, *apart, *stepLimit)
 				if err == nil {
-					lafsTook = took
-					fmt.Printf("  LAFS Sync, lafs sync add to up-to-date, 3-of-10 on the 10-server loopback grid: %s (%.1f MB/s)\n", syncbench.Seconds(took), float64(tree.Bytes)/1e6/took.Seconds())
+					lafsRun = r
+					fmt.Printf("  LAFS Sync, lafs sync add to up-to-date, 3-of-10 on the 10-server loopback grid: %s (%.1f MB/s), CPU %s (%s)\n", syncbench.Seconds(r.Took), float64(tree.Bytes)/1e6/r.Took.Seconds(), syncbench.Seconds(r.CPU), who)
+					if *apart {
+						fmt.Printf("  the local grid's daemon (introducer, 10 storage servers) meanwhile: CPU %s\n", syncbench.Seconds(r.GridCPU))
+					}
 				}
 				return err
 			})
 		}
-		if stTook > 0 && lafsTook > 0 {
-			fmt.Printf("  ratio LAFS Sync / Syncthing: %.2fx\n", lafsTook.Seconds()/stTook.Seconds())
+		if stRun.Took > 0 && lafsRun.Took > 0 {
+			fmt.Printf("  ratio LAFS Sync / Syncthing: %.2fx wall, %.2fx CPU\n", lafsRun.Took.Seconds()/stRun.Took.Seconds(), lafsRun.CPU.Seconds()/max(stRun.CPU.Seconds(), 0.001))
 		}
 	}
 
@@ -177,9 +185,9 @@ func main() {
 		}
 		if lafs {
 			step("lafs-rss", func(ctx context.Context, d string) error {
-				r, err := syncbench.LAFSBigFile(ctx, *lafsBin, d, *bigBytes, *stepLimit)
+				r, err := syncbench.LAFSBigFile(ctx, *lafsBin, d, *bigBytes, *apart, *stepLimit)
 				if r.Samples > 0 {
-					fmt.Printf("  LAFS Sync daemon (node + its 10 in-process storage servers), %s: %s\n", syncbench.Seconds(r.Took), r.MemoryReport)
+					fmt.Printf("  LAFS Sync (%s), %s: %s\n", who, syncbench.Seconds(r.Took), r.MemoryReport)
 				}
 				return err
 			})
@@ -200,9 +208,9 @@ func main() {
 		}
 		if lafs {
 			stepFor("lafs-idle", idleLimit, func(ctx context.Context, d string) error {
-				c, err := syncbench.LAFSIdle(ctx, *lafsBin, d, *idleFolders, idle, *settle, *idleFor, *idleSetup)
+				c, err := syncbench.LAFSIdle(ctx, *lafsBin, d, *idleFolders, idle, *settle, *idleFor, *apart, *idleSetup)
 				if err == nil {
-					fmt.Printf("  LAFS Sync daemon (node + its 10 in-process storage servers): %s\n", c)
+					fmt.Printf("  LAFS Sync (%s): %s\n", who, c)
 				}
 				return err
 			})
