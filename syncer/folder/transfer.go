@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/lafssync/lafssync/grid/immutable"
+	"github.com/lafssync/lafssync/grid/mutable"
 	"github.com/lafssync/lafssync/syncer/api"
 	"github.com/lafssync/lafssync/syncer/db"
 	"github.com/lafssync/lafssync/syncer/ignore"
@@ -269,6 +270,8 @@ func userGridError(err error, h remote.Health) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		msg = "the grid did not answer in time"
+	case errors.Is(err, mutable.ErrChangedWhileReading):
+		msg = "other devices kept changing this folder on the grid while it was being read (nothing is damaged)"
 	default:
 		msg = err.Error()
 	}
