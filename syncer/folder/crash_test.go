@@ -191,6 +191,10 @@ func TestDownloadCutOffAfterItLandedIsNotAConflict(t *testing.T) {
 	b := newDevice(t, g, "deviceB", a.cap)
 	a.write("doc.txt", "v1")
 	b.waitContent("doc.txt", "v1")
+	// v1 is on disk before B records it (the hook runs in between): wait
+	// for the record, or the hook below catches v1's landing, not v2's
+	// (1 run in 60 failed with "after the cut-off download = v1").
+	b.waitSettled()
 	landed := make(chan struct{})
 	var once sync.Once
 	folder.SetLandedHook(func(ctx context.Context, p string) bool {
