@@ -66,6 +66,9 @@ type Client struct {
 	// Helper, when set, takes immutable uploads: the client encrypts and
 	// the helper erasure-codes and places the shares (helper.go).
 	Helper Helper
+	// Versions, when set, keeps the servers' Version answers between
+	// uploads (VersionCache); nil asks every server before every upload.
+	Versions *VersionCache
 }
 
 func (c *Client) logger() *slog.Logger {
@@ -384,17 +387,45 @@ type candidate struct {
 	reason   string
 }
 
-// allocate asks the first 2n servers on the ring what they have and what
-// they will take, places the shares and reserves space for the new ones.
-// corrupt maps server IDs to shares they hold that failed verification
-// (repair): those count as missing, and since a complete share cannot be
-// overwritten, their replacements go to other servers.
+// allocate places the shares on the first 2n servers on the ring and
+// reserves space for the new ones. corrupt maps server IDs to shares they
+// hold that failed verification (repair): those count as missing, and
+// since a complete share cannot be overwritten, their replacements go to
+// other servers.
+//
+// A file new to the grid, the usual case, has no shares anywhere, so an
+// upload first places as if so and learns from the allocation answers
+// (each names every share its server holds) whether that was right
+// (allocateFresh): two requests per server per file, not four. When a
+// server already holds a share of the file (a second upload of the same
+// content, an upload resumed), refuses, fails, or the guess cannot be
+// placed happily, the guess is released and the upload asks every server
+// what it holds and places from that (as repair always does).
 func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, secret storage.Secret, corrupt map[string][]int) (map[int]*shareTarget, int, error) {
-	p := c.Params
 	ring := c.ring(si)
-	if len(ring) > 2*p.N {
-		ring = ring[:2*p.N]
+	if len(ring) > 2*c.Params.N {
+		ring = ring[:2*c.Params.N]
 	}
+	if corrupt == nil {
+		cands := c.survey(ctx, si, ring, shareLen, nil, false)
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		if targets, happy, ok := c.allocateFresh(ctx, si, cands, shareLen, secret); ok {
+			return targets, happy, nil
+		}
+	}
+	cands := c.survey(ctx, si, ring, shareLen, corrupt, true)
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return c.allocateSurveyed(ctx, si, cands, shareLen, secret, corrupt)
+}
+
+// survey asks each server on ring whether it takes a share of shareLen
+// bytes (Version, through the cache) and, with list, which shares of si
+// it holds (corrupt ones not counted).
+func (c *Client) survey(ctx context.Context, si storage.SI, ring []storage.Server, shareLen int64, corrupt map[string][]int, list bool) []*candidate {
 	cands := make([]*candidate, len(ring))
 	for i, srv := range ring {
 		cands[i] = &candidate{srv: srv}
@@ -403,7 +434,7 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 		cd, srv := cands[i], ring[i]
 		cctx, cancel := c.call(ctx)
 		defer cancel()
-		v, err := srv.Version(cctx)
+		v, err := c.Versions.version(cctx, srv)
 		if err != nil {
 			cd.reason = fmt.Sprintf("%s unreachable: %v", srv.Info().Nickname, err)
 			return
@@ -412,18 +443,93 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 		if !cd.writable {
 			cd.reason = fmt.Sprintf("%s has no room for a %d-byte share", srv.Info().Nickname, shareLen)
 		}
+		if !list {
+			return
+		}
 		have, err := srv.ListShares(cctx, si)
 		if err != nil {
 			cd.reason = fmt.Sprintf("%s: list shares: %v", srv.Info().Nickname, err)
 			cd.writable = false
+			c.Versions.forget(srv)
 			return
 		}
 		cd.existing = without(have, corrupt[srv.Info().ID])
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, 0, err
-	}
+	return cands
+}
 
+// allocateFresh places the n shares on cands as if no server held any
+// and allocates them. ok is false, with nothing left reserved, when the
+// placement is not happy, or a server holds a share of si already,
+// refuses one, or fails.
+func (c *Client) allocateFresh(ctx context.Context, si storage.SI, cands []*candidate, shareLen int64, secret storage.Secret) (targets map[int]*shareTarget, happy int, ok bool) {
+	ps := make([]placement.Server, len(cands))
+	for i, cd := range cands {
+		ps[i] = placement.Server{Writable: cd.writable}
+	}
+	assign := placement.Place(c.Params.N, ps)
+	happy = placement.HappinessOf(assign, ps)
+	if happy < c.Params.Happy || len(assign) < c.Params.N {
+		return nil, 0, false
+	}
+	perServer := map[int][]int{}
+	targets = map[int]*shareTarget{}
+	for sh, i := range assign {
+		perServer[i] = append(perServer[i], sh)
+		targets[sh] = &shareTarget{srv: cands[i].srv, shnum: sh}
+	}
+	servers := make([]int, 0, len(perServer))
+	for i := range perServer {
+		servers = append(servers, i)
+	}
+	var mu sync.Mutex
+	ok = true
+	allocated := map[int][]int{} // by candidate: what this guess reserved
+	c.parallel(len(servers), func(j int) {
+		i := servers[j]
+		shares := perServer[i]
+		sort.Ints(shares)
+		srv := cands[i].srv
+		cctx, cancel := c.call(ctx)
+		defer cancel()
+		a, err := srv.AllocateBuckets(cctx, si, c.leaseSecrets(si, srv), secret, shares, uint64(shareLen))
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			c.Versions.forget(srv)
+			ok = false
+			return
+		}
+		allocated[i] = a.Allocated
+		c.Versions.reserved(srv, uint64(shareLen)*uint64(len(a.Allocated)))
+		if len(a.AlreadyHave) > 0 {
+			ok = false // the file is on the grid already, in part at least
+		}
+		for _, sh := range shares {
+			if !contains(a.Allocated, sh) {
+				ok = false
+				c.Versions.forget(srv)
+			}
+		}
+	})
+	if ok && ctx.Err() == nil {
+		return targets, happy, true
+	}
+	for i, shares := range allocated {
+		for _, sh := range shares {
+			actx, cancel := c.call(context.WithoutCancel(ctx))
+			_ = cands[i].srv.AbortShare(actx, si, sh, secret)
+			cancel()
+		}
+	}
+	return nil, 0, false
+}
+
+// allocateSurveyed places the shares on cands, knowing what each holds,
+// and allocates the new ones, placing again without any server that
+// refuses.
+func (c *Client) allocateSurveyed(ctx context.Context, si storage.SI, cands []*candidate, shareLen int64, secret storage.Secret, corrupt map[string][]int) (map[int]*shareTarget, int, error) {
+	p := c.Params
 	// Place, allocate, and re-place without any server that refuses:
 	// each round removes at least one server, so this ends.
 	var reasons []string
@@ -475,13 +581,16 @@ func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, se
 			defer mu.Unlock()
 			if err != nil {
 				cd.writable, cd.reason, refused = false, fmt.Sprintf("%s: allocate: %v", cd.srv.Info().Nickname, err), true
+				c.Versions.forget(cd.srv)
 				return
 			}
+			c.Versions.reserved(cd.srv, uint64(shareLen)*uint64(len(a.Allocated)))
 			cd.existing = without(a.AlreadyHave, corrupt[cd.srv.Info().ID])
 			for _, sh := range shares {
 				if !contains(a.Allocated, sh) && !contains(cd.existing, sh) {
 					cd.writable, refused = false, true
 					cd.reason = fmt.Sprintf("%s refused share %d (full or busy)", cd.srv.Info().Nickname, sh)
+					c.Versions.forget(cd.srv)
 				}
 			}
 		})

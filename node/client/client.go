@@ -114,8 +114,9 @@ func New(dir string, servers []storage.Server) (*Client, error) {
 		return nil, err
 	}
 	return &Client{
-		Dir:     dir,
-		Imm:     &immutable.Client{Servers: servers, Params: p, Convergence: secrets.Convergence, LeaseSecret: secrets.Lease},
+		Dir: dir,
+		Imm: &immutable.Client{Servers: servers, Params: p, Convergence: secrets.Convergence, LeaseSecret: secrets.Lease,
+			Versions: immutable.NewVersionCache(immutable.DefaultVersionMaxAge)},
 		Dirs:    &dirnode.Client{Servers: servers, Options: mutable.Options{K: p.K, N: p.N, LeaseSecret: secrets.Lease}},
 		Aliases: aliases,
 	}, nil
