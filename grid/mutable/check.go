@@ -65,8 +65,9 @@ const verifyBatch = 4 << 20
 // and fails with ErrChangedWhileReading if writers keep winning.
 func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
 	var res *CheckResult
+	var seen string // the shares the last map found
 	err := f.raceRetry(ctx, func() (err error) {
-		res, err = f.checkOnce(ctx, verify)
+		res, err = f.checkOnce(ctx, verify, &seen)
 		return err
 	})
 	if err != nil {
@@ -77,12 +78,19 @@ func (f *File) Check(ctx context.Context, verify bool) (*CheckResult, error) {
 
 // checkOnce is one pass of Check; it fails with errShareChanged if a
 // share of the newest version changed while it was verified, and then
-// reports nothing to the servers.
-func (f *File) checkOnce(ctx context.Context, verify bool) (*CheckResult, error) {
+// reports nothing to the servers, and with errMidPublish for a map that
+// catches writers mid-publish (as readOnce).
+func (f *File) checkOnce(ctx context.Context, verify bool, seen *string) (*CheckResult, error) {
 	m, err := f.mapServers(ctx)
 	if err != nil {
 		return nil, err
 	}
+	now := m.versionsSeen()
+	if m.newest() == nil && len(m.versions) > 1 && now != *seen {
+		*seen = now
+		return nil, fmt.Errorf("%w: %d versions, none with k shares", errMidPublish, len(m.versions))
+	}
+	*seen = now
 	res := &CheckResult{Shares: map[int][]string{}, Versions: len(m.versions), Verified: verify}
 	for _, p := range m.problems {
 		var ce *storage.CorruptShareError

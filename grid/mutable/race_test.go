@@ -296,6 +296,16 @@ func TestReadWaitsOutWritersMidPublish(t *testing.T) {
 	if g.lists != 30 {
 		t.Errorf("%d maps, want 3", g.lists/10)
 	}
+	// A check waits them out the same way, and finds the file healthy.
+	g2 := &viewGrid{at: map[int]int{}, views: views}
+	for i, s := range servers {
+		wrapped[i] = viewer{s, i, g2}
+	}
+	c, _ := Open(f.ReadCap(), wrapped, Options{Logger: quiet})
+	res, err := c.Check(context.Background(), true)
+	if err != nil || !res.Healthy || res.Version.Seqnum != 5 {
+		t.Fatalf("check after two maps mid-publish: %+v, %v", res, err)
+	}
 }
 
 // A grid left torn (the same unrecoverable mix at every map) is not
@@ -321,5 +331,11 @@ func TestReadOfTornGridFailsAtOnce(t *testing.T) {
 	}
 	if g.lists != 20 {
 		t.Errorf("%d maps of a torn grid, want 2", g.lists/10)
+	}
+	// A check reports it (not recoverable) at the second map.
+	g.lists, g.at = 0, map[int]int{}
+	res, err := r.Check(context.Background(), false)
+	if err != nil || res.Recoverable || g.lists != 20 {
+		t.Fatalf("check of a torn grid: %+v, %v after %d maps", res, err, g.lists/10)
 	}
 }
