@@ -83,3 +83,28 @@ func TestFolderVersusFileErrorClearsWhenRenamedAway(t *testing.T) {
 	}
 	noConflictCopies(t, a, b)
 }
+
+// "Could not upload it" for a new file goes once the file is deleted
+// before it ever reached the grid (nothing is left to send), while the
+// grid is still short of servers; before, it stayed listed until a later
+// success on that path, which never came.
+func TestUploadErrorClearsWhenFileDeletedBeforeItReachedTheGrid(t *testing.T) {
+	g := gridtest.New(10)
+	a := newFolder(t, g, "deviceA")
+	a.write("kept.txt", "1")
+	a.waitUpToDate()
+	g.Offline(4)                                              // 6 of 10 left: below happiness 7
+	a.write("doomed.txt", strings.Repeat("never sent ", 100)) // past the LIT size: it needs servers
+	a.waitErr("doomed.txt", "Could not upload it")
+	if err := os.Remove(filepath.Join(a.root, "doomed.txt")); err != nil {
+		t.Fatal(err)
+	}
+	a.eng.Kick()
+	a.waitFor("the error for doomed.txt to go", func() bool { return !a.hasErr("doomed.txt", "") })
+	g.Offline(0)
+	a.eng.Kick()
+	a.waitUpToDate()
+	if got, _ := a.read("kept.txt"); got != "1" {
+		t.Errorf("kept.txt reads %q", got)
+	}
+}

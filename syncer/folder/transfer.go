@@ -38,7 +38,8 @@ func (f *Folder) upload(ctx context.Context, a action) (string, error) {
 			f.rescanLater(a.path) // deleted meanwhile: the rescan records it
 			return "", errRescan
 		}
-		f.setErr(a.path, "Cannot read the file: "+err.Error(), "Check its permissions; LAFS Sync retries.")
+		f.setErrWhile(a.path, "Cannot read the file: "+err.Error(), "Check its permissions; LAFS Sync retries.",
+			func() bool { return f.changeWaiting(a.path) })
 		return "", err
 	}
 	defer file.Close()
@@ -72,7 +73,8 @@ func (f *Folder) upload(ctx context.Context, a action) (string, error) {
 			return "", errRescan
 		}
 		if ctx.Err() == nil {
-			f.setErr(a.path, "Could not upload it: "+userGridError(err, f.cfg.Grid.Health()), "LAFS Sync retries by itself; the file stays as it is.")
+			f.setErrWhile(a.path, "Could not upload it: "+userGridError(err, f.cfg.Grid.Health()), "LAFS Sync retries by itself; the file stays as it is.",
+				func() bool { return f.changeWaiting(a.path) })
 		}
 		return "", err
 	}
@@ -272,6 +274,11 @@ func userGridError(err error, h remote.Health) string {
 		msg = "the grid did not answer in time"
 	case errors.Is(err, mutable.ErrChangedWhileReading):
 		msg = "other devices kept changing this folder on the grid while it was being read (nothing is damaged)"
+	case h.Known > 0 && !h.OK():
+		// Too few servers is the whole story: the error's own words
+		// (placement, happiness) say it again less plainly, and the
+		// log has them.
+		return fmt.Sprintf("only %d of %d storage servers are reachable, %d needed", h.Reachable, h.Known, h.Happy)
 	default:
 		msg = err.Error()
 	}

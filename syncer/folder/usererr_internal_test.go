@@ -1,6 +1,7 @@
 package folder
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,5 +18,21 @@ func TestUserGridErrorForReadsRacingWriters(t *testing.T) {
 	msg := userGridError(err, remote.Health{Known: 10, Reachable: 10, Happy: 7})
 	if !strings.Contains(msg, "other devices kept changing this folder") || strings.Contains(msg, "corrupt") {
 		t.Errorf("user words: %q", msg)
+	}
+}
+
+// With too few servers reachable the message says so once, plainly, not
+// the placement error's "could place them on only 6 (… usable)" and the
+// counts again beside it.
+func TestUserGridErrorWithTooFewServers(t *testing.T) {
+	err := fmt.Errorf("upload: 6 of 10 storage servers reachable, 7 needed: upload needs shares on 7 distinct servers but could place them on only 6 (6 servers considered, 6 usable)")
+	msg := userGridError(err, remote.Health{Known: 10, Reachable: 6, Happy: 7})
+	if want := "only 6 of 10 storage servers are reachable, 7 needed"; msg != want {
+		t.Errorf("user words: %q, want %q", msg, want)
+	}
+	// A timeout keeps its words, with the counts beside them.
+	msg = userGridError(fmt.Errorf("read: %w", context.DeadlineExceeded), remote.Health{Known: 10, Reachable: 6, Happy: 7})
+	if want := "the grid did not answer in time (6 of 10 storage servers reachable, 7 needed)"; msg != want {
+		t.Errorf("user words: %q, want %q", msg, want)
 	}
 }
