@@ -22,6 +22,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/lafssync/lafssync/app/ui"
+	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/syncer/api"
 )
 
@@ -42,7 +43,12 @@ import (
 // node to prepare), LAFSSYNC_BENCH_UPLOADS (1 GiB uploads, default 3),
 // LAFSSYNC_BENCH_DIR
 // (keeps the prepared 10,000-file node there across runs), LAFSSYNC_BENCH_BIN
-// (a built lafsync; default: built from this directory).
+// (a built lafsync; default: built from this directory). LAFSSYNC_BENCH_GRID
+// (the upload only) names the node directory of a `lafs daemon` running
+// meanwhile: each upload's node is then made a client of that daemon's
+// local grid (lafs create-node --introducer, with LAFSSYNC_BENCH_LAFS or a
+// lafs built from ../lafs), so the storage servers run in another process
+// than the app, instead of in the app's own embedded local grid.
 
 const (
 	benchFiles    = 10000
@@ -743,9 +749,32 @@ func dirSize(root string) int64 {
 	return n
 }
 
+// benchGrid is LAFSSYNC_BENCH_GRID's local grid: its introducer, where its
+// shares are, and a lafs binary to make clients of it; "" intro: none.
+func benchGrid(t *testing.T) (intro, shares, lafs string) {
+	t.Helper()
+	dir := os.Getenv("LAFSSYNC_BENCH_GRID")
+	if dir == "" {
+		return "", "", ""
+	}
+	intros, err := config.LoadIntroducers(dir)
+	if err != nil || intros["local"] == "" {
+		t.Fatalf("LAFSSYNC_BENCH_GRID=%s: no local grid's introducer there (is lafs daemon running on it?): %v", dir, err)
+	}
+	lafs = os.Getenv("LAFSSYNC_BENCH_LAFS")
+	if lafs == "" {
+		lafs = filepath.Join(t.TempDir(), "lafs")
+		if out, err := exec.Command("go", "build", "-o", lafs, "../lafs").CombinedOutput(); err != nil {
+			t.Fatalf("build lafs: %v\n%s", err, out)
+		}
+	}
+	return intros["local"], filepath.Join(dir, "local-grid"), lafs
+}
+
 func TestBenchTrayUpload(t *testing.T) {
 	benchEnv(t)
 	bin := benchBinary(t)
+	intro, gridShares, lafs := benchGrid(t)
 	w := newBusWatch(t)
 	uploads := envInt("LAFSSYNC_BENCH_UPLOADS", 3)
 	idle := 20 * time.Second
@@ -757,6 +786,13 @@ func TestBenchTrayUpload(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
+		shares, where := filepath.Join(home, "local-grid"), "the app's embedded local grid"
+		if intro != "" {
+			if out, err := exec.Command(lafs, "create-node", "--introducer", intro, "--nickname", "bench", home).CombinedOutput(); err != nil {
+				t.Fatalf("make the node a client of LAFSSYNC_BENCH_GRID: %v\n%s", err, out)
+			}
+			shares, where = gridShares, "a local grid in another process (LAFSSYNC_BENCH_GRID)"
+		}
 		a := startApp(t, bin, home, filepath.Join(dir, "config"), probeEnv+"="+probe)
 		c := waitAPI(t, ctx, home)
 		addFolder(t, ctx, c, api.AddRequest{Path: folder, Name: "Big"})
@@ -767,7 +803,7 @@ func TestBenchTrayUpload(t *testing.T) {
 		writeRandom(t, src, benchUploadSz, uint64(run)+uint64(time.Now().UnixNano()))
 		idleFrom := time.Now()
 		time.Sleep(idle) // the baseline: the same app, idle
-		grid0 := dirSize(filepath.Join(home, "local-grid"))
+		grid0 := dirSize(shares)
 		drop := time.Now()
 		if err := os.Rename(src, filepath.Join(folder, "big.bin")); err != nil {
 			t.Fatal(err)
@@ -779,7 +815,7 @@ func TestBenchTrayUpload(t *testing.T) {
 		}
 		// Every byte went to the local grid's storage servers (shares are
 		// n/k times the file, n ≥ k).
-		if grew := dirSize(filepath.Join(home, "local-grid")) - grid0; grew < benchUploadSz {
+		if grew := dirSize(shares) - grid0; grew < benchUploadSz {
 			t.Errorf("the local grid's shares grew by %d bytes for a %d-byte file", grew, benchUploadSz)
 		}
 		w.quit(t, a)
@@ -803,8 +839,8 @@ func TestBenchTrayUpload(t *testing.T) {
 			t.Errorf("the probe paused for %v during the upload: it did not run throughout", g)
 		}
 		maxes = append(maxes, mx)
-		t.Logf("BENCH ui stall, upload %d: 1 GiB up to date in %v (%.1f MB/s); event loop wait over %d samples: p50 %v, p99 %v, max %v, %d over %v; idle before (%v, %d samples): p50 %v, p99 %v, max %v; whole run max %.1f ms, loop first ran %.0f ms after start, longest probe gap %v (load %s)",
-			run+1, up.Round(100*time.Millisecond), float64(benchUploadSz)/up.Seconds()/1e6, n, p50, p99, mx, over, stallGoal,
+		t.Logf("BENCH ui stall, upload %d (storage servers: %s): 1 GiB up to date in %v (%.1f MB/s); event loop wait over %d samples: p50 %v, p99 %v, max %v, %d over %v; idle before (%v, %d samples): p50 %v, p99 %v, max %v; whole run max %.1f ms, loop first ran %.0f ms after start, longest probe gap %v (load %s)",
+			run+1, where, up.Round(100*time.Millisecond), float64(benchUploadSz)/up.Seconds()/1e6, n, p50, p99, mx, over, stallGoal,
 			idle, in, ip50, ip99, imx, r.MaxMS, float64(r.FirstRunUS)/1000, probeGap(r, drop, done), loadAvg())
 		os.RemoveAll(dir)
 	}
