@@ -93,7 +93,7 @@ func takeEffect(cmd *cobra.Command, opts *options) string {
 	case err != nil:
 		return "The running node did not answer (" + err.Error() + "). " + restartHint
 	case code == http.StatusNotFound:
-		return "The running node cannot take changes while it runs ('lafs daemon', or an older version). " + restartHint
+		return "The running node cannot take changes while it runs (an older version of LAFS Sync). " + restartHint
 	case code != http.StatusOK:
 		var e struct {
 			Error string `json:"error"`

@@ -196,8 +196,23 @@ func RunEmbeddedLocked(ctx context.Context, lk *nodedir.Lock, log *slog.Logger, 
 			return
 		}
 		n.MovePortIfTaken, n.dirLocked = true, true
+		// The daemon's node takes tahoe.cfg's live keys while it runs
+		// (lafs reachability --apply: POST ReloadPath); it cannot restart
+		// itself inside the daemon, so a change of any other key is
+		// refused with what to do (Reload).
+		if settings, err := readSettings(nodeDir); err == nil {
+			n.reload.mu.Lock()
+			n.reload.settings, n.reload.generation = settings, 1
+			n.reload.mu.Unlock()
+		}
+		withReload := func(n *Node) {
+			n.MountWeb(ReloadPath, n.reloadHandler())
+			if ready != nil {
+				ready(n)
+			}
+		}
 		wg.Go(func() {
-			if err := n.Run(ctx, ready); err != nil && ctx.Err() == nil {
+			if err := n.Run(ctx, withReload); err != nil && ctx.Err() == nil {
 				clientErr <- err
 				cancel()
 			}

@@ -25,8 +25,10 @@ import (
 // at its start. A key it can take at once (liveKeys) it takes in place,
 // keeping every connection; for any other key it restarts itself in the
 // same process (RunRestarting), because those keys decide what it
-// listens on, serves and announces from the start of a run. Only nodes
-// run by RunRestarting (lafs run) serve ReloadPath.
+// listens on, serves and announces from the start of a run. Nodes run by
+// RunRestarting (lafs run) serve ReloadPath, and so does the node of
+// RunEmbeddedLocked (lafs daemon), which takes the live keys and refuses
+// the others (it cannot restart inside the daemon).
 
 // ReloadPath is the web API route: POST takes tahoe.cfg's changes, GET
 // reports which run of the node answers.
@@ -198,7 +200,17 @@ func (n *Node) Reload() (ReloadResult, func(), error) {
 		return res, nil, nil
 	}
 	if n.reload.restart == nil {
-		return res, nil, fmt.Errorf("this node cannot restart itself (it is not run by 'lafs run'): restart it for %s to take effect", strings.Join(res.Changed, ", "))
+		var later []string
+		for _, k := range res.Changed {
+			if !liveKeys[k] {
+				later = append(later, k)
+			}
+		}
+		took := ""
+		if len(res.Live) > 0 {
+			took = "it took " + strings.Join(res.Live, ", ") + " at once, but "
+		}
+		return res, nil, fmt.Errorf("%sthis node cannot restart itself while it runs (only one run by 'lafs run' can), so %s takes effect when it next starts", took, strings.Join(later, ", "))
 	}
 	res.Restarting, res.Generation = true, n.reload.generation+1
 	return res, n.reload.restart, nil
