@@ -120,7 +120,6 @@ type Window struct {
 	save     *widget.Button
 	status   *widget.Label
 	restart  *widget.Button
-	shownFs  string // folderKey of the folders listed
 
 	// widgets serialises the live updates' widget changes (fyne's test
 	// driver runs fyne.Do on the caller's goroutine); done is closed when
