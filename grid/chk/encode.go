@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"runtime"
 	"sync"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/lafssync/lafssync/grid/fec"
 	"github.com/lafssync/lafssync/grid/hashtree"
 	"github.com/lafssync/lafssync/grid/taghash"
+	"github.com/lafssync/lafssync/internal/bufpool"
 )
 
 // Hash is a 32-byte tagged hash.
@@ -142,9 +142,9 @@ func NewEncoder(key [16]byte, l Layout) (*Encoder, error) {
 	}
 	e.sets = make([]*bufSet, max(1, min(pipelineDepth, l.NumSegments)))
 	for i := range e.sets {
-		s := &bufSet{cipher: getBuf(int(l.SegmentSize)), parity: make([][]byte, l.N-l.K)}
+		s := &bufSet{cipher: bufpool.Get(int(l.SegmentSize)), parity: make([][]byte, l.N-l.K)}
 		for j := range s.parity {
-			s.parity[j] = getBuf(int(l.BlockSize))
+			s.parity[j] = bufpool.Get(int(l.BlockSize))
 		}
 		e.sets[i] = s
 	}
@@ -237,44 +237,17 @@ func (e *Encoder) Close() {
 	close(e.whole)
 	e.workers.Wait()
 	for _, set := range e.sets {
-		putBuf(set.cipher)
+		bufpool.Put(set.cipher)
 		for _, p := range set.parity {
-			putBuf(p)
+			bufpool.Put(p)
 		}
 	}
 	e.sets = nil
 }
 
-// Segment buffers are recycled across encoders, in power-of-two size
-// classes: a 1 MiB file otherwise allocates (and the kernel zeroes) 4.5 MB
-// of buffers for one segment. Idle buffers are the sync.Pools' to drop
-// at any garbage collection, so this bounds nothing new in memory.
-var bufPools [48]sync.Pool // class c holds *[]byte of capacity 1<<c
-
-func bufClass(n int) int { return max(12, bits.Len(uint(max(n, 1)-1))) }
-
-// getBuf returns a buffer of length n (its contents are garbage).
-func getBuf(n int) []byte {
-	c := bufClass(n)
-	if c >= len(bufPools) {
-		return make([]byte, n)
-	}
-	if b, ok := bufPools[c].Get().(*[]byte); ok {
-		return (*b)[:n]
-	}
-	return make([]byte, n, 1<<c)
-}
-
-// putBuf recycles a buffer from getBuf.
-func putBuf(b []byte) {
-	c := bufClass(cap(b))
-	if c >= len(bufPools) || cap(b) != 1<<c {
-		return
-	}
-	b = b[:0]
-	bufPools[c].Put(&b)
-}
-
+// Segment buffers are recycled across encoders (internal/bufpool): a
+// 1 MiB file otherwise allocates (and the kernel zeroes) 4.5 MB of
+// buffers for one segment.
 // Result is an encoded file: its cap and, per share, the bytes that frame
 // the blocks (header before, hash trees and UEB after).
 type Result struct {
@@ -379,8 +352,8 @@ func Encode(r io.Reader, key [16]byte, l Layout, w ShareWriter) (*Result, error)
 // through e and writes every share to w: blocks as each segment is
 // encoded, then each share's header and hashes.
 func encodeAll(e *Encoder, r io.Reader, what string, l Layout, w ShareWriter) (*Result, error) {
-	buf := getBuf(int(l.SegmentSize))
-	defer putBuf(buf)
+	buf := bufpool.Get(int(l.SegmentSize))
+	defer bufpool.Put(buf)
 	for s := 0; s < l.NumSegments; s++ {
 		seg := buf[:l.SegmentLen(s)]
 		if _, err := io.ReadFull(r, seg); err != nil {
