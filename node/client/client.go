@@ -48,7 +48,11 @@ func Open(dir string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := dialViaNode(dir)
+	staticIDs := map[string]bool{}
+	for _, c := range static {
+		staticIDs[c.Info().ID] = true
+	}
+	v, err := dialViaNode(dir, staticIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +205,7 @@ type viaNode struct {
 // helper's) are used too. The node's own storage server is dialed
 // directly, and servers with no cached announcement (the static list) are
 // left to DialAll. It is nil when no node answers.
-func dialViaNode(dir string) (*viaNode, error) {
+func dialViaNode(dir string, static map[string]bool) (*viaNode, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "node.url"))
 	if err != nil {
 		return nil, nil
@@ -228,6 +232,25 @@ func dialViaNode(dir string) (*viaNode, error) {
 	anns, err := cachedStorage(dir)
 	if err != nil {
 		return nil, err
+	}
+	// The node writes its introducers' announcements to its cache a
+	// moment after it hears them, so a command run just after the node
+	// connected can find a connected server the cache does not have yet
+	// (and, with none of them there, fail with "reaches none of them").
+	// Wait for the cache, a bounded while.
+	uncached := func() bool {
+		for _, s := range st.Servers {
+			if _, ok := anns[s.ID]; s.Connected && !ok && s.ID != st.Node.ID && !static[s.ID] {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i < cacheWaits && uncached(); i++ {
+		time.Sleep(cacheWait)
+		if anns, err = cachedStorage(dir); err != nil {
+			return nil, err
+		}
 	}
 	v := &viaNode{}
 	known := map[string]bool{}
@@ -265,6 +288,13 @@ func dialViaNode(dir string) (*viaNode, error) {
 	v.known = len(known)
 	return v, nil
 }
+
+// cacheWaits × cacheWait bounds how long Open waits for the node's
+// announcement cache to name a server the node is connected to.
+const (
+	cacheWaits = 30
+	cacheWait  = 100 * time.Millisecond
+)
 
 // maxStatus bounds the status document read from the node.
 const maxStatus = 16 << 20

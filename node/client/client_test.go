@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -209,5 +210,48 @@ func TestOpenUsesTheServersTheNodeReachesThroughItsHelper(t *testing.T) {
 	}
 	if node.proxied.Load() == 0 {
 		t.Error("no storage request went through the node's proxy")
+	}
+}
+
+// The node writes its introducer cache a moment after it connects to the
+// servers announced there: a command run in between (the CI flake of
+// TestLinkCommandsOnLocalGrid, "knows 10 storage servers but reaches none
+// of them" right after the local grid was up) waits for the cache, a
+// bounded while, instead of failing.
+func TestOpenWaitsForTheCacheOfConnectedServers(t *testing.T) {
+	dir, node, servers := newNodeDir(t, 2)
+	for _, s := range servers {
+		node.doc.Servers = append(node.doc.Servers, status.Server{ID: s.id, Nickname: s.backend.Info().Nickname, Connected: true})
+		node.servers[s.id] = s
+	}
+	cache := introducer.CacheFile(filepath.Join(dir, "private"), "grid")
+	b, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(cache)
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		time.Sleep(400 * time.Millisecond)
+		os.WriteFile(cache, b, 0o600)
+	}()
+	c, err := Open(dir)
+	<-written
+	if err != nil {
+		t.Fatalf("Open while the cache was 0.4 s behind: %v", err)
+	}
+	if got := len(c.Imm.Servers); got != 2 {
+		t.Fatalf("the client has %d servers, want the node's 2", got)
+	}
+	// A connected server the cache never names costs a bounded wait,
+	// then the error as before.
+	os.Remove(cache)
+	start := time.Now()
+	if _, err := Open(dir); err == nil {
+		t.Fatal("Open with no cache at all found servers")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Open waited %v for a cache that never came", d)
 	}
 }
