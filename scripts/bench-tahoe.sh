@@ -6,10 +6,15 @@
 # Each side gets an introducer, 3 storage nodes and a client node (2-of-3,
 # happy 2), every one its own process on 127.0.0.1. Per run, a fresh random
 # 64 MiB file goes up and comes back through each client's web API
-# (PUT /uri, GET /uri/CAP with curl) and a second fresh file through each
+# (PUT /uri, GET /uri/CAP with curl: the PUT streams the file, -T, without
+# Expect: 100-continue, as Go's and Python's HTTP clients send it; curl's
+# --data-binary @FILE reads the whole file into its memory first and costs
+# it ~0.6 s of CPU per 64 MiB) and a second fresh file through each
 # CLI (tahoe put/get, lafs put/get); the two sides alternate, the one that
 # goes first alternating too. GETs are compared with the file (not timed).
-# Figures: the "BENCH" lines and the medians at the end.
+# Figures: the "BENCH" lines and the medians at the end. CPU is the user +
+# system time of the side's five node processes during the operation plus
+# that of the curl or CLI process (the CPU a machine pays, whatever the load).
 #
 # Environment:
 #   TAHOE             a tahoe command (default: /tmp/tahoe-bench/tahoe, the
@@ -34,7 +39,7 @@ done
 
 work="${BENCH_TAHOE_DIR:-$(mktemp -d /tmp/tahoe-bench-run.XXXXXX)}"
 mkdir -p "$work"
-pids=()
+pids=() tpids=() opids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 1
@@ -57,6 +62,7 @@ start() {
   local log="$1"; shift
   "$@" >"$log" 2>&1 </dev/null &
   pids+=("$!")
+  case "$log" in "$work/tahoe/"*) tpids+=("$!") ;; *) opids+=("$!") ;; esac
 }
 # waitfor SECONDS WHAT CMD...: until CMD succeeds, at most SECONDS.
 waitfor() {
@@ -131,25 +137,40 @@ echo "bench-tahoe: Tahoe: $tv ($TAHOE); ours: $("$LAFS" --version 2>/dev/null | 
 echo "bench-tahoe: ${mib} MiB, 2-of-3 happy 2 on 3 storage nodes, $runs runs per side; $(nproc) cores"
 
 now() { date +%s.%N; }
+# nodecpu SIDE: the CPU seconds (user + system) the side's node processes used so far.
+nodecpu() {
+  local -n ps="${1:0:1}pids"
+  local tot=0 p
+  for p in "${ps[@]}"; do
+    read -r -a st <"/proc/$p/stat"
+    tot=$((tot + st[13] + st[14]))
+  done
+  python3 -c "print($tot / $(getconf CLK_TCK))"
+}
 secs() { python3 -c "print(f'{$2-$1:.3f}')"; }
 results="$work/results"
 : >"$results"
 
+# tm CMD...: runs CMD, its CPU seconds (user + system) into $work/time.
+tm() { /usr/bin/time -f '%U %S' -o "$work/time" "$@"; }
+
 # one SIDE OP FILE: times one operation, appends "SIDE OP SECONDS" to $results.
 one() {
-  local side="$1" op="$2" f="$3" t0 t1 cap
+  local side="$1" op="$2" f="$3" t0 t1 c0 c1 cap tm="$work/time"
+  c0="$(nodecpu "$side")"
   t0="$(now)"
   case "$side/$op" in
-    tahoe/webput) cap="$(curl -sSf -X PUT --data-binary "@$f" "$turl/uri")" ;;
-    ours/webput) cap="$(curl -sSf -X PUT -H "Authorization: Bearer $ltok" --data-binary "@$f" "$lurl/uri")" ;;
-    tahoe/webget) curl -sSf -o "$f.back" "$turl/uri/$(cat "$f.cap.$side")" ;;
-    ours/webget) curl -sSf -H "Authorization: Bearer $ltok" -o "$f.back" "$lurl/uri/$(cat "$f.cap.$side")" ;;
-    tahoe/cliput) cap="$("$TAHOE" -d "$tg/c" put "$f" 2>/dev/null)" ;;
-    ours/cliput) cap="$("$LAFS" -d "$lg/c" put "$f")" ;;
-    tahoe/cliget) "$TAHOE" -d "$tg/c" get "$(cat "$f.cap.$side")" "$f.back" 2>/dev/null ;;
-    ours/cliget) "$LAFS" -d "$lg/c" get "$(cat "$f.cap.$side")" "$f.back" ;;
+    tahoe/webput) cap="$(tm curl -sSf -H 'Expect:' -T "$f" "$turl/uri")" ;;
+    ours/webput) cap="$(tm curl -sSf -H 'Expect:' -H "Authorization: Bearer $ltok" -T "$f" "$lurl/uri")" ;;
+    tahoe/webget) tm curl -sSf -o "$f.back" "$turl/uri/$(cat "$f.cap.$side")" ;;
+    ours/webget) tm curl -sSf -H "Authorization: Bearer $ltok" -o "$f.back" "$lurl/uri/$(cat "$f.cap.$side")" ;;
+    tahoe/cliput) cap="$(tm "$TAHOE" -d "$tg/c" put "$f" 2>/dev/null)" ;;
+    ours/cliput) cap="$(tm "$LAFS" -d "$lg/c" put "$f")" ;;
+    tahoe/cliget) tm "$TAHOE" -d "$tg/c" get "$(cat "$f.cap.$side")" "$f.back" 2>/dev/null ;;
+    ours/cliget) tm "$LAFS" -d "$lg/c" get "$(cat "$f.cap.$side")" "$f.back" ;;
   esac
   t1="$(now)"
+  c1="$(nodecpu "$side")"
   case "$op" in
     *put)
       cap="$(echo "$cap" | tr -d '\r\n')"
@@ -159,10 +180,12 @@ one() {
       cmp -s "$f" "$f.back" || { echo "bench-tahoe: FAIL: $side $op returned other bytes" >&2; exit 1; }
       rm -f "$f.back" ;;
   esac
-  local s
+  local s cpu
   s="$(secs "$t0" "$t1")"
-  echo "$side $op $s" >>"$results"
-  echo "BENCH run=$run side=$side op=$op seconds=$s MB/s=$(python3 -c "print(f'{$mib*1.048576/$s:.1f}')") load=$(cut -d' ' -f1-3 /proc/loadavg)"
+  read -r cu cs <"$tm"
+  cpu="$(python3 -c "print(f'{$c1 - $c0 + $cu + $cs:.2f}')")"
+  echo "$side $op $s $cpu" >>"$results"
+  echo "BENCH run=$run side=$side op=$op seconds=$s MB/s=$(python3 -c "print(f'{$mib*1.048576/$s:.1f}')") cpu=$cpu load=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 for ((run = 1; run <= runs; run++)); do
@@ -175,15 +198,18 @@ for ((run = 1; run <= runs; run++)); do
   rm -f "$w" "$c"
 done
 
-echo "--- medians of $runs runs (seconds; ratio = Tahoe's time / ours)"
+echo "--- medians of $runs runs (seconds; ratio = Tahoe's / ours)"
 python3 - "$results" <<'EOF'
 import statistics, sys
 t = {}
 for line in open(sys.argv[1]):
-    side, op, s = line.split()
+    side, op, s, cpu = line.split()
     t.setdefault((side, op), []).append(float(s))
+    t.setdefault((side, op, "cpu"), []).append(float(cpu))
 for op in ("webput", "webget", "cliput", "cliget"):
     a, b = statistics.median(t[("tahoe", op)]), statistics.median(t[("ours", op)])
-    print(f"{op}: tahoe {a:.3f} s, ours {b:.3f} s, ratio {a/b:.2f}x  (tahoe {t[('tahoe', op)]}, ours {t[('ours', op)]})")
+    ca, cb = statistics.median(t[("tahoe", op, "cpu")]), statistics.median(t[("ours", op, "cpu")])
+    print(f"{op}: wall tahoe {a:.3f} s, ours {b:.3f} s, ratio {a/b:.2f}x; CPU tahoe {ca:.2f} s, ours {cb:.2f} s, ratio {ca/cb:.2f}x")
+    print(f"    wall tahoe {t[('tahoe', op)]}, ours {t[('ours', op)]}")
 EOF
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
