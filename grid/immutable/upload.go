@@ -399,27 +399,43 @@ type candidate struct {
 // (allocateFresh): two requests per server per file, not four. When a
 // server already holds a share of the file (a second upload of the same
 // content, an upload resumed), refuses, fails, or the guess cannot be
-// placed happily, the guess is released and the upload asks every server
-// what it holds and places from that (as repair always does).
+// placed happily, the upload asks every server what it holds and places
+// from that (as repair always does); what the guess reserved and that
+// placement does not use is then released. (Released only then: an
+// allocation under the same upload secret may be another upload's of the
+// same content, under way in this client, which the placement reuses.)
 func (c *Client) allocate(ctx context.Context, si storage.SI, shareLen int64, secret storage.Secret, corrupt map[string][]int) (map[int]*shareTarget, int, error) {
 	ring := c.ring(si)
 	if len(ring) > 2*c.Params.N {
 		ring = ring[:2*c.Params.N]
 	}
+	var guessed []shareTarget // what a failed guess reserved
 	if corrupt == nil {
 		cands := c.survey(ctx, si, ring, shareLen, nil, false)
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		if targets, happy, ok := c.allocateFresh(ctx, si, cands, shareLen, secret); ok {
+		targets, happy, ok, reserved := c.allocateFresh(ctx, si, cands, shareLen, secret)
+		if ok {
 			return targets, happy, nil
 		}
+		guessed = reserved
 	}
+	var targets map[int]*shareTarget
+	var happy int
 	cands := c.survey(ctx, si, ring, shareLen, corrupt, true)
-	if err := ctx.Err(); err != nil {
-		return nil, 0, err
+	err := ctx.Err()
+	if err == nil {
+		targets, happy, err = c.allocateSurveyed(ctx, si, cands, shareLen, secret, corrupt)
 	}
-	return c.allocateSurveyed(ctx, si, cands, shareLen, secret, corrupt)
+	for _, g := range guessed {
+		if t := targets[g.shnum]; t == nil || t.present || t.srv != g.srv {
+			actx, cancel := c.call(context.WithoutCancel(ctx))
+			_ = g.srv.AbortShare(actx, si, g.shnum, secret)
+			cancel()
+		}
+	}
+	return targets, happy, err
 }
 
 // survey asks each server on ring whether it takes a share of shareLen
@@ -459,10 +475,11 @@ func (c *Client) survey(ctx context.Context, si storage.SI, ring []storage.Serve
 }
 
 // allocateFresh places the n shares on cands as if no server held any
-// and allocates them. ok is false, with nothing left reserved, when the
-// placement is not happy, or a server holds a share of si already,
-// refuses one, or fails.
-func (c *Client) allocateFresh(ctx context.Context, si storage.SI, cands []*candidate, shareLen int64, secret storage.Secret) (targets map[int]*shareTarget, happy int, ok bool) {
+// and allocates them. ok is false when the placement is not happy, or a
+// server holds a share of si already, refuses one, or fails; reserved is
+// then what it allocated (for the caller to release what it does not
+// use).
+func (c *Client) allocateFresh(ctx context.Context, si storage.SI, cands []*candidate, shareLen int64, secret storage.Secret) (targets map[int]*shareTarget, happy int, ok bool, reserved []shareTarget) {
 	ps := make([]placement.Server, len(cands))
 	for i, cd := range cands {
 		ps[i] = placement.Server{Writable: cd.writable}
@@ -470,7 +487,7 @@ func (c *Client) allocateFresh(ctx context.Context, si storage.SI, cands []*cand
 	assign := placement.Place(c.Params.N, ps)
 	happy = placement.HappinessOf(assign, ps)
 	if happy < c.Params.Happy || len(assign) < c.Params.N {
-		return nil, 0, false
+		return nil, 0, false, nil
 	}
 	perServer := map[int][]int{}
 	targets = map[int]*shareTarget{}
@@ -513,16 +530,14 @@ func (c *Client) allocateFresh(ctx context.Context, si storage.SI, cands []*cand
 		}
 	})
 	if ok && ctx.Err() == nil {
-		return targets, happy, true
+		return targets, happy, true, nil
 	}
 	for i, shares := range allocated {
 		for _, sh := range shares {
-			actx, cancel := c.call(context.WithoutCancel(ctx))
-			_ = cands[i].srv.AbortShare(actx, si, sh, secret)
-			cancel()
+			reserved = append(reserved, shareTarget{srv: cands[i].srv, shnum: sh})
 		}
 	}
-	return nil, 0, false
+	return nil, 0, false, reserved
 }
 
 // allocateSurveyed places the shares on cands, knowing what each holds,
