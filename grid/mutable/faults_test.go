@@ -529,28 +529,7 @@ func TestStaleWriterLeavesNewerSharesAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		lateSrv := map[int]bool{8: true, 9: true}
-		m := early
-		earlyShares := early.shares
-		m.shares, m.versions, m.maxSeq = nil, map[string]*version{}, 0
-		for _, s := range earlyShares {
-			if !lateSrv[s.srv] {
-				m.shares = append(m.shares, s)
-			}
-		}
-		for _, s := range late.shares {
-			if lateSrv[s.srv] {
-				m.shares = append(m.shares, s)
-			}
-		}
-		for _, s := range m.shares {
-			v := m.versions[string(s.p.signed())]
-			if v == nil {
-				v = &version{signed: string(s.p.signed()), h: s.p.header}
-				m.versions[v.signed] = v
-			}
-			v.shares = append(v.shares, s)
-			m.maxSeq = max(m.maxSeq, s.p.Seqnum)
-		}
+		m := hybrid(early, late, lateSrv)
 		if err := m.checkBase(base); err != nil {
 			t.Fatalf("%v: the torn map should still show the base as newest: %v", format, err)
 		}

@@ -167,16 +167,7 @@ func (f *File) mapServers(ctx context.Context) (*servermap, error) {
 		}
 		return m.pos[x.srv] < m.pos[y.srv]
 	})
-	for _, s := range m.shares {
-		key := string(s.p.signed())
-		v := m.versions[key]
-		if v == nil {
-			v = &version{signed: key, h: s.p.header}
-			m.versions[key] = v
-		}
-		v.shares = append(v.shares, s)
-		m.maxSeq = max(m.maxSeq, s.p.Seqnum)
-	}
+	m.index()
 	if v := m.newest(); v != nil {
 		for _, s := range m.shares {
 			if s.p.Seqnum < v.h.Seqnum {
@@ -239,4 +230,20 @@ func (f *File) checkSignature(p *prefix) error {
 
 func chainComplete(p *prefix) bool {
 	return len(p.Chain) <= 2*p.N
+}
+
+// index groups the map's shares by the version they hold (the signed
+// prefix) and notes the highest seqnum, anew.
+func (m *servermap) index() {
+	m.versions, m.maxSeq = map[string]*version{}, 0
+	for _, s := range m.shares {
+		key := string(s.p.signed())
+		v := m.versions[key]
+		if v == nil {
+			v = &version{signed: key, h: s.p.header}
+			m.versions[key] = v
+		}
+		v.shares = append(v.shares, s)
+		m.maxSeq = max(m.maxSeq, s.p.Seqnum)
+	}
 }

@@ -45,7 +45,7 @@ func publishOnly(t *testing.T, f *File, contents []byte, seq uint64, srvs map[in
 // takes it: early for most servers, late for those in lateSrv.
 func hybrid(early, late *servermap, lateSrv map[int]bool) *servermap {
 	m := *early
-	m.shares, m.versions, m.maxSeq = nil, map[string]*version{}, 0
+	m.shares = nil
 	for _, s := range early.shares {
 		if !lateSrv[s.srv] {
 			m.shares = append(m.shares, s)
@@ -56,15 +56,7 @@ func hybrid(early, late *servermap, lateSrv map[int]bool) *servermap {
 			m.shares = append(m.shares, s)
 		}
 	}
-	for _, s := range m.shares {
-		v := m.versions[string(s.p.signed())]
-		if v == nil {
-			v = &version{signed: string(s.p.signed()), h: s.p.header}
-			m.versions[v.signed] = v
-		}
-		v.shares = append(v.shares, s)
-		m.maxSeq = max(m.maxSeq, s.p.Seqnum)
-	}
+	m.index()
 	return &m
 }
 
