@@ -204,6 +204,15 @@ type viewGrid struct {
 	views []map[[2]int][]byte
 }
 
+// wrap returns servers as the readers of g see them.
+func (g *viewGrid) wrap(servers []storage.Server) []storage.Server {
+	out := make([]storage.Server, len(servers))
+	for i, s := range servers {
+		out[i] = viewer{s, i, g}
+	}
+	return out
+}
+
 type viewer struct {
 	storage.Server
 	i int
@@ -281,11 +290,7 @@ func tornViews(t *testing.T, n int) ([]storage.Server, *File, []byte, []map[[2]i
 func TestReadWaitsOutWritersMidPublish(t *testing.T) {
 	servers, f, last, views := tornViews(t, 2)
 	g := &viewGrid{at: map[int]int{}, views: views}
-	wrapped := make([]storage.Server, len(servers))
-	for i, s := range servers {
-		wrapped[i] = viewer{s, i, g}
-	}
-	r, err := Open(f.ReadCap(), wrapped, Options{Logger: quiet})
+	r, err := Open(f.ReadCap(), g.wrap(servers), Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,10 +303,7 @@ func TestReadWaitsOutWritersMidPublish(t *testing.T) {
 	}
 	// A check waits them out the same way, and finds the file healthy.
 	g2 := &viewGrid{at: map[int]int{}, views: views}
-	for i, s := range servers {
-		wrapped[i] = viewer{s, i, g2}
-	}
-	c, _ := Open(f.ReadCap(), wrapped, Options{Logger: quiet})
+	c, _ := Open(f.ReadCap(), g2.wrap(servers), Options{Logger: quiet})
 	res, err := c.Check(context.Background(), true)
 	if err != nil || !res.Healthy || res.Version.Seqnum != 5 {
 		t.Fatalf("check after two maps mid-publish: %+v, %v", res, err)
@@ -317,11 +319,7 @@ func TestReadOfTornGridFailsAtOnce(t *testing.T) {
 		views = append(views, views[0])
 	}
 	g := &viewGrid{at: map[int]int{}, views: views}
-	wrapped := make([]storage.Server, len(servers))
-	for i, s := range servers {
-		wrapped[i] = viewer{s, i, g}
-	}
-	r, err := Open(f.ReadCap(), wrapped, Options{Logger: quiet})
+	r, err := Open(f.ReadCap(), g.wrap(servers), Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
