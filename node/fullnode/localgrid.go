@@ -199,14 +199,17 @@ func RunEmbeddedLocked(ctx context.Context, lk *nodedir.Lock, log *slog.Logger, 
 		// The daemon's node takes tahoe.cfg's live keys while it runs
 		// (lafs reachability --apply: POST ReloadPath); it cannot restart
 		// itself inside the daemon, so a change of any other key is
-		// refused with what to do (Reload).
-		if settings, err := readSettings(nodeDir); err == nil {
-			n.reload.mu.Lock()
-			n.reload.settings, n.reload.generation = settings, 1
-			n.reload.mu.Unlock()
+		// refused with what to do (Reload). Without what this run read
+		// of tahoe.cfg there is nothing to compare a reload with, and no
+		// ReloadPath.
+		settings, serr := readSettings(nodeDir)
+		if serr == nil {
+			n.armReload(settings, 1, nil)
 		}
 		withReload := func(n *Node) {
-			n.MountWeb(ReloadPath, n.reloadHandler())
+			if serr == nil {
+				n.MountWeb(ReloadPath, n.reloadHandler())
+			}
 			if ready != nil {
 				ready(n)
 			}

@@ -96,10 +96,7 @@ func RunRestarting(ctx context.Context, dir string, log *slog.Logger, hooks RunH
 		}
 		runCtx, cancel := context.WithCancel(ctx)
 		var restarted atomic.Bool
-		n.reload.mu.Lock()
-		n.reload.settings, n.reload.generation = settings, gen
-		n.reload.restart = func() { restarted.Store(true); cancel() }
-		n.reload.mu.Unlock()
+		n.armReload(settings, gen, func() { restarted.Store(true); cancel() })
 		err = n.Run(runCtx, func(n *Node) {
 			n.MountWeb(ReloadPath, n.reloadHandler())
 			if hooks.Ready != nil {
@@ -115,6 +112,14 @@ func RunRestarting(ctx context.Context, dir string, log *slog.Logger, hooks RunH
 		}
 		log.Info("node restarted in this process to take tahoe.cfg's changes", "run", gen+1)
 	}
+}
+
+// armReload records what this run read of tahoe.cfg, which run it is,
+// and how to restart it (nil: it cannot), for Reload.
+func (n *Node) armReload(settings map[string]string, generation int, restart func()) {
+	n.reload.mu.Lock()
+	defer n.reload.mu.Unlock()
+	n.reload.settings, n.reload.generation, n.reload.restart = settings, generation, restart
 }
 
 // readSettings reads tahoe.cfg as "section.key" → value.
