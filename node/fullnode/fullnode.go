@@ -74,6 +74,7 @@ type Node struct {
 	local  storage.Server   // this node's own storage server, if enabled
 	reach  reachState       // reach.go
 	reload reloadState      // reach_reload.go
+	uplink nat.Uplink       // uplink.go
 	log    *slog.Logger
 
 	mu sync.Mutex // guards addr, webURL, cl, web, leaseRoots
@@ -383,6 +384,7 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 		return err
 	}
 	wg.Go(func() { n.runReach(ctx) })
+	wg.Go(func() { n.runUplinkMeter(ctx) })
 	if err := n.startRelay(ctx, &wg, peerMux); err != nil {
 		return err
 	}

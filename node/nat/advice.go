@@ -188,7 +188,19 @@ func helperGain(in Inputs) float64 {
 	return float64(in.N) / float64(in.K)
 }
 
-func mbit(bps float64) string { return strconv.FormatFloat(bps/1e6, 'f', -1, 64) + " Mbit/s" }
+// mbit is a bandwidth for people: two significant digits at most ("19
+// Mbit/s", "2.4 Mbit/s", "0.35 Mbit/s"), as a measurement deserves.
+func mbit(bps float64) string {
+	v := bps / 1e6
+	prec := 0
+	switch {
+	case v < 1:
+		prec = 2
+	case v < 10:
+		prec = 1
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64) + " Mbit/s"
+}
 
 func minutes(m float64) string {
 	if m < 1 {

@@ -171,6 +171,17 @@ type Report struct {
 	// port; what it said of its own outside address.
 	Router    *RouterInfo `json:"router,omitempty"`
 	CheckedAt time.Time   `json:"checked_at,omitzero"`
+	// Uplink is the node's measured upload bandwidth (Inputs.UplinkBps);
+	// absent until its uploads measured one.
+	Uplink *UplinkReport `json:"uplink,omitempty"`
+}
+
+// UplinkReport is an uplink in a Report.
+type UplinkReport struct {
+	BitsPerSecond float64 `json:"bits_per_second"`
+	// Measured: from the node's own uploads (Uplink); always true today,
+	// for a later estimate of another kind.
+	Measured bool `json:"measured"`
 }
 
 // LocalAddress is one interface address and its class.
@@ -238,6 +249,10 @@ func Decide(in Inputs) Report {
 	}
 	if natted := r.Verdict == VerdictNAT || r.Verdict == VerdictCGNAT; natted && fewServers(in) {
 		ev("%s", serversFact(in))
+	}
+	if in.Client && in.UplinkMeasured && in.UplinkBps > 0 {
+		r.Uplink = &UplinkReport{BitsPerSecond: in.UplinkBps, Measured: true}
+		ev("this node's uploads reached %s over the network in the last day (its uplink, measured from its own traffic)", mbit(in.UplinkBps))
 	}
 	return r
 }

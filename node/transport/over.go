@@ -74,6 +74,7 @@ func (n *Node) DialOver(ctx context.Context, raw net.Conn, peerID, via string) e
 		raw.Close()
 		return err
 	}
+	raw = metered(raw, &n.sent)
 	tc := tlsbatch.Client(raw, cfg)
 	if err := handshake(ctx, tc); err != nil {
 		if errors.Is(err, ErrWrongPeer) {
@@ -107,6 +108,7 @@ func (n *Node) ServeOver(ctx context.Context, raw net.Conn, peerID, via string) 
 		NextProtos:   []string{ALPN},
 		MinVersion:   tls.VersionTLS13,
 	}
+	raw = metered(raw, &n.sent)
 	tc := tlsbatch.Server(raw, cfg)
 	if err := handshake(ctx, tc); err != nil {
 		raw.Close()

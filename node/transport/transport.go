@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -142,6 +143,7 @@ type Node struct {
 	relay   RelayDialer    // guarded by mu; over.go
 	meet    func(net.Conn) // guarded by mu; over.go
 	wg      sync.WaitGroup
+	sent    atomic.Uint64 // BytesSent (meter.go)
 }
 
 // New makes a node that serves handler to its peers and fallback (may be
@@ -242,7 +244,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (n *Node) accept(ctx context.Context, raw net.Conn) {
-	raw, ok := n.sniff(raw) // over.go: a relay's rendezvous is not TLS
+	raw, ok := n.sniff(metered(raw, &n.sent)) // over.go: a relay's rendezvous is not TLS
 	if !ok {
 		return
 	}
@@ -321,6 +323,7 @@ func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", addr, err)
 	}
+	raw = metered(raw, &n.sent)
 	tc := tlsbatch.Client(raw, cfg) // large frames leave in few socket writes
 	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = tc.HandshakeContext(hctx)
