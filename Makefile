@@ -65,6 +65,8 @@ test-short:
 bench:
 	scripts/bench.sh
 	scripts/bench-tray.sh
+	@# Against a real Tahoe-LAFS when one is installed (scripts/tahoe-from-source.sh); skips with a message otherwise.
+	scripts/bench-tahoe.sh
 
 $(STATICCHECK):
 	GOBIN=$(abspath $(BIN)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
