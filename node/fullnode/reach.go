@@ -59,15 +59,13 @@ type reachState struct {
 	mapper      nat.Mapper // Node.Mapper, or the default one (runReach)
 }
 
-// reachMode is [node] reachability.
+// reachMode is [node] reachability: as a reload took it, or as the run
+// started (reach_reload_live.go).
 func (n *Node) reachMode() nat.Mode {
-	switch {
-	case n.Config.OutboundOnly:
-		return nat.ModeOutboundOnly
-	case n.Config.Reachability == string(nat.ModePublic):
-		return nat.ModePublic
+	if m := n.reload.mode.Load(); m != nil {
+		return *m
 	}
-	return nat.ModeAuto
+	return modeOf(n.Config)
 }
 
 // announcedAddrs is what the node announces now: its reachability and
@@ -102,11 +100,6 @@ func (n *Node) outboundOnly() bool {
 	r, _ := n.announcedAddrs()
 	return r == introducer.OutboundOnly
 }
-
-// mayBeOutboundOnly says whether the node can come to announce no address
-// (auto mode, or outbound-only): then it holds relay reservations while it
-// does (relay.go).
-func (n *Node) mayBeOutboundOnly() bool { return n.reachMode() != nat.ModePublic }
 
 // reservationCandidates are the relays to reserve on: relayCandidates
 // while the node announces no address, none while others can dial it.
@@ -199,7 +192,6 @@ func (n *Node) reachInputs() nat.Inputs {
 	n.mu.Unlock()
 	if in.Client {
 		in.ServersReached, in.ServersKnown = n.serverCounts()
-		in.UplinkBps, in.UplinkMeasured = n.uplink.Estimate(time.Now()) // uplink.go
 	}
 	known := map[string]bool{}
 	if n.Sub != nil {
@@ -329,7 +321,6 @@ func (n *Node) refreshAdvice() bool {
 	in := *n.reach.inputs
 	in.HelperUse, in.Helpers, in.Relays = now.HelperUse, now.Helpers, now.Relays
 	in.ServersReached, in.ServersKnown = now.ServersReached, now.ServersKnown
-	in.UplinkBps, in.UplinkMeasured = now.UplinkBps, now.UplinkMeasured
 	r := nat.Decide(in)
 	old := n.reach.report
 	if r.Verdict != old.Verdict || slices.Equal(r.Evidence, old.Evidence) && slices.EqualFunc(r.Advice, old.Advice, sameAdvice) {
@@ -373,16 +364,9 @@ func (n *Node) republish(ctx context.Context) {
 // interface addresses change, and on connection changes while no peer
 // could check.
 func (n *Node) runReach(ctx context.Context) {
-	m := n.Mapper
-	if m == nil && n.mapsPorts() {
-		m = newMapper(n.log.With("task", "port mapping"))
-	}
-	if m != nil {
-		n.reach.mu.Lock()
-		n.reach.mapper = m
-		n.reach.mu.Unlock()
-		defer m.Close() // the router's mapping goes with the node
-	}
+	n.syncMapper()       // and again when a reload changes [node] upnp or reachability (reach_reload_live.go)
+	defer n.stopMapper() // the router's mapping goes with the node
+	poke := n.reachPoke()
 	first := time.NewTimer(reachFirstWait)
 	defer first.Stop()
 	for len(n.directPeers()) == 0 {
@@ -390,6 +374,9 @@ func (n *Node) runReach(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-first.C:
+		case <-poke:
+			n.takeReachReload(ctx)
+			continue
 		case <-n.T.Changed():
 			continue
 		}
@@ -411,13 +398,14 @@ func (n *Node) runReach(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-every.C:
+		case <-poke: // a reload changed [node] upnp or reachability: check with them
+			n.takeReachReload(ctx)
 		case <-poll.C:
 			now := localSet()
 			if now == addrs {
 				continue
 			}
 			n.log.Info("this computer's addresses changed; checking reachability again")
-			n.uplink.Reset() // another network: another uplink
 			addrs = now
 		case <-conns:
 			if r.Verdict != nat.VerdictUnknown && r.Verdict != nat.VerdictOffline {

@@ -16,29 +16,25 @@ import (
 	"gopkg.in/ini.v1"
 
 	"github.com/lafssync/lafssync/node/config"
+	"github.com/lafssync/lafssync/node/nat"
 )
 
 // Taking tahoe.cfg's changes while running (docs/reachability.md,
 // "Taking effect"): `lafs reachability --apply` edits tahoe.cfg, then
 // asks the running node, over its web API, to take the change
 // (POST ReloadPath). The node compares tahoe.cfg with what this run read
-// at its start. A key it can take at once (liveKeys) it takes in place,
-// keeping every connection; for any other key it restarts itself in the
-// same process (RunRestarting), because those keys decide what it
-// listens on, serves and announces from the start of a run. Nodes run by
-// RunRestarting (lafs run) serve ReloadPath, and so does the node of
-// RunEmbeddedLocked (lafs daemon), which takes the live keys and refuses
-// the others (it cannot restart inside the daemon).
+// at its start. A key it can take in place (liveKey,
+// reach_reload_live.go) it takes at once, keeping every connection; for
+// any other key it restarts itself in the same process (RunRestarting),
+// because those keys decide what it listens on, serves and announces
+// from the start of a run. Nodes run by RunRestarting (lafs run) serve
+// ReloadPath, and so does the node of RunEmbeddedLocked (lafs daemon),
+// which takes the live keys and refuses the others (it cannot restart
+// inside the daemon).
 
 // ReloadPath is the web API route: POST takes tahoe.cfg's changes, GET
 // reports which run of the node answers.
 const ReloadPath = "/node/reload"
-
-// liveKeys are the tahoe.cfg keys ("section.key") a running node takes
-// without a restart. [client] helper only decides which helper the next
-// upload uses (it is read at each one); the others shape the listener,
-// the storage server, the relay, the port mapping or the announcement.
-var liveKeys = map[string]bool{"client.helper": true}
 
 // reloadState is what a run read of tahoe.cfg and how to restart it.
 type reloadState struct {
@@ -46,6 +42,15 @@ type reloadState struct {
 	settings   map[string]string // tahoe.cfg as this run took it: "section.key" → value
 	generation int               // which run of RunRestarting this is (from 1)
 	restart    func()            // ends this run so that RunRestarting starts the next; nil outside it
+
+	// mode is [node] reachability as a reload took it (nil: as this run
+	// started, Config); remode says runReach has yet to announce it.
+	mode   atomic.Pointer[nat.Mode]
+	remode atomic.Bool
+	// poke asks runReach to take a reloaded [node] reachability or upnp:
+	// start or stop the port mapper, announce anew, check again.
+	pokeOnce sync.Once
+	poke     chan struct{}
 }
 
 // ReloadResult answers POST ReloadPath.
@@ -164,13 +169,15 @@ func (n *Node) Reload() (ReloadResult, func(), error) {
 	if err != nil {
 		return ReloadResult{}, nil, err
 	}
-	if _, err := config.Load(n.Dir); err != nil {
+	cfg, err := config.Load(n.Dir)
+	if err != nil {
 		return ReloadResult{}, nil, err
 	}
 	if _, err := config.LoadHelper(n.Dir); err != nil {
 		return ReloadResult{}, nil, err
 	}
-	if _, err := config.LoadRelay(n.Dir); err != nil {
+	rc, err := config.LoadRelay(n.Dir)
+	if err != nil {
 		return ReloadResult{}, nil, err
 	}
 	n.reload.mu.Lock()
@@ -179,18 +186,16 @@ func (n *Node) Reload() (ReloadResult, func(), error) {
 	if res.Changed == nil {
 		res.Changed = []string{}
 	}
-	restartNeeded := false
+	var later []string
 	for _, k := range res.Changed {
-		if liveKeys[k] {
+		if n.liveKey(k, cfg, rc) {
 			res.Live = append(res.Live, k)
 		} else {
-			restartNeeded = true
+			later = append(later, k)
 		}
 	}
 	if len(res.Live) > 0 {
-		n.helper.cfgMu.Lock()
-		n.helper.loaded = false // the next upload reads [client] helper anew
-		n.helper.cfgMu.Unlock()
+		n.takeLive(res.Live, cfg)
 		for _, k := range res.Live {
 			if v, ok := now[k]; ok {
 				n.reload.settings[k] = v
@@ -201,16 +206,10 @@ func (n *Node) Reload() (ReloadResult, func(), error) {
 		n.log.Info("took tahoe.cfg's changes without a restart", "keys", strings.Join(res.Live, ", "))
 		go n.refreshAdvice() // the advice follows (use-helper goes once a helper is named)
 	}
-	if !restartNeeded {
+	if len(later) == 0 {
 		return res, nil, nil
 	}
 	if n.reload.restart == nil {
-		var later []string
-		for _, k := range res.Changed {
-			if !liveKeys[k] {
-				later = append(later, k)
-			}
-		}
 		took := ""
 		if len(res.Live) > 0 {
 			took = "it took " + strings.Join(res.Live, ", ") + " at once, but "

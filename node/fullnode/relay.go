@@ -135,9 +135,9 @@ func (n *Node) startRelay(ctx context.Context, wg *sync.WaitGroup, peerMux *http
 			"circuits_per_peer", lim.MaxCircuitsPerPeer, "rate_per_circuit", lim.Rate, "max_duration", lim.MaxDuration)
 	}
 	if n.Sub != nil {
-		if n.mayBeOutboundOnly() { // reach.go
-			wg.Go(func() { n.keepReservations(ctx) })
-		}
+		// Also in public mode: a reload may make the node outbound-only
+		// (reach_reload_live.go); until then it reserves nowhere.
+		wg.Go(func() { n.keepReservations(ctx) })
 		wg.Go(func() { n.preferDirect(ctx) })
 	}
 	return nil
@@ -167,7 +167,8 @@ func (n *Node) relayCandidates() []string {
 var reservationBackoff = transport.Backoff{Min: time.Second, Max: 5 * time.Minute}
 
 // keepReservations holds reservations on up to two relays and announces
-// them, until ctx ends.
+// them while the node announces no address, gives them up when it
+// announces one, until ctx ends.
 func (n *Node) keepReservations(ctx context.Context) {
 	type event struct {
 		relay string
@@ -175,19 +176,34 @@ func (n *Node) keepReservations(ctx context.Context) {
 		err   error
 	}
 	events := make(chan event, 2*maxReservations)
-	active := map[string]bool{} // reserving or reserved
+	active := map[string]context.CancelFunc{} // reserving or reserved: ends its Reserver
+	dropped := map[string]bool{}              // ended here: no back-off when it returns
 	up := map[string]bool{}
 	failures := map[string]int{}
 	retry := map[string]time.Time{} // no attempt at a relay before
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		next := time.Now().Add(time.Minute)            // candidates may have come
+		next := time.Now().Add(time.Minute) // candidates may have come
+		if !n.outboundOnly() && len(active) > len(dropped) {
+			// Others can dial the node now (a check confirmed an
+			// address, or a reload changed [node] reachability): the
+			// relays are not needed. Connections made through them stay.
+			for id, stop := range active {
+				if !dropped[id] {
+					stop()
+					dropped[id] = true
+					delete(up, id)
+				}
+			}
+			n.log.Info("relay reservations given up: the node announces an address")
+			n.announceRelays(ctx, up)
+		}
 		for _, id := range n.reservationCandidates() { // reach.go: none while the node is reachable
 			if len(active) >= maxReservations {
 				break
 			}
-			if active[id] {
+			if _, ok := active[id]; ok {
 				continue
 			}
 			if at := retry[id]; time.Now().Before(at) {
@@ -196,10 +212,11 @@ func (n *Node) keepReservations(ctx context.Context) {
 				}
 				continue
 			}
-			active[id] = true
+			rctx, stop := context.WithCancel(ctx)
+			active[id] = stop
 			r := &relay.Reserver{T: n.T, Relay: id, Log: n.log, Addrs: func() []string { return n.relayAddrs(id) },
 				OnReserved: func() { events <- event{relay: id, up: true} }}
-			wg.Go(func() { events <- event{relay: id, err: r.Run(ctx)} })
+			wg.Go(func() { events <- event{relay: id, err: r.Run(rctx)} })
 		}
 		changed := n.T.Changed()
 		wake := time.NewTimer(time.Until(next))
@@ -217,12 +234,19 @@ func (n *Node) keepReservations(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if got {
+		if got && dropped[e.relay] {
+			if !e.up { // its Reserver has returned
+				active[e.relay]()
+				delete(active, e.relay)
+				delete(dropped, e.relay)
+			}
+		} else if got {
 			if e.up {
 				up[e.relay] = true
 				delete(failures, e.relay)
 				n.log.Info("reachable through a relay", "relay", e.relay)
 			} else {
+				active[e.relay]()
 				delete(active, e.relay)
 				retry[e.relay] = time.Now().Add(reservationBackoff.Wait(failures[e.relay]))
 				failures[e.relay]++

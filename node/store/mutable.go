@@ -244,7 +244,7 @@ func (s *Store) ReadTestWrite(ctx context.Context, si storage.SI, we storage.Sec
 		res.OK = true
 		return res, nil
 	}
-	if s.opts.ReadOnly {
+	if ro, _ := s.Limits(); ro {
 		return res, fmt.Errorf("mutable slot %s: %w", si, storage.ErrReadOnly)
 	}
 	l := newLease(ls, s.leaseExpiry())

@@ -60,6 +60,10 @@ type Store struct {
 	pendingEdit uint64                // space reserved by changes in progress
 	free        uint64
 	freeAt      time.Time
+	// readOnly and reserved are Options' ReadOnly and ReservedSpace as in
+	// force now (SetLimits changes them while the store serves).
+	readOnly bool
+	reserved uint64
 
 	seq atomic.Uint64 // names journals
 
@@ -110,7 +114,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{dir: dir, opts: opts, log: log, uploads: map[shareKey]*upload{}, slots: map[storage.SI]*sync.Mutex{},
-		undo: map[storage.SI]string{}}
+		undo: map[storage.SI]string{}, readOnly: opts.ReadOnly, reserved: opts.ReservedSpace}
 	if err := s.recoverJournals(); err != nil {
 		return nil, fmt.Errorf("open store %s: undo changes interrupted by a crash: %w", dir, err)
 	}
@@ -180,6 +184,24 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// SetLimits puts read-only and the reserved space in force at once, for
+// the requests that come next (a node taking tahoe.cfg's [storage]
+// readonly and reserved_space while it runs). Uploads already allocated
+// go on to completion; new allocations and mutable writes see the new
+// limits.
+func (s *Store) SetLimits(readOnly bool, reserved uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readOnly, s.reserved = readOnly, reserved
+}
+
+// Limits are read-only and the reserved space in force.
+func (s *Store) Limits() (readOnly bool, reserved uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readOnly, s.reserved
+}
+
 // Info implements storage.Server.
 func (s *Store) Info() storage.ServerInfo { return s.opts.Info }
 
@@ -200,7 +222,7 @@ func (s *Store) available() uint64 {
 	for _, u := range s.uploads {
 		avail -= min(avail, u.left)
 	}
-	return avail - min(avail, s.opts.ReservedSpace)
+	return avail - min(avail, s.reserved)
 }
 
 // Version implements storage.Server.
@@ -208,7 +230,7 @@ func (s *Store) Version(ctx context.Context) (storage.Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	avail := s.available()
-	if s.opts.ReadOnly {
+	if s.readOnly {
 		avail = 0
 	}
 	return storage.Version{MaxImmutableShareSize: avail, MaxMutableShareSize: MaxMutableShareSize,
@@ -287,11 +309,11 @@ func (s *Store) AllocateBuckets(ctx context.Context, si storage.SI, ls storage.L
 			s.log.Warn("renew lease on existing shares", "si", si.String(), "err", err)
 		}
 	}
-	if s.opts.ReadOnly {
-		return a, nil
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.readOnly {
+		return a, nil
+	}
 	busy := false
 	for _, sh := range shares {
 		if sh < 0 || sh > 255 {
