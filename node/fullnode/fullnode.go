@@ -181,7 +181,7 @@ func (n *Node) IntroducerURL() string {
 func (n *Node) addresses() []string {
 	_, port, _ := net.SplitHostPort(n.Addr())
 	var out []string
-	for _, hint := range strings.Split(n.Config.TubLocation, ",") {
+	for _, hint := range strings.Split(n.tubLocation(), ",") { // reach_reload_live.go
 		rest, ok := strings.CutPrefix(strings.TrimSpace(hint), "tcp:")
 		if !ok {
 			continue
@@ -210,7 +210,7 @@ func (n *Node) announcement() (introducer.Signed, error) {
 	}
 	a := introducer.New(svc, n.Config.Nickname, seq)
 	if n.Config.StorageEnabled {
-		sa, err := n.Node.Announcement()
+		sa, err := n.Node.AnnouncementAt(n.tubLocation())
 		if err != nil {
 			return introducer.Signed{}, err
 		}

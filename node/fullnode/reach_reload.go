@@ -47,8 +47,11 @@ type reloadState struct {
 	// started, Config); remode says runReach has yet to announce it.
 	mode   atomic.Pointer[nat.Mode]
 	remode atomic.Bool
-	// poke asks runReach to take a reloaded [node] reachability or upnp:
-	// start or stop the port mapper, announce anew, check again.
+	// location is [node] tub.location as a reload took it (nil: Config's).
+	location atomic.Pointer[string]
+	// poke asks runReach to take a reloaded [node] reachability, upnp or
+	// tub.location: start or stop the port mapper, announce anew, check
+	// again.
 	pokeOnce sync.Once
 	poke     chan struct{}
 }

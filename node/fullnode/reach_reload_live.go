@@ -2,6 +2,8 @@ package fullnode
 
 import (
 	"context"
+	"net"
+	"strconv"
 
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/nat"
@@ -28,9 +30,17 @@ import (
 //     relay server ([relay] enabled = auto serves on a storage node that
 //     is not outbound-only): that server is set up at the start of a run.
 //
-// Everything else needs a restart: tub.port is the listener; tub.location
-// is in the storage NURL and FURL the node announces and that its clients
-// keep (the advice port-forward and few-servers write it with tub.port);
+//   - [node] tub.location (port-forward and few-servers, with tub.port and
+//     reachability): the addresses the node announces and checks, and the
+//     storage NURL and FURL in its announcement, follow at once
+//     (tubLocation); it announces anew and checks again. Connected peers
+//     keep their connection (a node's broker dials only while it has none).
+//   - [node] tub.port only when the listener already is what it asks for:
+//     the same interface, and the port it listens on (tcp:0 written down
+//     as the port it got, what port-forward does on a node that listens on
+//     every interface). Nothing changes then.
+//
+// Everything else needs a restart: tub.port that moves the listener;
 // [storage] enabled, [relay], [helper] and [introducer] start servers
 // mounted at the start of a run.
 
@@ -44,8 +54,36 @@ func (n *Node) liveKey(k string, cfg config.Config, rc config.Relay) bool {
 		return cfg.StorageEnabled == n.Config.StorageEnabled
 	case "node.reachability":
 		return rc.Serves(n.Config.StorageEnabled, n.Config.OutboundOnly) == rc.Serves(n.Config.StorageEnabled, cfg.OutboundOnly)
+	case "node.tub.location":
+		return true
+	case "node.tub.port":
+		return n.listensAs(cfg.TubPort)
 	}
 	return false
+}
+
+// listensAs says whether the node's listener is what tub.port asks for:
+// the interface it was started with, and the port it got.
+func (n *Node) listensAs(tubPort string) bool {
+	host, port, err := config.ParseTubPort(tubPort)
+	if err != nil {
+		return false
+	}
+	was, _, err := config.ParseTubPort(n.Config.TubPort)
+	if err != nil || host != was {
+		return false
+	}
+	_, p, err := net.SplitHostPort(n.Addr())
+	return err == nil && p == strconv.Itoa(port)
+}
+
+// tubLocation is [node] tub.location: as a reload took it, or as the run
+// started.
+func (n *Node) tubLocation() string {
+	if l := n.reload.location.Load(); l != nil {
+		return *l
+	}
+	return n.Config.TubLocation
 }
 
 // limitSetter is the store's hook for [storage] readonly and
@@ -77,6 +115,12 @@ func (n *Node) takeLive(keys []string, cfg config.Config) {
 			reach = true
 		case "node.upnp":
 			reach = true
+		case "node.tub.location":
+			l := cfg.TubLocation
+			n.reload.location.Store(&l)
+			n.reload.remode.Store(true) // announce it
+			n.reachNotify()
+			reach = true
 		}
 	}
 	if reach {
@@ -99,7 +143,7 @@ func modeOf(c config.Config) nat.Mode {
 }
 
 // reachPoke is the channel on which a reload asks runReach to take
-// [node] reachability or upnp (takeReachReload).
+// [node] reachability, upnp or tub.location (takeReachReload).
 func (n *Node) reachPoke() chan struct{} {
 	n.reload.pokeOnce.Do(func() { n.reload.poke = make(chan struct{}, 1) })
 	return n.reload.poke
@@ -116,9 +160,10 @@ func (n *Node) reachNotify() {
 	}
 }
 
-// takeReachReload is runReach taking a reload of [node] reachability or
-// upnp: the mapper as they now want it, and a new announcement when the
-// mode changed. runReach checks again next.
+// takeReachReload is runReach taking a reload of [node] reachability,
+// upnp or tub.location: the mapper as they now want it, and a new
+// announcement when the mode or the location changed. runReach checks
+// again next.
 func (n *Node) takeReachReload(ctx context.Context) {
 	n.syncMapper()
 	if n.reload.remode.Swap(false) {

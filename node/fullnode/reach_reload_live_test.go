@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -296,5 +297,85 @@ func TestReloadTakesUPnPLive(t *testing.T) {
 		open, m, _ := fm.state()
 		return open && m > maps && mapped()
 	})
+	sameConn(t, "the introducer's connection to the node", intro, before)
+}
+
+// A storage server takes a new [node] tub.location while it runs (what
+// port-forward writes on a node that listens on every interface): it
+// announces the new address, with a storage NURL there, checks it and
+// announces it as confirmed; its client keeps the connection it made to
+// the old address and stores through it.
+func TestReloadTakesLocationLive(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true})
+	intro := run(t, filepath.Join(root, "intro"))
+	intros := map[string]string{"default": intro.IntroducerURL()}
+	sdir := filepath.Join(root, "s")
+	create(t, sdir, storagenode.CreateOptions{Storage: true, Introducers: intros})
+	sc, err := config.Load(sdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := config.ParseTubPort(sc.TubPort)
+	listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	oldAddr, newAddr := forwarder(t, listen), forwarder(t, listen) // two routers' forwards to the server
+	if _, err := config.Edit(sdir, []config.Setting{{Section: "node", Key: "tub.location", Value: "tcp:" + oldAddr.String()}}); err != nil {
+		t.Fatal(err)
+	}
+	s := runReloadable(t, sdir, nil)
+	create(t, filepath.Join(root, "c"), storagenode.CreateOptions{Introducers: intros, Location: "tcp:127.0.0.1:" + strconv.Itoa(closedPort(t))})
+	c := run(t, filepath.Join(root, "c"))
+	testkit.WaitFor(t, "the client to reach the server at its old address", 20*time.Second, func() bool { return len(c.Servers()) == 1 })
+	before := connTo(t, c, s.T.ID())
+	if before.Remote != oldAddr.String() {
+		t.Fatalf("the client reached the server at %s, want %s", before.Remote, oldAddr)
+	}
+
+	reloadLive(t, s, config.Setting{Section: "node", Key: "tub.location", Value: "tcp:" + newAddr.String()})
+	testkit.WaitFor(t, "the client to hear the server at its new address", 20*time.Second, func() bool {
+		k, ok := c.Sub.Nodes()[s.T.ID()]
+		return ok && slices.Equal(k.Ann.Addresses, []string{newAddr.String()}) && len(k.Ann.NURLs) == 1 &&
+			strings.Contains(k.Ann.NURLs[0], "@"+newAddr.String()+"/")
+	})
+	testkit.WaitFor(t, "the server to confirm and announce its new address", 30*time.Second, func() bool {
+		return slices.Equal(s.Reach().Announce, []string{newAddr.String()})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	testkit.WaitFor(t, "the client to use the server announced anew", 20*time.Second, func() bool { return len(c.Servers()) == 1 })
+	ls := storage.LeaseSecrets{Renew: storage.Secret{1}, Cancel: storage.Secret{2}}
+	if a, err := c.Servers()[0].AllocateBuckets(ctx, storage.SI{7}, ls, storage.Secret{9}, []int{0}, 1000); err != nil || !slices.Equal(a.Allocated, []int{0}) {
+		t.Errorf("allocation after the new location: %+v %v", a, err)
+	}
+	sameConn(t, "the client's connection to the server", c, before)
+}
+
+// tub.port written as the port a tcp:0 listener got is taken live (the
+// listener already is what it asks for); a port it does not listen on
+// needs the restart.
+func TestReloadTakesSamePortLive(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true})
+	intro := run(t, filepath.Join(root, "intro"))
+	create(t, filepath.Join(root, "n"), storagenode.CreateOptions{Introducers: map[string]string{"default": intro.IntroducerURL()},
+		Port: "tcp:0:interface=127.0.0.1"})
+	n := runReloadable(t, filepath.Join(root, "n"), nil)
+	before := connTo(t, intro, n.T.ID())
+	addr := n.Addr()
+	_, port, _ := net.SplitHostPort(addr)
+
+	reloadLive(t, n, config.Setting{Section: "node", Key: "tub.port", Value: "tcp:" + port + ":interface=127.0.0.1"})
+	if n.Addr() != addr {
+		t.Errorf("the node listens on %s after the reload, was %s", n.Addr(), addr)
+	}
+
+	if _, err := config.Edit(n.Dir, []config.Setting{{Section: "node", Key: "tub.port", Value: "tcp:" + strconv.Itoa(closedPort(t)) + ":interface=127.0.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := api(t, n, http.MethodPost, ReloadPath, nil)
+	var res ReloadResult
+	if err := json.Unmarshal(body, &res); code != http.StatusOK || err != nil || !res.Restarting || len(res.Live) != 0 {
+		t.Errorf("reload after tub.port moved to another port: %d %s, want a restart", code, body)
+	}
 	sameConn(t, "the introducer's connection to the node", intro, before)
 }

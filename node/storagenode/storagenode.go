@@ -54,8 +54,10 @@ func Open(dir string, log *slog.Logger) (*Node, error) {
 
 // NURL is the storage NURL clients use (contains the swissnum: a secret
 // the node hands to its clients on purpose).
-func (n *Node) NURL() (string, error) {
-	host, port, err := config.ParseLocation(n.Config.TubLocation)
+func (n *Node) NURL() (string, error) { return n.nurlAt(n.Config.TubLocation) }
+
+func (n *Node) nurlAt(location string) (string, error) {
+	host, port, err := config.ParseLocation(location)
 	if err != nil {
 		return "", err
 	}
@@ -65,18 +67,26 @@ func (n *Node) NURL() (string, error) {
 // FURL is the never-changing anonymous-storage-FURL Tahoe clients need in
 // an announcement even when they use HTTP: its tub ID seeds their lease
 // and write-enabler secrets. Nothing answers Foolscap on it.
-func (n *Node) FURL() string {
+func (n *Node) FURL() string { return n.furlAt(n.Config.TubLocation) }
+
+func (n *Node) furlAt(location string) string {
 	tub := gbs.TubID(n.leaf)
-	return fmt.Sprintf("pb://%s@%s/%s", base32.Encode(tub[:]), n.Config.TubLocation, n.ID.Swissnum)
+	return fmt.Sprintf("pb://%s@%s/%s", base32.Encode(tub[:]), location, n.ID.Swissnum)
 }
 
 // Announcement is what clients need to use this server.
 func (n *Node) Announcement() (config.Announcement, error) {
-	nurl, err := n.NURL()
+	return n.AnnouncementAt(n.Config.TubLocation)
+}
+
+// AnnouncementAt is Announcement with location in place of tub.location
+// (a running node that took a new tub.location, node/fullnode).
+func (n *Node) AnnouncementAt(location string) (config.Announcement, error) {
+	nurl, err := n.nurlAt(location)
 	if err != nil {
 		return config.Announcement{}, err
 	}
-	return config.Announcement{Nickname: n.Config.Nickname, FURL: n.FURL(), NURLs: []string{nurl},
+	return config.Announcement{Nickname: n.Config.Nickname, FURL: n.furlAt(location), NURLs: []string{nurl},
 		PermutationSeed: n.ID.PermutationSeedBase32()}, nil
 }
 
