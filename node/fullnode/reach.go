@@ -398,7 +398,7 @@ func (n *Node) runReach(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-every.C:
-		case <-poke: // a reload changed [node] upnp or reachability: check with them
+		case <-poke: // a reload changed [node] upnp, reachability or tub.location: check with them
 			n.takeReachReload(ctx)
 		case <-poll.C:
 			now := localSet()

@@ -29,20 +29,20 @@ import (
 //     announces one. Not when the change starts or stops this node's own
 //     relay server ([relay] enabled = auto serves on a storage node that
 //     is not outbound-only): that server is set up at the start of a run.
-//
 //   - [node] tub.location (port-forward and few-servers, with tub.port and
 //     reachability): the addresses the node announces and checks, and the
 //     storage NURL and FURL in its announcement, follow at once
 //     (tubLocation); it announces anew and checks again. Connected peers
 //     keep their connection (a node's broker dials only while it has none).
 //   - [node] tub.port only when the listener already is what it asks for:
-//     the same interface, and the port it listens on (tcp:0 written down
-//     as the port it got, what port-forward does on a node that listens on
-//     every interface). Nothing changes then.
+//     the same interface, and the port it listens on (a tcp:0 listener's
+//     port written down; tcp:PORT from port-forward on a node that
+//     listens on every interface already). Nothing changes then.
 //
 // Everything else needs a restart: tub.port that moves the listener;
-// [storage] enabled, [relay], [helper] and [introducer] start servers
-// mounted at the start of a run.
+// [storage] enabled (storage-readonly, storage-off), [relay], [helper]
+// and [introducer] start servers mounted at the start of a run; the
+// others (nickname, shares.*, web.port) are read once, at the start.
 
 // liveKey says whether this run can take key k ("section.key") as
 // tahoe.cfg now has it (cfg, rc) in place.
