@@ -25,8 +25,21 @@ type Broker struct {
 	t    *transport.Node
 	ctx  context.Context
 	log  *slog.Logger
-	mu   sync.Mutex // guards byID
+	mu   sync.Mutex // guards byID, changed
 	byID map[string]*peerEntry
+	// changed is closed (and replaced) when an announcement changes:
+	// what keepReservations waits on for relays that come or go.
+	changed chan struct{}
+}
+
+// Changed returns a channel closed at the next announcement that changes.
+func (b *Broker) Changed() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.changed
 }
 
 type peerEntry struct {
@@ -115,6 +128,10 @@ func (b *Broker) Update(nodes map[string]introducer.Known) {
 		b.byID[id] = e
 		go b.t.Keep(ctx, id, func() []string { return addrs }, transport.DefaultBackoff)
 		b.log.Debug("following a node", "node", id, "nickname", k.Ann.Nickname, "service", k.Ann.ServiceName, "addresses", len(addrs))
+		if b.changed != nil {
+			close(b.changed)
+			b.changed = nil
+		}
 	}
 }
 

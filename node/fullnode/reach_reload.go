@@ -191,14 +191,14 @@ func (n *Node) Reload() (ReloadResult, func(), error) {
 	}
 	var later []string
 	for _, k := range res.Changed {
-		if n.liveKey(k, cfg, rc) {
+		if n.liveKey(k, cfg) {
 			res.Live = append(res.Live, k)
 		} else {
 			later = append(later, k)
 		}
 	}
 	if len(res.Live) > 0 {
-		n.takeLive(res.Live, cfg)
+		n.takeLive(res.Live, cfg, rc)
 		for _, k := range res.Live {
 			if v, ok := now[k]; ok {
 				n.reload.settings[k] = v

@@ -26,9 +26,11 @@ import (
 //     anew, runReach starts or stops the mapper (only auto mode maps) and
 //     checks again, and keepReservations takes a reservation on a relay
 //     while the node announces no address and gives it up when it
-//     announces one. Not when the change starts or stops this node's own
-//     relay server ([relay] enabled = auto serves on a storage node that
-//     is not outbound-only): that server is set up at the start of a run.
+//     announces one. This node's own relay server starts or stops with it
+//     ([relay] enabled = auto serves on a storage node that is not
+//     outbound-only): stopping ends the reservations and circuits it
+//     carries for others, never a connection of this node.
+//   - [relay] enabled: the relay server starts or stops, as above.
 //   - [node] tub.location (port-forward and few-servers, with tub.port and
 //     reachability): the addresses the node announces and checks, and the
 //     storage NURL and FURL in its announcement, follow at once
@@ -40,21 +42,20 @@ import (
 //     listens on every interface already). Nothing changes then.
 //
 // Everything else needs a restart: tub.port that moves the listener;
-// [storage] enabled (storage-readonly, storage-off), [relay], [helper]
-// and [introducer] start servers mounted at the start of a run; the
-// others (nickname, shares.*, web.port) are read once, at the start.
+// [storage] enabled (storage-readonly, storage-off), [helper] and
+// [introducer] start servers mounted at the start of a run; the relay's
+// limits are the running server's own; the others (nickname, shares.*,
+// web.port) are read once, at the start.
 
 // liveKey says whether this run can take key k ("section.key") as
 // tahoe.cfg now has it (cfg, rc) in place.
-func (n *Node) liveKey(k string, cfg config.Config, rc config.Relay) bool {
+func (n *Node) liveKey(k string, cfg config.Config) bool {
 	switch k {
 	case "client.helper", "node.upnp":
 		return true
 	case "storage.readonly", "storage.reserved_space":
 		return cfg.StorageEnabled == n.Config.StorageEnabled
-	case "node.reachability":
-		return rc.Serves(n.Config.StorageEnabled, n.Config.OutboundOnly) == rc.Serves(n.Config.StorageEnabled, cfg.OutboundOnly)
-	case "node.tub.location":
+	case "node.reachability", "relay.enabled", "node.tub.location":
 		return true
 	case "node.tub.port":
 		return n.listensAs(cfg.TubPort)
@@ -92,10 +93,10 @@ type limitSetter interface {
 	SetLimits(readOnly bool, reserved uint64)
 }
 
-// takeLive puts the live keys (liveKey) of cfg in force; n.reload.mu is
-// held.
-func (n *Node) takeLive(keys []string, cfg config.Config) {
-	reach := false
+// takeLive puts the live keys (liveKey) of cfg and rc in force;
+// n.reload.mu is held.
+func (n *Node) takeLive(keys []string, cfg config.Config, rc config.Relay) {
+	reach, relays := false, false
 	for _, k := range keys {
 		switch k {
 		case "client.helper":
@@ -112,7 +113,10 @@ func (n *Node) takeLive(keys []string, cfg config.Config) {
 			n.reload.mode.Store(&m)
 			n.reload.remode.Store(true)
 			n.reachNotify() // keepReservations and the status follow the mode
-			reach = true
+			reach, relays = true, true
+		case "relay.enabled":
+			n.reload.remode.Store(true) // announce whether it relays
+			reach, relays = true, true
 		case "node.upnp":
 			reach = true
 		case "node.tub.location":
@@ -121,6 +125,13 @@ func (n *Node) takeLive(keys []string, cfg config.Config) {
 			n.reload.remode.Store(true) // announce it
 			n.reachNotify()
 			reach = true
+		}
+	}
+	if relays {
+		if rc.Serves(n.Config.StorageEnabled, cfg.OutboundOnly) {
+			n.startRelayServer(rc) // relay.go
+		} else {
+			n.stopRelayServer(false)
 		}
 	}
 	if reach {
@@ -161,9 +172,9 @@ func (n *Node) reachNotify() {
 }
 
 // takeReachReload is runReach taking a reload of [node] reachability,
-// upnp or tub.location: the mapper as they now want it, and a new
-// announcement when the mode or the location changed. runReach checks
-// again next.
+// upnp or tub.location, or [relay] enabled: the mapper as they now want
+// it, and a new announcement when what the node announces changed.
+// runReach checks again next.
 func (n *Node) takeReachReload(ctx context.Context) {
 	n.syncMapper()
 	if n.reload.remode.Swap(false) {

@@ -379,3 +379,44 @@ func TestReloadTakesSamePortLive(t *testing.T) {
 	}
 	sameConn(t, "the introducer's connection to the node", intro, before)
 }
+
+// A storage node relays by default ([relay] enabled = auto) unless it is
+// outbound-only. Told outbound-only while it runs (the advice use-relay),
+// it stops relaying and announces that: the NATted node that held a
+// reservation on it loses it; told auto again it relays again and the
+// NATted node reserves on it again. [relay] enabled = false stops it too.
+// The NATted node's connection to it stays the same throughout.
+func TestReloadStartsAndStopsRelay(t *testing.T) {
+	root := t.TempDir()
+	create(t, filepath.Join(root, "intro"), storagenode.CreateOptions{Introducer: true})
+	intro := run(t, filepath.Join(root, "intro"))
+	intros := map[string]string{"default": intro.IntroducerURL()}
+	create(t, filepath.Join(root, "relay"), storagenode.CreateOptions{Storage: true, Nickname: "relay", Introducers: intros})
+	r := runReloadable(t, filepath.Join(root, "relay"), nil)
+	create(t, filepath.Join(root, "natted"), storagenode.CreateOptions{Nickname: "natted", Introducers: intros, OutboundOnly: true})
+	x := run(t, filepath.Join(root, "natted"))
+	reserved := func() bool {
+		srv := r.RelayServer()
+		return srv != nil && srv.Stats().Reservations == 1 && slices.Equal(x.reservedRelays(), []string{r.T.ID()})
+	}
+	testkit.WaitFor(t, "the NATted node to reserve on the relay", 20*time.Second, reserved)
+	before := connTo(t, x, r.T.ID())
+	relays := func() bool { k := x.Sub.Nodes()[r.T.ID()]; return k.Ann.Relay }
+
+	reloadLive(t, r, config.Setting{Section: "node", Key: "reachability", Value: "outbound-only"})
+	if r.RelayServer() != nil {
+		t.Error("an outbound-only node still runs its relay after the reload")
+	}
+	testkit.WaitFor(t, "the NATted node to hear the relay gone and lose its reservation", 20*time.Second, func() bool {
+		return !relays() && len(x.reservedRelays()) == 0
+	})
+
+	reloadLive(t, r, config.Setting{Section: "node", Key: "reachability", Value: "auto"})
+	testkit.WaitFor(t, "the relay back and the NATted node's reservation on it", 30*time.Second, func() bool { return relays() && reserved() })
+
+	reloadLive(t, r, config.Setting{Section: "relay", Key: "enabled", Value: "false"})
+	testkit.WaitFor(t, "the relay stopped by [relay] enabled = false", 20*time.Second, func() bool {
+		return r.RelayServer() == nil && !relays() && len(x.reservedRelays()) == 0
+	})
+	sameConn(t, "the NATted node's connection to the relay", x, before)
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lafssync/lafssync/node/config"
 	"github.com/lafssync/lafssync/node/introducer"
+	"github.com/lafssync/lafssync/node/nat"
 	"github.com/lafssync/lafssync/node/relay"
 	"github.com/lafssync/lafssync/node/transport"
 )
@@ -27,15 +28,18 @@ const maxReservations = 2
 type relayState struct {
 	mu       sync.Mutex // guards all below
 	srv      *relay.Server
+	h        http.Handler      // srv's handler (serveRelay)
+	ended    bool              // the run ended: no relay server starts any more
 	reserved []string          // relays holding a reservation now, sorted
 	latest   introducer.Signed // the announcement naming them
 	changed  bool              // latest is set
 }
 
-// relayServes says whether this node runs a relay.
+// relayServes says whether this node runs a relay (in the mode it runs
+// in now: a reload may have changed it, reach_reload_live.go).
 func (n *Node) relayServes() bool {
 	r, err := config.LoadRelay(n.Dir)
-	return err == nil && r.Serves(n.Config.StorageEnabled, n.Config.OutboundOnly)
+	return err == nil && r.Serves(n.Config.StorageEnabled, n.reachMode() == nat.ModeOutboundOnly)
 }
 
 // reservedRelays are the relays to announce.
@@ -109,31 +113,20 @@ func (n *Node) announced(id string) bool {
 }
 
 // startRelay starts relaying once the introducer client exists: the relay
-// server (mounted in the peer handler), the relay dialer, the
-// reservations of an outbound-only node, and the switch to direct
-// connections when they become possible.
+// server (the peer handler's /relay/ serves the one running now), the
+// relay dialer, the reservations of an outbound-only node, and the switch
+// to direct connections when they become possible.
 func (n *Node) startRelay(ctx context.Context, wg *sync.WaitGroup, peerMux *http.ServeMux) error {
 	n.T.SetRelayDialer((&relay.Dialer{T: n.T, Addrs: n.relayAddrs, Log: n.log}).Dial)
 	rc, err := config.LoadRelay(n.Dir)
 	if err != nil {
 		return err
 	}
+	peerMux.Handle("/relay/", http.HandlerFunc(n.serveRelay))
 	if rc.Serves(n.Config.StorageEnabled, n.Config.OutboundOnly) {
-		srv := relay.NewServer(relay.MembersFunc(n.announced), relay.Limits{
-			MaxReservations: rc.Reservations, MaxCircuits: rc.Circuits, MaxCircuitsPerPeer: rc.CircuitsPerPeer,
-			Rate: rc.Rate, MaxDuration: rc.MaxDuration, MaxBytes: rc.MaxBytes,
-		}, n.log.With("role", "relay"))
-		n.relay.mu.Lock()
-		n.relay.srv = srv
-		n.relay.mu.Unlock()
-		peerMux.Handle("/relay/", srv.Handler())
-		srv.EnableRendezvous() // circuits on sockets of their own to tub.port
-		n.T.SetRendezvous(srv.ServeRendezvous)
-		wg.Go(func() { <-ctx.Done(); srv.Close() })
-		lim := srv.Limits()
-		n.log.Info("relaying for the grid's nodes", "reservations", lim.MaxReservations, "circuits", lim.MaxCircuits,
-			"circuits_per_peer", lim.MaxCircuitsPerPeer, "rate_per_circuit", lim.Rate, "max_duration", lim.MaxDuration)
+		n.startRelayServer(rc)
 	}
+	wg.Go(func() { <-ctx.Done(); n.stopRelayServer(true) })
 	if n.Sub != nil {
 		// Also in public mode: a reload may make the node outbound-only
 		// (reach_reload_live.go); until then it reserves nowhere.
@@ -141,6 +134,61 @@ func (n *Node) startRelay(ctx context.Context, wg *sync.WaitGroup, peerMux *http
 		wg.Go(func() { n.preferDirect(ctx) })
 	}
 	return nil
+}
+
+// serveRelay serves the relay this node runs now; without one it answers
+// 404, as a node that never ran one.
+func (n *Node) serveRelay(w http.ResponseWriter, r *http.Request) {
+	n.relay.mu.Lock()
+	h := n.relay.h
+	n.relay.mu.Unlock()
+	if h == nil {
+		http.NotFound(w, r)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// startRelayServer starts relaying with the limits of rc, unless a relay
+// runs already or the run ended: at the start of a run, or when a reload
+// makes the node serve one (reach_reload_live.go).
+func (n *Node) startRelayServer(rc config.Relay) {
+	n.relay.mu.Lock()
+	defer n.relay.mu.Unlock()
+	if n.relay.srv != nil || n.relay.ended {
+		return
+	}
+	srv := relay.NewServer(relay.MembersFunc(n.announced), relay.Limits{
+		MaxReservations: rc.Reservations, MaxCircuits: rc.Circuits, MaxCircuitsPerPeer: rc.CircuitsPerPeer,
+		Rate: rc.Rate, MaxDuration: rc.MaxDuration, MaxBytes: rc.MaxBytes,
+	}, n.log.With("role", "relay"))
+	srv.EnableRendezvous() // circuits on sockets of their own to tub.port
+	n.relay.srv, n.relay.h = srv, srv.Handler()
+	n.T.SetRendezvous(srv.ServeRendezvous)
+	lim := srv.Limits()
+	n.log.Info("relaying for the grid's nodes", "reservations", lim.MaxReservations, "circuits", lim.MaxCircuits,
+		"circuits_per_peer", lim.MaxCircuitsPerPeer, "rate_per_circuit", lim.Rate, "max_duration", lim.MaxDuration)
+}
+
+// stopRelayServer stops the relay, if one runs: its reservations and the
+// circuits it carries end (the nodes' own connections to this one stay).
+// final: the run ends, and no relay starts after.
+func (n *Node) stopRelayServer(final bool) {
+	n.relay.mu.Lock()
+	srv := n.relay.srv
+	n.relay.srv, n.relay.h = nil, nil
+	n.relay.ended = n.relay.ended || final
+	if srv != nil {
+		n.T.SetRendezvous(nil)
+	}
+	n.relay.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	srv.Close()
+	if !final {
+		n.log.Info("relay stopped: this node no longer relays for the grid's nodes")
+	}
 }
 
 // relayCandidates are announced public relays this node is directly
@@ -226,6 +274,7 @@ func (n *Node) keepReservations(ctx context.Context) {
 		case <-ctx.Done():
 		case <-changed:
 		case <-n.ReachChanged():
+		case <-n.Broker.Changed(): // a relay announced or gone
 		case <-wake.C:
 		case e = <-events:
 			got = true
