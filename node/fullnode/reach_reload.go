@@ -49,9 +49,9 @@ type reloadState struct {
 	remode atomic.Bool
 	// location is [node] tub.location as a reload took it (nil: Config's).
 	location atomic.Pointer[string]
-	// poke asks runReach to take a reloaded [node] reachability, upnp or
-	// tub.location: start or stop the port mapper, announce anew, check
-	// again.
+	// poke asks runReach to take a reloaded [node] reachability, upnp,
+	// tub.location or [relay] enabled: start or stop the port mapper,
+	// announce anew, check again.
 	pokeOnce sync.Once
 	poke     chan struct{}
 }

@@ -47,16 +47,14 @@ import (
 // limits are the running server's own; the others (nickname, shares.*,
 // web.port) are read once, at the start.
 
-// liveKey says whether this run can take key k ("section.key") as
-// tahoe.cfg now has it (cfg, rc) in place.
+// liveKey says whether this run can take key k ("section.key") in place,
+// as tahoe.cfg now has it (cfg).
 func (n *Node) liveKey(k string, cfg config.Config) bool {
 	switch k {
-	case "client.helper", "node.upnp":
+	case "client.helper", "node.upnp", "node.reachability", "relay.enabled", "node.tub.location":
 		return true
 	case "storage.readonly", "storage.reserved_space":
 		return cfg.StorageEnabled == n.Config.StorageEnabled
-	case "node.reachability", "relay.enabled", "node.tub.location":
-		return true
 	case "node.tub.port":
 		return n.listensAs(cfg.TubPort)
 	}
@@ -154,7 +152,8 @@ func modeOf(c config.Config) nat.Mode {
 }
 
 // reachPoke is the channel on which a reload asks runReach to take
-// [node] reachability, upnp or tub.location (takeReachReload).
+// [node] reachability, upnp or tub.location, or [relay] enabled
+// (takeReachReload).
 func (n *Node) reachPoke() chan struct{} {
 	n.reload.pokeOnce.Do(func() { n.reload.poke = make(chan struct{}, 1) })
 	return n.reload.poke
