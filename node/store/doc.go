@@ -15,8 +15,15 @@
 // incoming/ are removed at start. An upload holds no open file between
 // writes. incoming/ is flat (Tahoe nests it like shares/; nobody else
 // reads it) and an allocation writes nothing: the file is made by the
-// first write and its header written when complete, so an upload costs
-// no directory and an allocation no inode. A new bucket directory is
+// first write, so an upload costs no directory and an allocation no
+// inode. A write of no bytes (node/gbs checks each request with one
+// before reading its body) opens nothing. The container header goes out
+// in the same pwritev(2) as the write at share offset 0 and the lease in
+// the one that completes the share at its end (else each is written
+// when the share completes): neither is read before the share leaves
+// incoming/, and both are final when written. Share files are opened
+// outside the runtime's poller (a regular file never blocks in it): no
+// epoll_ctl and O_NONBLOCK fcntls per open. A new bucket directory is
 // made with one mkdir (MkdirAll only when its prefix directory is
 // missing), and its entry in the prefix directory is flushed too.
 //

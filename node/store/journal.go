@@ -227,7 +227,7 @@ func (s *Store) doEdits(jp string, edits []*edit) error {
 			}
 			flag |= os.O_CREATE | os.O_EXCL
 		}
-		f, err := os.OpenFile(p, flag, 0o600)
+		f, err := openFile(p, flag, 0o600)
 		if err != nil {
 			return err
 		}

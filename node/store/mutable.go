@@ -93,7 +93,7 @@ func (s *Store) readSlot(si storage.SI) (mut map[int]*slotShare, imm map[int]boo
 var errNotMutable = errors.New("not a mutable share")
 
 func (s *Store) readMutShare(si storage.SI, sh int) (*mutHead, error) {
-	f, err := os.Open(s.sharePath(si, sh))
+	f, err := openFile(s.sharePath(si, sh), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func readData(path string, off, n uint64) ([]byte, error) {
 	if n == 0 {
 		return buf, nil
 	}
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

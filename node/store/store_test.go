@@ -291,3 +291,69 @@ func FuzzContainers(f *testing.F) {
 		immLeases(b)
 	})
 }
+
+// A share written in pieces, in any order (Tahoe's uploader and ours
+// write the blocks, then the header at 0, then the hashes at the end),
+// with the zero-byte write node/gbs checks each request with before it,
+// ends up as the one-piece share: header, data, one lease. The zero-byte
+// writes make no file in incoming/.
+func TestShareWrittenInPieces(t *testing.T) {
+	data := []byte("0123456789abcdefghijklmnopqrstuvwxyz")
+	pieces := [][2]int{{0, 5}, {5, 30}, {30, 36}} // [from, to) of data
+	for _, tc := range []struct {
+		name  string
+		order []int
+	}{
+		{"blocks, header, hashes", []int{1, 0, 2}},
+		{"in order", []int{0, 1, 2}},
+		{"backwards", []int{2, 1, 0}},
+		{"end first, header last", []int{2, 0, 1}},
+		{"header written twice", []int{0, 1, 0, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c := &clock{time.Unix(1_700_000_000, 0)}
+			s := open(t, dir, Options{Now: c.now})
+			var si storage.SI
+			si[0] = 0x42
+			ls := storage.LeaseSecrets{Renew: sec(1), Cancel: sec(2)}
+			if _, err := s.AllocateBuckets(ctx, si, ls, sec(9), []int{3}, uint64(len(data))); err != nil {
+				t.Fatal(err)
+			}
+			incoming := filepath.Join(dir, "shares", "incoming")
+			for i, p := range tc.order {
+				from, to := pieces[p][0], pieces[p][1]
+				if done, err := s.WriteShare(ctx, si, 3, sec(9), uint64(to), nil); err != nil || done {
+					t.Fatalf("zero-byte check before piece %d: done %v, %v", p, done, err)
+				}
+				if i == 0 {
+					if es, _ := os.ReadDir(incoming); len(es) != 0 {
+						t.Errorf("a zero-byte write made %d files in incoming/", len(es))
+					}
+				}
+				done, err := s.WriteShare(ctx, si, 3, sec(9), uint64(from), data[from:to])
+				if err != nil {
+					t.Fatalf("piece %d: %v", p, err)
+				}
+				if last := i == len(tc.order)-1; done != last {
+					t.Fatalf("piece %d (write %d of %d): done %v", p, i+1, len(tc.order), done)
+				}
+			}
+			name := base32.Encode(si[:])
+			b, err := os.ReadFile(filepath.Join(dir, "shares", name[:2], name, "3"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := immHeaderBytes(2, uint64(len(data)), 1)
+			want = append(want, data...)
+			want = append(want, newLease(ls, uint32(1_700_000_000+31*24*3600)).marshalImm()...)
+			if !bytes.Equal(b, want) {
+				t.Errorf("container\n% x\nwant\n% x", b, want)
+			}
+			got, err := s.ReadShare(ctx, si, 3, 0, 100)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("read back %q, %v", got, err)
+			}
+		})
+	}
+}
