@@ -192,6 +192,7 @@ func (n *Node) reachInputs() nat.Inputs {
 	n.mu.Unlock()
 	if in.Client {
 		in.ServersReached, in.ServersKnown = n.serverCounts()
+		in.UplinkBps, in.UplinkMeasured = n.uplink.Estimate(time.Now()) // uplink.go
 	}
 	known := map[string]bool{}
 	if n.Sub != nil {
@@ -321,6 +322,7 @@ func (n *Node) refreshAdvice() bool {
 	in := *n.reach.inputs
 	in.HelperUse, in.Helpers, in.Relays = now.HelperUse, now.Helpers, now.Relays
 	in.ServersReached, in.ServersKnown = now.ServersReached, now.ServersKnown
+	in.UplinkBps, in.UplinkMeasured = now.UplinkBps, now.UplinkMeasured
 	r := nat.Decide(in)
 	old := n.reach.report
 	if r.Verdict != old.Verdict || slices.Equal(r.Evidence, old.Evidence) && slices.EqualFunc(r.Advice, old.Advice, sameAdvice) {
@@ -406,6 +408,7 @@ func (n *Node) runReach(ctx context.Context) {
 				continue
 			}
 			n.log.Info("this computer's addresses changed; checking reachability again")
+			n.uplink.Reset() // another network: another uplink
 			addrs = now
 		case <-conns:
 			if r.Verdict != nat.VerdictUnknown && r.Verdict != nat.VerdictOffline {
