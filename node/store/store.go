@@ -401,6 +401,7 @@ func (s *Store) WriteShare(ctx context.Context, si storage.SI, sh int, secret st
 		// A write of no bytes (node/gbs checks each request this way
 		// before it reads the body) changes nothing: no file is opened
 		// or made. Only an empty share's one write completes it.
+		u.last = s.opts.Now()
 		return false, nil
 	}
 	f, err := openFile(u.path, os.O_RDWR|os.O_CREATE, 0o600)
