@@ -124,6 +124,20 @@ type RouterOptions struct {
 	// and forward chains, so that a miniupnpd started in the router can
 	// add port mappings.
 	UPnP bool
+	// Symmetric gives each outgoing connection a random outside port
+	// (masquerade fully-random) instead of keeping the inside one when it
+	// can: a NAT whose ports cannot be predicted, through which hole
+	// punching cannot work.
+	Symmetric bool
+	// Stealth drops new connections to the router itself from its WAN
+	// side, as most home routers do, instead of answering them with a
+	// reset. Hole punching needs it here: the two routers are neighbours
+	// on one LAN, so a SYN that comes before the other side's mapping
+	// exists reaches the other router itself (on the Internet, an ISP
+	// router between would take the first SYNs' low TTL), and a reset
+	// there makes that NAT give the other side's connection another
+	// outside port.
+	Stealth bool
 }
 
 // Router is a NAT router: a namespace with a WAN interface on an outer
@@ -174,6 +188,12 @@ func natRules(wan, lan string, opts RouterOptions) string {
 		p("    iifname %q jump miniupnpd", wan)
 	}
 	p("  }")
+	if opts.Stealth {
+		p("  chain input {")
+		p("    type filter hook input priority filter; policy accept;")
+		p("    iifname %q ct state new drop", wan)
+		p("  }")
+	}
 	p("  chain prerouting {")
 	p("    type nat hook prerouting priority dstnat; policy accept;")
 	p("    iifname %q jump forwards", wan)
@@ -186,7 +206,11 @@ func natRules(wan, lan string, opts RouterOptions) string {
 	if opts.UPnP {
 		p("    oifname %q jump postrouting_miniupnpd", wan)
 	}
-	p("    oifname %q meta nfproto ipv4 masquerade", wan)
+	if opts.Symmetric {
+		p("    oifname %q meta nfproto ipv4 masquerade fully-random", wan)
+	} else {
+		p("    oifname %q meta nfproto ipv4 masquerade", wan)
+	}
 	p("  }")
 	p("  chain forwards {")
 	p("  }")

@@ -75,6 +75,7 @@ type Node struct {
 	reach  reachState       // reach.go
 	reload reloadState      // reach_reload.go
 	uplink nat.Uplink       // uplink.go
+	punch  punchState       // punch.go
 	log    *slog.Logger
 
 	mu sync.Mutex // guards addr, webURL, cl, web, leaseRoots
@@ -385,6 +386,8 @@ func (n *Node) Run(ctx context.Context, ready func(*Node)) error {
 	}
 	wg.Go(func() { n.runReach(ctx) })
 	wg.Go(func() { n.runUplinkMeter(ctx) })
+	peerMux.Handle("/punch/", n.punchHandler(ctx))
+	wg.Go(func() { n.runPunch(ctx) })
 	if err := n.startRelay(ctx, &wg, peerMux); err != nil {
 		return err
 	}

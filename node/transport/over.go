@@ -92,7 +92,7 @@ func (n *Node) DialOver(ctx context.Context, raw net.Conn, peerID, via string) e
 		tc.Close()
 		return err
 	}
-	n.add(context.Background(), &conn{sess: sess, peer: peerID, initiator: n.ID(), since: time.Now(), remote: RelayPrefix + via, via: via})
+	n.add(context.Background(), &conn{sess: sess, peer: peerID, initiator: n.ID(), since: time.Now(), remote: overRemote(raw, via), via: via})
 	return nil
 }
 
@@ -132,7 +132,7 @@ func (n *Node) ServeOver(ctx context.Context, raw net.Conn, peerID, via string) 
 		tc.Close()
 		return err
 	}
-	n.add(context.Background(), &conn{sess: sess, peer: peer, initiator: peer, since: time.Now(), remote: RelayPrefix + via, via: via})
+	n.add(context.Background(), &conn{sess: sess, peer: peer, initiator: peer, since: time.Now(), remote: overRemote(raw, via), via: via})
 	return nil
 }
 
@@ -140,6 +140,16 @@ func handshake(ctx context.Context, tc *tlsbatch.Conn) error {
 	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	return tc.HandshakeContext(hctx)
+}
+
+// overRemote is a connection's remote address as Peers shows it: the
+// relay it runs through, or (via "": a direct connection made by Punch)
+// the peer's address.
+func overRemote(raw net.Conn, via string) string {
+	if via == "" {
+		return raw.RemoteAddr().String()
+	}
+	return RelayPrefix + via
 }
 
 // preferDirect orders a direct and a relayed connection to one peer: both

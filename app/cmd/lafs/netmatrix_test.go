@@ -42,7 +42,8 @@ var topologyMatrix = []matrixCell{
 	{name: "all public", run: cellAllPublic},
 	{name: "one NATted storage server (outbound-only)", run: cellNATtedServer},
 	{name: "NATted client with a public helper", run: cellHelper},
-	{name: "two NATted nodes (different NATs)", run: cellTwoNATted},
+	{name: "two NATted nodes (different NATs): hole punch", run: cellHolePunch},
+	{name: "two NATted nodes, one NAT symmetric: relay", run: cellTwoNATted},
 	{name: "NATted node with a DNAT port forward", run: cellPortForward},
 	{name: "NATted node behind a UPnP router (miniupnpd)", run: cellUPnP},
 	{name: "double NAT (CGNAT 100.64/10)", run: cellDoubleNAT},
@@ -399,12 +400,16 @@ func cellPortForward(t *testing.T, g *matrixGrid) string {
 
 // Two NATted nodes behind different routers: a storage server at one
 // home, the client at another (both outbound-only), with a public
-// storage server that relays. The client reaches the home server only
-// through the relay.
+// storage server that relays. The home router is a symmetric NAT (a new
+// random outside port for each connection), so hole punching cannot
+// work (cellHolePunch is the same grid with port-keeping NATs): the client
+// reaches the home server only through the relay, and stays relayed.
 func cellTwoNATted(t *testing.T, g *matrixGrid) string {
 	h := g.pub.Host("s1")
 	runNode(t, h.Prefix(), g.node(t, h, "s1", true), "web API: ")
-	g.natServers(t, "rtra", "192.168.52.0/24", "home")
+	rtr := g.pub.Router("rtra", "192.168.52.0/24", netlab.RouterOptions{Symmetric: true})
+	home := rtr.Inside.Host("home")
+	runNode(t, home.Prefix(), g.node(t, home, "home", true, "--outbound-only"), "web API: ")
 	ch := g.natHost(t, "rtrb", "192.168.53.0/24", "client")
 	dir := g.client(t, ch, "--outbound-only")
 	var remote, relay string
@@ -419,7 +424,73 @@ func cellTwoNATted(t *testing.T, g *matrixGrid) string {
 	if relay == "" || remote != "relay:"+relay {
 		t.Errorf("the client's connection to the home server: remote %q, want relayed by s1 (relay:%s)", remote, relay)
 	}
-	return g.fourOps(t, ch, dir) + "; client to home: relayed by s1"
+	notes := g.fourOps(t, ch, dir)
+	if r := peerRemote(t, ch, dir, "home"); r != "relay:"+relay {
+		t.Errorf("after the operations the client's connection to the home server is %q, want still relayed by s1 (a symmetric NAT defeats hole punching)", r)
+	}
+	return notes + "; client to home: relayed by s1 (symmetric NAT: no hole punch)"
+}
+
+// peerRemote is the remote address of h's node's connection to the peer
+// nicknamed nick ("" if not connected).
+func peerRemote(t *testing.T, h *netlab.Host, dir, nick string) string {
+	t.Helper()
+	for _, p := range status(t, h.Prefix(), dir).Node.Peers {
+		if p.Nickname == nick && p.Connected {
+			return p.Remote
+		}
+	}
+	return ""
+}
+
+// The same two homes behind NAT routers that keep ports and drop what
+// nobody asked for (most home routers; netlab's Stealth): the client and the home server first connect through the
+// relay, then punch a direct connection through both NATs (TCP
+// simultaneous open coordinated over the relayed connection,
+// node/fullnode/punch.go). Each side's connection to the other ends up
+// direct, at the other router's address, and the operations go over it.
+func cellHolePunch(t *testing.T, g *matrixGrid) string {
+	s1 := g.pub.Host("s1")
+	runNode(t, s1.Prefix(), g.node(t, s1, "s1", true), "web API: ")
+	rtra := g.pub.Router("rtra", "192.168.54.0/24", netlab.RouterOptions{Stealth: true})
+	home := rtra.Inside.Host("home")
+	homeDir := g.node(t, home, "home", true, "--outbound-only")
+	runNode(t, home.Prefix(), homeDir, "web API: ")
+	rtrb := g.pub.Router("rtrb", "192.168.55.0/24", netlab.RouterOptions{Stealth: true})
+	ch := rtrb.Inside.Host("client")
+	dir := g.client(t, ch, "--outbound-only")
+	t0 := time.Now()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, d := range []string{dir, homeDir} { // what each side said of its punches
+			b, _ := os.ReadFile(d + ".log")
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, "punch") || strings.Contains(l, "msg=reachability") {
+					t.Log(filepath.Base(d), l)
+				}
+			}
+		}
+	})
+	var clientSees, homeSees string
+	testkit.WaitFor(t, "the client and the home server to connect directly (hole punch)", 60*time.Second, func() bool {
+		clientSees, homeSees = peerRemote(t, ch, dir, "home"), peerRemote(t, home, homeDir, "client")
+		return clientSees != "" && !strings.HasPrefix(clientSees, "relay:") && homeSees != "" && !strings.HasPrefix(homeSees, "relay:")
+	})
+	took := time.Since(t0)
+	if !strings.HasPrefix(clientSees, rtra.WAN.String()+":") {
+		t.Errorf("the client's direct connection to the home server goes to %s, want the home router's address %s", clientSees, rtra.WAN)
+	}
+	if !strings.HasPrefix(homeSees, rtrb.WAN.String()+":") {
+		t.Errorf("the home server's direct connection to the client comes from %s, want the client's router %s", homeSees, rtrb.WAN)
+	}
+	notes := g.fourOps(t, ch, dir)
+	if r := peerRemote(t, ch, dir, "home"); strings.HasPrefix(r, "relay:") {
+		t.Errorf("after the operations the client's connection to the home server is relayed again (%s)", r)
+	}
+	return fmt.Sprintf("%s; client to home: relayed, then direct by hole punch %.1f s after the client was up (%s ↔ %s)",
+		notes, took.Seconds(), clientSees, homeSees)
 }
 
 // A storage server behind two NATs, the outer one an ISP's carrier-grade

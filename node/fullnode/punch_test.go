@@ -1,0 +1,61 @@
+package fullnode
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/lafssync/lafssync/node/transport"
+)
+
+// What a peer offers for a hole punch is checked before this node sends
+// a SYN anywhere: at most punchMaxAddrs addresses, each one a node could
+// have.
+func TestPunchRemotesRefusesWhatNoNodeHas(t *testing.T) {
+	good, err := punchRemotes([]string{"11.11.0.4:40000", "192.168.1.5:1", "[::ffff:198.51.100.7]:9"})
+	if err != nil || len(good) != 3 || good[2].String() != "198.51.100.7:9" {
+		t.Fatalf("good addresses: %v, %v", good, err)
+	}
+	many := make([]string, punchMaxAddrs+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("10.0.0.%d:1000", i+1)
+	}
+	for _, bad := range [][]string{
+		nil, many,
+		{"127.0.0.1:80"}, {"0.0.0.0:80"}, {"224.0.0.1:80"}, {"11.11.0.4:0"},
+		{"[2001:db8::1]:80"}, {"example.com:80"}, {"11.11.0.4"}, {strings.Repeat("9", 5000)},
+	} {
+		if got, err := punchRemotes(bad); err == nil {
+			t.Errorf("%.80q accepted as %v", bad, got)
+		}
+	}
+}
+
+// Only a peer whose connection runs through a relay may ask for a punch:
+// a request with no peer, or from one connected directly, is refused
+// without reserving a port.
+func TestPunchHandlerOnlyForRelayedPeers(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	id, err := transport.NewIdentity(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{T: transport.New(id, http.NotFoundHandler(), nil, nil)}
+	defer n.T.Close()
+	h := n.punchHandler(context.Background())
+	for _, path := range []string{punchConnect, punchSync} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", path, strings.NewReader(`{"addrs":["11.11.0.4:40000"]}`)))
+		if w.Code != http.StatusConflict {
+			t.Errorf("POST %s from no relayed peer: %d %s, want 409", path, w.Code, w.Body)
+		}
+	}
+	if len(n.punch.pending) != 0 {
+		t.Errorf("%d ports reserved for refused requests", len(n.punch.pending))
+	}
+}
