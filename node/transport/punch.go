@@ -35,8 +35,13 @@ import (
 // port (Windows); hole punching is off there.
 var ErrPunchUnsupported = errors.New("hole punching is not supported on this system")
 
-// punchPause is the pause before dialing again after a dial failed.
-const punchPause = 100 * time.Millisecond
+// punchPause is the pause before dialing again after a dial failed;
+// punchHandshakes bounds the server side's handshakes under way at once
+// (each connection the peer's addresses make is tried).
+const (
+	punchPause      = 100 * time.Millisecond
+	punchHandshakes = 4
+)
 
 // PunchSocket is a local TCP port reserved for one hole-punching attempt:
 // a listener on it (a SYN from a peer that reaches it before ours leaves
@@ -72,10 +77,20 @@ func (n *Node) Punch(ctx context.Context, s *PunchSocket, remotes []netip.AddrPo
 		return errors.New("hole punch: the peer gave no address")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	raws := make(chan net.Conn, len(remotes)+4)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		cancel()
+		wg.Wait()
+		for { // connections made after the one taken
+			select {
+			case c := <-raws:
+				c.Close()
+			default:
+				return
+			}
+		}
+	}()
 	wg.Go(func() {
 		go func() { <-ctx.Done(); s.ln.Close() }()
 		for {
@@ -111,7 +126,7 @@ func (n *Node) Punch(ctx context.Context, s *PunchSocket, remotes []netip.AddrPo
 	// The client handshakes on the first connection; the server on every
 	// one that comes (with several addresses the two sides may first get
 	// different ones; only the one the client speaks on succeeds).
-	errs := make(chan error, len(remotes)+4)
+	errs := make(chan error, punchHandshakes)
 	pending := 0
 	var last error = fmt.Errorf("hole punch to %.16s: no TCP connection was made", peerID)
 	for {
@@ -129,6 +144,10 @@ func (n *Node) Punch(ctx context.Context, s *PunchSocket, remotes []netip.AddrPo
 				hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 				defer hcancel()
 				return n.DialOver(hctx, c, peerID, "")
+			}
+			if pending >= punchHandshakes { // a peer opening connections by the dozen
+				c.Close()
+				continue
 			}
 			pending++
 			wg.Go(func() { errs <- n.ServeOver(ctx, c, peerID, "") })
