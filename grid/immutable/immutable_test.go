@@ -159,9 +159,9 @@ func TestServerFailsMidUpload(t *testing.T) {
 	c, ms := newClient(10)
 	c.Params.Happy = 5
 	fail := &failAfter{Server: ms[3]}
-	fail.writes.Store(1) // the data chunk goes through, the header write fails
+	fail.writes.Store(1) // the share's first chunk goes through, the next write fails
 	c.Servers[3] = fail
-	d := data(40000, 6)
+	d := data(3<<20, 6) // ~1 MiB shares: more than one write each (a small share goes in one)
 	up, err := c.Upload(context.Background(), bytes.NewReader(d))
 	if err != nil {
 		t.Fatalf("upload with one failing server: %v", err)

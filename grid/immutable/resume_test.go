@@ -34,7 +34,7 @@ func (d diesMidUpload) AbortShare(context.Context, storage.SI, int, storage.Secr
 // rather than be refused until the servers' idle abort, half an hour later.
 func TestUploadAfterDyingMidUploadFinishes(t *testing.T) {
 	c, _ := newClient(10)
-	d := data(200_000, 7)
+	d := data(2<<20, 7) // ~700 KB shares, two writes or more each: the budget leaves some incomplete
 	var budget atomic.Int32
 	budget.Store(15)
 	dying := *c

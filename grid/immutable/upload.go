@@ -713,6 +713,16 @@ func (w *serverWriter) WriteAt(sh int, off int64, p []byte) error {
 		return nil
 	}
 	b := w.bufs[sh]
+	if b != nil && off+int64(len(p)) == b.off && len(p)+len(b.data) <= writeChunk {
+		// Ends where the buffer begins: chk writes a share's header at
+		// offset 0 after its blocks, and a small file's whole share then
+		// goes in one PATCH instead of three (header, blocks, hashes).
+		joined := &chunk{off: off, data: append(append((*chunkPool.Get().(*[]byte))[:0], p...), b.data...)}
+		old := b.data[:0]
+		chunkPool.Put(&old)
+		w.bufs[sh] = joined
+		return nil
+	}
 	if b != nil && b.off+int64(len(b.data)) != off {
 		w.send(t, b)
 		b = nil

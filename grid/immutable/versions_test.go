@@ -16,7 +16,24 @@ type counting struct {
 	*mem.Server
 	mu                   sync.Mutex
 	version, list, alloc int
-	abort                int
+	abort, write         int
+}
+
+func (c *counting) WriteShare(ctx context.Context, si storage.SI, sh int, up storage.Secret, off uint64, data []byte) (bool, error) {
+	c.mu.Lock()
+	c.write++
+	c.mu.Unlock()
+	return c.Server.WriteShare(ctx, si, sh, up, off, data)
+}
+
+// writes returns the share writes over cs and resets them.
+func writes(cs []*counting) (n int) {
+	for _, c := range cs {
+		c.mu.Lock()
+		n, c.write = n+c.write, 0
+		c.mu.Unlock()
+	}
+	return n
 }
 
 func (c *counting) Version(ctx context.Context) (storage.Version, error) {
@@ -102,6 +119,10 @@ func TestFreshUploadRequests(t *testing.T) {
 		}
 		if v != wantV || l != 0 || a != 10 || ab != 0 {
 			t.Errorf("upload %d: %d version, %d list, %d allocate, %d abort requests; want %d, 0, 10, 0", i, v, l, a, ab, wantV)
+		}
+		// A small file's share (header, blocks, hashes) goes in one write.
+		if w := writes(cs); w != 10 {
+			t.Errorf("upload %d: %d share writes, want 10 (one per share)", i, w)
 		}
 	}
 	// Without a cache every upload asks every server.
