@@ -70,9 +70,10 @@ func NewMainWindow(a fyne.App, info Info) *Main {
 		widget.NewFormItem("Version", widget.NewLabel(version.Version)),
 		widget.NewFormItem("Node directory", widget.NewLabel(info.NodeDir)),
 	)
-	top := container.NewVBox(title, purpose, widget.NewSeparator(), summary)
-	bottom := container.NewVBox(widget.NewSeparator(), grid, details)
-	w.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(list)))
+	// One column, top to bottom: what the app is, the folders, the grid.
+	// The space a short list leaves is at the window's foot, not between
+	// the folders and the grid (it read as an empty band).
+	w.SetContent(container.NewVScroll(container.NewVBox(title, purpose, widget.NewSeparator(), summary, list, grid, details)))
 	w.Resize(fyne.NewSize(640, 480))
 	// Closing the window leaves the app in the tray.
 	w.SetCloseIntercept(w.Hide)

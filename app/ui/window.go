@@ -58,7 +58,8 @@ func (m *Main) showFolders(sum Summary, fs []api.FolderStatus, now time.Time) {
 	if len(names) == 0 {
 		hint := widget.NewLabel(NoFoldersHint)
 		hint.Wrapping = fyne.TextWrapWord
-		objs = append(objs, hint)
+		objs = append(objs, hint, widget.NewSeparator()) // as a card ends: the grid's lines follow
+
 	}
 	m.list.Objects = objs
 	m.list.Refresh()
