@@ -133,6 +133,10 @@ type Node struct {
 	// that do not offer our ALPN, such as Tahoe's storage client) get, so
 	// that their pinned key can differ from the node's transport key.
 	FallbackCert *tls.Certificate
+	// NoInProcess, set before Serve and Dial, keeps this node's peer
+	// connections on the network even to Nodes of the same process
+	// (local.go): for tests of the network path.
+	NoInProcess bool
 
 	mu      sync.Mutex // guards current, all, closed, changed
 	current map[string]*conn
@@ -199,6 +203,7 @@ const DefaultMaxConns = 1024
 // accept (EMFILE and the like) is retried with back-off, never fatal.
 func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { <-ctx.Done(); ln.Close() }()
+	defer n.registerLocal(ctx, ln)()
 	sem := make(chan struct{}, max(1, n.MaxConns))
 	var lastWarn time.Time
 	warn := func(msg string, args ...any) { // at most one line a second
@@ -314,6 +319,9 @@ func (n *Node) accept(ctx context.Context, raw net.Conn) {
 func (n *Node) Dial(ctx context.Context, addr, peerID string) error {
 	if relay, ok := strings.CutPrefix(addr, RelayPrefix); ok {
 		return n.dialRelay(ctx, relay, peerID)
+	}
+	if ok, err := n.dialLocal(addr, peerID); ok {
+		return err
 	}
 	cfg, err := n.clientConfig(peerID)
 	if err != nil {

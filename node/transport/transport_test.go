@@ -31,7 +31,7 @@ type testNode struct {
 	addr string
 }
 
-func start(t *testing.T, name string, configure ...func(*Node)) *testNode {
+func start(t testing.TB, name string, configure ...func(*Node)) *testNode {
 	t.Helper()
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	id, err := NewIdentity(key)
@@ -39,6 +39,7 @@ func start(t *testing.T, name string, configure ...func(*Node)) *testNode {
 		t.Fatal(err)
 	}
 	n := New(id, whoami(name), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain https") }), nil)
+	n.NoInProcess = true // tests are of the network path unless they say otherwise (local_test.go)
 	for _, f := range configure {
 		f(n)
 	}
