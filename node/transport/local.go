@@ -111,7 +111,16 @@ func (n *Node) dialLocal(addr, peerID string) (ok bool, err error) {
 	t.wg.Add(1) // t.Close waits for the connection to be added (or refused)
 	t.mu.Unlock()
 	defer t.wg.Done()
-	mine, theirs := net.Pipe()
+	from := localAddrOf(n)
+	if from == "" {
+		from = "127.0.0.1:0"
+	}
+	fromAP, _ := netip.ParseAddrPort(from)
+	p1, p2 := net.Pipe()
+	// Addresses as over loopback TCP: what handlers see in RemoteAddr (an
+	// observed-address answer, a log line) stays an address.
+	mine := &addrConn{Conn: p1, local: net.TCPAddrFromAddrPort(fromAP), remote: net.TCPAddrFromAddrPort(ap)}
+	theirs := &addrConn{Conn: p2, local: mine.remote, remote: mine.local}
 	// yamux.Server and Client only start their loops; neither reads first.
 	ss, err := yamux.Server(theirs, t.yamuxConfig(n.ID()))
 	if err != nil {
@@ -125,12 +134,17 @@ func (n *Node) dialLocal(addr, peerID string) (ok bool, err error) {
 		mine.Close()
 		return true, err
 	}
-	from := localAddrOf(n)
-	if from == "" {
-		from = "127.0.0.1:0"
-	}
 	now := time.Now()
 	t.add(l.ctx, &conn{sess: ss, peer: n.ID(), initiator: n.ID(), since: now, remote: from})
 	n.add(context.Background(), &conn{sess: cs, peer: peerID, initiator: n.ID(), since: now, remote: ap.String()})
 	return true, nil
 }
+
+// addrConn is one end of an in-memory pipe with loopback addresses.
+type addrConn struct {
+	net.Conn
+	local, remote net.Addr
+}
+
+func (c *addrConn) LocalAddr() net.Addr  { return c.local }
+func (c *addrConn) RemoteAddr() net.Addr { return c.remote }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,7 +51,13 @@ func serveCounting(t *testing.T, name string, configure ...func(*Node)) (*testNo
 // both ways and no TCP connection is made; a wrong expected ID is refused
 // as over the network; closing the listening node drops the connection.
 func TestSameProcessPeersConnectInMemory(t *testing.T) {
-	b, bl := serveCounting(t, "b", inProcess)
+	b, bl := serveCounting(t, "b", inProcess, func(n *Node) {
+		h := n.handler
+		n.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Remote-Addr", r.RemoteAddr)
+			h.ServeHTTP(w, r)
+		})
+	})
 	a := start(t, "a", inProcess)
 	other := start(t, "other", inProcess)
 	if err := a.Dial(context.Background(), b.addr, other.ID()); !errors.Is(err, ErrWrongPeer) {
@@ -61,6 +68,14 @@ func TestSameProcessPeersConnectInMemory(t *testing.T) {
 	}
 	if got := call(t, a, b); !strings.HasPrefix(got, "b-unused sees "+a.ID()) {
 		t.Fatalf("a→b answered %q", got)
+	}
+	resp, err := a.HTTPClient(b.ID()).Get("http://peer/addr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Remote-Addr"); !strings.HasPrefix(got, "127.0.0.1:") {
+		t.Fatalf("b's handler sees the request from %q, want a loopback address", got)
 	}
 	if got := call(t, b, a); !strings.HasPrefix(got, "a sees "+b.ID()) {
 		t.Fatalf("b→a answered %q", got)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/yamux"
+
 	"github.com/lafssync/lafssync/internal/testkit"
 )
 
@@ -314,5 +316,60 @@ func TestStreamFloodBounded(t *testing.T) {
 	lb.waitFor(t, "stream limit")
 	for _, s := range streams[10:] {
 		s.Close()
+	}
+}
+
+// countingConn counts the writes that carry more than a yamux header.
+type countingConn struct {
+	net.Conn
+	mu     sync.Mutex // guards bodies
+	bodies int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	if len(p) > yamuxHeaderSize {
+		c.mu.Lock()
+		c.bodies++
+		c.mu.Unlock()
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *countingConn) count() int { c.mu.Lock(); defer c.mu.Unlock(); return c.bodies }
+
+// A request body leaves in pieces of up to 256 KiB, not io.Copy's 32 KiB:
+// a 200 KiB share write is two frames (headers with the first bytes, then
+// the rest), each a hand-off to the send loop, a TLS batch and a syscall.
+func TestRequestBodyInFewFrames(t *testing.T) {
+	b := start(t, "b", func(n *Node) {
+		n.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	})
+	a := start(t, "a")
+	p1, p2 := net.Pipe()
+	counted := &countingConn{Conn: p1}
+	ss, err := yamux.Server(p2, b.yamuxConfig(a.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := yamux.Client(counted, a.yamuxConfig(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.add(context.Background(), &conn{sess: ss, peer: a.ID(), initiator: a.ID(), since: time.Now(), remote: "127.0.0.1:1"})
+	a.add(context.Background(), &conn{sess: cs, peer: b.ID(), initiator: a.ID(), since: time.Now(), remote: "127.0.0.1:2"})
+	post := func() {
+		t.Helper()
+		resp, err := a.HTTPClient(b.ID()).Post("http://peer/share", "application/octet-stream", strings.NewReader(strings.Repeat("x", 200<<10)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	post() // opens the stream, and the server widens its window
+	before := counted.count()
+	post()
+	if got := counted.count() - before; got > 3 {
+		t.Fatalf("a 200 KiB body went out in %d writes, want at most 3", got)
 	}
 }
