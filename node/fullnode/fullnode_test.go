@@ -109,14 +109,21 @@ func TestGridThroughIntroducer(t *testing.T) {
 	me := run(t, cdir)
 	testkit.WaitFor(t, "the client to connect to all four servers", 20*time.Second, func() bool { return len(me.Servers()) == 4 })
 
-	st := me.Status()
+	// The client may first reach the NATted server through the public
+	// servers' relay; the server's own connection to the client, direct,
+	// replaces that one.
+	var st *status.Node
 	var natState *status.Peer
-	for i := range st.Peers {
-		if st.Peers[i].ID == natted.T.ID() {
-			natState = &st.Peers[i]
+	ok := testkit.Poll(20*time.Second, func() bool {
+		st, natState = me.Status(), nil
+		for i := range st.Peers {
+			if st.Peers[i].ID == natted.T.ID() {
+				natState = &st.Peers[i]
+			}
 		}
-	}
-	if natState == nil || !natState.Connected || !natState.Inbound || natState.Reachability != introducer.OutboundOnly {
+		return natState != nil && natState.Connected && natState.Inbound
+	})
+	if !ok || natState.Reachability != introducer.OutboundOnly {
 		t.Fatalf("client's view of the NATted server: %+v", natState)
 	}
 	if len(st.Introducers) != 1 || !st.Introducers[0].Connected {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -43,7 +44,8 @@ const (
 	// punchWindow bounds one attempt, and how long B keeps a reserved
 	// port waiting for the sync.
 	punchWindow = 10 * time.Second
-	// punchMaxPending bounds the ports B holds for peers at once.
+	// punchMaxPending bounds B's attempts, waiting for their sync or
+	// under way, for all peers together.
 	punchMaxPending = 8
 	// punchMaxAddrs bounds the addresses a side offers and takes.
 	punchMaxAddrs = 8
@@ -63,6 +65,7 @@ const (
 type punchState struct {
 	mu      sync.Mutex
 	pending map[string]*pendingPunch // by peer (B's side)
+	running int                      // B's attempts under way
 	served  map[string]time.Time     // by peer: B's last attempt's start
 	retry   map[string]punchBackoff  // by peer (A's side)
 }
@@ -107,9 +110,14 @@ func (n *Node) punchCandidates(port int) []string {
 }
 
 // punchRemotes checks the addresses a peer offered: at most
-// punchMaxAddrs, each an IPv4 address and port a node could have (no
-// loopback, multicast or unspecified address, no port 0).
-func punchRemotes(addrs []string) ([]netip.AddrPort, error) {
+// punchMaxAddrs, each an IPv4 address and port a node could have and this
+// node could reach: a global unicast address, or a private or CGNAT one on
+// one of this node's own networks (a peer on the same LAN; any other
+// private address would only send SYNs into this node's LAN for the
+// peer). No loopback, link-local (the cloud metadata address among them),
+// multicast, broadcast, reserved or unspecified address, no port 0.
+// Duplicates are dropped.
+func punchRemotes(addrs []string, own []netip.Prefix) ([]netip.AddrPort, error) {
 	if len(addrs) == 0 || len(addrs) > punchMaxAddrs {
 		return nil, fmt.Errorf("%d addresses, want 1 to %d", len(addrs), punchMaxAddrs)
 	}
@@ -120,12 +128,40 @@ func punchRemotes(addrs []string) ([]netip.AddrPort, error) {
 			return nil, fmt.Errorf("address %.60q: %w", s, err)
 		}
 		a := ap.Addr().Unmap()
-		if !a.Is4() || a.IsLoopback() || a.IsMulticast() || a.IsUnspecified() || ap.Port() == 0 {
+		if !a.Is4() || !a.IsGlobalUnicast() || a.IsLinkLocalUnicast() || reserved4.Contains(a) || thisNet4.Contains(a) || ap.Port() == 0 {
 			return nil, fmt.Errorf("address %s cannot be a node's", ap)
 		}
-		out = append(out, netip.AddrPortFrom(a, ap.Port()))
+		if (a.IsPrivate() || cgnat4.Contains(a)) && !slices.ContainsFunc(own, func(p netip.Prefix) bool { return p.Contains(a) }) {
+			continue // on a network this node is not on: unreachable, and not to be probed
+		}
+		if ap = netip.AddrPortFrom(a, ap.Port()); !slices.Contains(out, ap) {
+			out = append(out, ap)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("none of the addresses is one this node can reach")
 	}
 	return out, nil
+}
+
+var (
+	reserved4 = netip.MustParsePrefix("240.0.0.0/4") // and 255.255.255.255
+	thisNet4  = netip.MustParsePrefix("0.0.0.0/8")
+	cgnat4    = netip.MustParsePrefix("100.64.0.0/10")
+)
+
+// ownPrefixes are the IPv4 networks of this computer's interfaces.
+func ownPrefixes() []netip.Prefix {
+	as, _ := net.InterfaceAddrs()
+	var out []netip.Prefix
+	for _, a := range as {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if p, err := netip.ParsePrefix(ipn.String()); err == nil && p.Addr().Is4() {
+				out = append(out, p.Masked())
+			}
+		}
+	}
+	return out
 }
 
 // relayedTo says whether the connection in use to peer runs through a
@@ -156,30 +192,40 @@ func (n *Node) punchHandler(ctx context.Context) http.Handler {
 			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		remotes, err := punchRemotes(m.Addrs)
+		remotes, err := punchRemotes(m.Addrs, ownPrefixes())
 		if err != nil {
 			http.Error(w, "bad addresses: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		sock, err := transport.ListenPunch()
-		if errors.Is(err, transport.ErrPunchUnsupported) {
-			http.Error(w, err.Error(), http.StatusNotImplemented)
-			return
-		}
-		if err != nil {
-			http.Error(w, "could not reserve a port: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		p := &pendingPunch{sock: sock, remotes: remotes}
 		n.punch.mu.Lock()
 		if last, ok := n.punch.served[peer]; ok && time.Since(last) < punchEvery {
 			n.punch.mu.Unlock()
-			sock.Close()
 			http.Error(w, "a hole punch with this peer was tried moments ago; try later", http.StatusTooManyRequests)
+			return
+		}
+		if old := n.punch.pending[peer]; old != nil {
+			old.timer.Stop()
+			old.sock.Close()
+			delete(n.punch.pending, peer)
+		}
+		if len(n.punch.pending)+n.punch.running >= punchMaxPending {
+			n.punch.mu.Unlock()
+			http.Error(w, "too many hole punches under way; try later", http.StatusServiceUnavailable)
+			return
+		}
+		sock, err := transport.ListenPunch()
+		if err != nil {
+			n.punch.mu.Unlock()
+			code := http.StatusServiceUnavailable
+			if errors.Is(err, transport.ErrPunchUnsupported) {
+				code = http.StatusNotImplemented
+			}
+			http.Error(w, "could not reserve a port: "+err.Error(), code)
 			return
 		}
 		if n.punch.served == nil {
 			n.punch.served = map[string]time.Time{}
+			n.punch.pending = map[string]*pendingPunch{}
 		}
 		for id, at := range n.punch.served { // only the recent ones matter
 			if time.Since(at) >= punchEvery {
@@ -187,22 +233,9 @@ func (n *Node) punchHandler(ctx context.Context) http.Handler {
 			}
 		}
 		n.punch.served[peer] = time.Now()
-		if old := n.punch.pending[peer]; old != nil {
-			old.timer.Stop()
-			old.sock.Close()
-			delete(n.punch.pending, peer)
-		}
-		if len(n.punch.pending) >= punchMaxPending {
-			n.punch.mu.Unlock()
-			sock.Close()
-			http.Error(w, "too many hole punches under way; try later", http.StatusServiceUnavailable)
-			return
-		}
-		if n.punch.pending == nil {
-			n.punch.pending = map[string]*pendingPunch{}
-		}
+		p := &pendingPunch{sock: sock, remotes: remotes}
 		n.punch.pending[peer] = p
-		p.timer = time.AfterFunc(punchWindow, func() { n.takePending(peer, p) })
+		p.timer = time.AfterFunc(punchWindow, func() { n.takePending(peer, p, true) })
 		n.punch.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(punchMsg{Addrs: n.punchCandidates(sock.Port)})
@@ -212,11 +245,16 @@ func (n *Node) punchHandler(ctx context.Context) http.Handler {
 		n.punch.mu.Lock()
 		p := n.punch.pending[peer]
 		n.punch.mu.Unlock()
-		if p == nil || !n.takePending(peer, p) {
+		if p == nil || !n.takePending(peer, p, false) {
 			http.Error(w, "no hole punch is waiting for this peer (it timed out?)", http.StatusConflict)
 			return
 		}
 		go func() {
+			defer func() {
+				n.punch.mu.Lock()
+				n.punch.running--
+				n.punch.mu.Unlock()
+			}()
 			pctx, cancel := context.WithTimeout(ctx, punchWindow)
 			defer cancel()
 			if err := n.T.Punch(pctx, p.sock, p.remotes, peer, false); err != nil {
@@ -231,18 +269,21 @@ func (n *Node) punchHandler(ctx context.Context) http.Handler {
 }
 
 // takePending removes p, peer's pending attempt, if it is still the one
-// pending; a timer's call (nobody took it) also releases its port. It
-// reports whether this call took it.
-func (n *Node) takePending(peer string, p *pendingPunch) bool {
+// pending. For the sync (byTimer false) it reports whether the attempt
+// may run, counting it as running; the timer's call (nobody synced in
+// time), or a sync that comes as the timer fires, releases its port.
+func (n *Node) takePending(peer string, p *pendingPunch, byTimer bool) bool {
 	n.punch.mu.Lock()
 	defer n.punch.mu.Unlock()
 	if n.punch.pending[peer] != p {
 		return false
 	}
 	delete(n.punch.pending, peer)
-	if !p.timer.Stop() { // the timer fired: the attempt is over
+	if byTimer || !p.timer.Stop() {
 		p.sock.Close()
+		return false
 	}
+	n.punch.running++
 	return true
 }
 
@@ -258,6 +299,13 @@ func (n *Node) runPunch(ctx context.Context) {
 		// know its public one: an attempt now could only work on a shared
 		// network. The first verdict comes with the observations.
 		observed := slices.ContainsFunc(n.Reach().Observed, func(o nat.Observation) bool { return o.Address.IsValid() })
+		relayed := map[string]bool{}
+		for _, p := range n.T.Peers() {
+			if p.Via != "" {
+				relayed[p.ID] = true
+			}
+		}
+		n.punchForget(relayed)
 		for _, p := range n.T.Peers() {
 			if !observed || p.Via == "" || p.ID <= n.T.ID() || !n.punchDue(p.ID) {
 				continue
@@ -289,9 +337,24 @@ func (n *Node) punchNextDue() time.Duration {
 	defer n.punch.mu.Unlock()
 	d := punchScan
 	for _, b := range n.punch.retry {
-		d = min(d, max(time.Until(b.next), 0)+10*time.Millisecond)
+		if wait := time.Until(b.next); wait > 0 {
+			d = min(d, wait+10*time.Millisecond)
+		}
 	}
 	return d
+}
+
+// punchForget drops the backoff of peers no longer relayed (gone, or
+// direct some other way): a retry that is due for a peer that is not
+// there would wake runPunch at once, again and again.
+func (n *Node) punchForget(relayed map[string]bool) {
+	n.punch.mu.Lock()
+	defer n.punch.mu.Unlock()
+	for id := range n.punch.retry {
+		if !relayed[id] {
+			delete(n.punch.retry, id)
+		}
+	}
 }
 
 func (n *Node) punchDue(peer string) bool {
@@ -336,7 +399,7 @@ func (n *Node) punchOnce(ctx context.Context, peer string) error {
 	rtt := time.Since(t0)
 	var remotes []netip.AddrPort
 	if err == nil {
-		remotes, err = punchRemotes(theirs.Addrs)
+		remotes, err = punchRemotes(theirs.Addrs, ownPrefixes())
 	}
 	if err != nil {
 		sock.Close()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -15,22 +16,25 @@ import (
 
 // What a peer offers for a hole punch is checked before this node sends
 // a SYN anywhere: at most punchMaxAddrs addresses, each one a node could
-// have.
+// have and this node could reach; a private address only on this node's
+// own network; duplicates once.
 func TestPunchRemotesRefusesWhatNoNodeHas(t *testing.T) {
-	good, err := punchRemotes([]string{"11.11.0.4:40000", "192.168.1.5:1", "[::ffff:198.51.100.7]:9"})
-	if err != nil || len(good) != 3 || good[2].String() != "198.51.100.7:9" {
-		t.Fatalf("good addresses: %v, %v", good, err)
+	own := []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}
+	good, err := punchRemotes([]string{"11.11.0.4:40000", "192.168.1.5:1", "[::ffff:198.51.100.7]:9", "11.11.0.4:40000", "10.9.9.9:5"}, own)
+	if err != nil || len(good) != 3 || good[0].String() != "11.11.0.4:40000" || good[1].String() != "192.168.1.5:1" || good[2].String() != "198.51.100.7:9" {
+		t.Fatalf("good addresses: %v, %v; want the three reachable ones, once each", good, err)
 	}
 	many := make([]string, punchMaxAddrs+1)
 	for i := range many {
-		many[i] = fmt.Sprintf("10.0.0.%d:1000", i+1)
+		many[i] = fmt.Sprintf("11.0.0.%d:1000", i+1)
 	}
 	for _, bad := range [][]string{
 		nil, many,
-		{"127.0.0.1:80"}, {"0.0.0.0:80"}, {"224.0.0.1:80"}, {"11.11.0.4:0"},
+		{"127.0.0.1:80"}, {"0.0.0.0:80"}, {"0.1.2.3:80"}, {"224.0.0.1:80"}, {"255.255.255.255:80"}, {"240.0.0.1:80"},
+		{"169.254.169.254:80"}, {"11.11.0.4:0"}, {"10.0.0.5:22"}, {"100.64.0.7:22"},
 		{"[2001:db8::1]:80"}, {"example.com:80"}, {"11.11.0.4"}, {strings.Repeat("9", 5000)},
 	} {
-		if got, err := punchRemotes(bad); err == nil {
+		if got, err := punchRemotes(bad, own); err == nil {
 			t.Errorf("%.80q accepted as %v", bad, got)
 		}
 	}

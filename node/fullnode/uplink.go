@@ -26,7 +26,10 @@ func (n *Node) runUplinkMeter(ctx context.Context) {
 			return
 		case now := <-t.C:
 			n.uplink.Observe(now, n.T.BytesSent())
-			if bps, ok := n.uplink.Estimate(now); ok && math.Abs(bps-shown) > shown/5 {
+			bps, ok := n.uplink.Estimate(now)
+			if !ok {
+				shown = 0 // none (after a Reset): the next one shows whatever it is
+			} else if math.Abs(bps-shown) > shown/5 {
 				shown = bps
 				n.refreshAdvice()
 			}

@@ -1,6 +1,7 @@
 package nat
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -47,7 +48,7 @@ const (
 	uplinkMaxGap = 5 * time.Second
 	// UplinkWindow is how long a measurement is kept.
 	UplinkWindow = 24 * time.Hour
-	// uplinkKeep bounds the measurements kept (the fastest win anyway).
+	// uplinkKeep bounds the measurements kept (the slowest go first).
 	uplinkKeep = 64
 )
 
@@ -81,8 +82,14 @@ func (u *Uplink) Observe(now time.Time, total uint64) {
 func (u *Uplink) endLocked() {
 	if m, ok := u.currentLocked(); ok {
 		u.best = append(u.best, m)
-		if len(u.best) > uplinkKeep {
-			u.best = u.best[1:]
+		if len(u.best) > uplinkKeep { // drop the slowest: the fastest is the estimate
+			slowest := 0
+			for i, b := range u.best {
+				if b.bps < u.best[slowest].bps {
+					slowest = i
+				}
+			}
+			u.best = slices.Delete(u.best, slowest, slowest+1)
 		}
 	}
 	u.start, u.bytes, u.end = time.Time{}, 0, time.Time{}

@@ -115,3 +115,19 @@ func TestReportShowsMeasuredUplink(t *testing.T) {
 		}
 	}
 }
+
+// More measurements than uplinkKeep drop the slowest, not the oldest: the
+// day's fastest stays the estimate.
+func TestUplinkKeepsTheFastest(t *testing.T) {
+	var u Uplink
+	now, total := feed(&u, time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), 0, 0)
+	now, total = feed(&u, now, total, repeat(8, 4<<20)...) // the fastest, first
+	now, total = feed(&u, now, total, 0)
+	for range uplinkKeep + 10 {
+		now, total = feed(&u, now, total, repeat(8, 1<<20)...)
+		now, total = feed(&u, now, total, 0)
+	}
+	if bps, ok := u.Estimate(now); !ok || !near(bps, 4<<20*8) {
+		t.Errorf("estimate %v, %v after %d slower measurements; want the first, fastest (%v)", bps, ok, uplinkKeep+10, 4<<20*8)
+	}
+}

@@ -128,6 +128,10 @@ func (n *Node) Punch(ctx context.Context, s *PunchSocket, remotes []netip.AddrPo
 	// different ones; only the one the client speaks on succeeds).
 	errs := make(chan error, punchHandshakes)
 	pending := 0
+	// The server's handshakes are not cut by the end of the dialing (a
+	// connection made late still gets its 15 s), only by one succeeding.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
 	var last error = fmt.Errorf("hole punch to %.16s: no TCP connection was made", peerID)
 	for {
 		select {
@@ -150,11 +154,16 @@ func (n *Node) Punch(ctx context.Context, s *PunchSocket, remotes []netip.AddrPo
 				continue
 			}
 			pending++
-			wg.Go(func() { errs <- n.ServeOver(ctx, c, peerID, "") })
+			wg.Go(func() {
+				sctx, scancel := context.WithTimeout(hctx, 15*time.Second)
+				defer scancel()
+				errs <- n.ServeOver(sctx, c, peerID, "")
+			})
 		case err := <-errs:
 			pending--
 			if err == nil {
 				cancel()
+				hcancel() // the other handshakes can only fail now
 				return nil
 			}
 			last = fmt.Errorf("hole punch to %.16s: %w", peerID, err)

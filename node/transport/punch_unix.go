@@ -30,9 +30,12 @@ func reusePort(_, _ string, c syscall.RawConn) error {
 // (punch.go). One dial lasts as long as ctx allows, so the kernel
 // retransmits its SYN with the same sequence number, which the NATs'
 // connection tracking accepts on the other side's mapping; only a dial
-// that fails (a reset) is made again, after punchPause.
+// that fails (a reset) is made again, after punchPause, doubling up to a
+// second (so an address that resets gets about a dozen dials in an
+// attempt's 10 s, not a hundred).
 func dialFrom(ctx context.Context, port int, to netip.AddrPort) (net.Conn, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{Port: port}, Control: reusePort}
+	pause := punchPause
 	for {
 		c, err := d.DialContext(ctx, "tcp4", to.String())
 		if err == nil {
@@ -41,7 +44,8 @@ func dialFrom(ctx context.Context, port int, to netip.AddrPort) (net.Conn, error
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(punchPause):
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, time.Second)
 	}
 }

@@ -250,9 +250,14 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (n *Node) accept(ctx context.Context, raw net.Conn) {
-	raw, ok := n.sniff(metered(raw, &n.sent)) // over.go: a relay's rendezvous is not TLS
+	// over.go: a relay's rendezvous is not TLS; it gets the socket itself
+	// (a relay splices sockets), unmetered.
+	raw, ok := n.sniff(raw)
 	if !ok {
 		return
+	}
+	if fb, isFB := raw.(*firstByte); isFB {
+		fb.Conn = metered(fb.Conn, &n.sent)
 	}
 	ours := &tls.Config{
 		Certificates: []tls.Certificate{n.id.cert},
