@@ -3,6 +3,8 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/lafssync/lafssync/grid/storage"
 	"github.com/lafssync/lafssync/grid/walk"
 	"github.com/lafssync/lafssync/grid/walk/walktest"
+	"github.com/lafssync/lafssync/internal/testkit"
 )
 
 const leaseLife = storage.LeaseDurationSeconds * time.Second
@@ -114,4 +117,35 @@ func TestRenewerRunsPeriodicallyAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not stop")
 	}
+}
+
+// A renewer whose last run is overdue runs soon and records the run.
+func TestRenewerRecordsItsRuns(t *testing.T) {
+	tr := walktest.New(t)
+	state := filepath.Join(t.TempDir(), "lease-renewal")
+	os.WriteFile(state, []byte(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+"\n"), 0o600)
+	reports := make(chan lease.Report, 10)
+	r := &lease.Renewer{
+		Servers: tr.Servers, Lister: walk.Grid{Dirs: tr.Dirs, Imm: tr.Imm},
+		Roots:       func() ([]string, error) { return []string{tr.Root.Cap().String()}, nil },
+		LeaseSecret: walktest.LeaseSecret, Interval: time.Minute, FirstDelay: time.Millisecond, StateFile: state,
+		OnReport: func(rep lease.Report) { reports <- rep },
+	}
+	start := time.Now().Truncate(time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	select {
+	case rep := <-reports:
+		if !rep.OK() {
+			t.Fatalf("run: %+v", rep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an overdue renewal did not run")
+	}
+	testkit.WaitFor(t, "the run to be recorded", 5*time.Second, func() bool {
+		b, _ := os.ReadFile(state)
+		last, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+		return err == nil && !last.Before(start)
+	})
 }

@@ -467,10 +467,16 @@ func (n *Node) startClient(ctx context.Context, wg *sync.WaitGroup) error {
 			}
 			return roots, err
 		}, Logger: n.log.With("task", "lease renewal"),
-		FirstDelay: n.RenewFirst, Interval: n.RenewEvery, OnReport: n.OnRenewal}
+		FirstDelay: n.RenewFirst, Interval: n.RenewEvery, OnReport: n.OnRenewal,
+		StateFile: filepath.Join(n.Dir, "private", LeaseStateFile)}
 	wg.Go(func() { renewer.Run(ctx) })
 	return n.serveWeb(ctx, wg)
 }
+
+// LeaseStateFile (in NODEDIR/private) holds the time of the last complete
+// lease renewal (grid/lease Renewer.StateFile): a restart renews only when
+// a week has passed since it.
+const LeaseStateFile = "lease-renewal"
 
 // nodeLister lists directories over the servers usable at the time.
 type nodeLister struct{ n *Node }
