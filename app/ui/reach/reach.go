@@ -278,10 +278,18 @@ func (w *Window) follow() {
 	if n != nil {
 		changed = n.Changed()
 	}
+	// One read at once, after the first channel is taken: a change that
+	// came between the window's first read (New) and this goroutine's start
+	// would otherwise wait for the next change or tick, forever without
+	// polling (Every < 0).
+	now := make(chan struct{})
+	close(now)
 	for {
 		select {
 		case <-w.ctx.Done():
 			return
+		case <-now:
+			now = nil
 		case <-changed:
 		case <-tick:
 		}

@@ -411,3 +411,33 @@ func TestOpenWindowFollowsTheGrid(t *testing.T) {
 		t.Error("the old server count is still shown")
 	}
 }
+
+// gated is a notifying fake whose first Changed waits for gate: the
+// window's live-update goroutine starts late.
+type gated struct {
+	*notifying
+	gate chan struct{}
+	once sync.Once
+}
+
+func (g *gated) Changed() <-chan struct{} {
+	g.once.Do(func() { <-g.gate })
+	return g.notifying.Changed()
+}
+
+// A change that comes after the window's first read but before its live
+// updates start is shown, not lost (with no polling it was lost for good).
+func TestWindowShowsAChangeBeforeItsUpdatesStart(t *testing.T) {
+	n := &gated{notifying: &notifying{fake: &fake{report: natReport(), grid: Grid{Connected: 4, Known: 10, K: 3, Happy: 7, N: 10}}}, gate: make(chan struct{})}
+	o := syncOpts()
+	o.Every = -1
+	a := test.NewApp()
+	t.Cleanup(a.Quit)
+	w := New(a, n, o)
+	t.Cleanup(w.Close)
+	w.Show()
+	uitest.Has(t, w, "Reachability: "+string(nat.VerdictNAT))
+	n.set(nat.Report{Verdict: nat.VerdictPublic, CheckedAt: now, Announce: []string{"tcp:203.0.113.7:3456"}})
+	close(n.gate)
+	waitShown(t, w, "Reachability: public")
+}
