@@ -119,9 +119,12 @@ func TestRenewerRunsPeriodicallyAndStops(t *testing.T) {
 	}
 }
 
-// A renewer whose last run is overdue runs soon and records the run.
+// A renewer whose last run is overdue runs soon and records the run,
+// also when one server is offline (common on a real grid; it is retried
+// at the weekly run, not at every start).
 func TestRenewerRecordsItsRuns(t *testing.T) {
 	tr := walktest.New(t)
+	tr.Mem[0].SetOffline(true)
 	state := filepath.Join(t.TempDir(), "lease-renewal")
 	os.WriteFile(state, []byte(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+"\n"), 0o600)
 	reports := make(chan lease.Report, 10)
@@ -137,8 +140,8 @@ func TestRenewerRecordsItsRuns(t *testing.T) {
 	go r.Run(ctx)
 	select {
 	case rep := <-reports:
-		if !rep.OK() {
-			t.Fatalf("run: %+v", rep)
+		if rep.OK() || rep.Failed == 0 {
+			t.Fatalf("run with a server offline: %+v, want it to report the failures", rep)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("an overdue renewal did not run")
