@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -66,6 +65,8 @@ type punchState struct {
 	mu      sync.Mutex
 	pending map[string]*pendingPunch // by peer (B's side)
 	running int                      // B's attempts under way
+	runs    sync.WaitGroup           // B's attempts under way, waited for at shutdown
+	closed  bool                     // shutting down: no new attempt starts
 	served  map[string]time.Time     // by peer: B's last attempt's start
 	retry   map[string]punchBackoff  // by peer (A's side)
 }
@@ -152,16 +153,8 @@ var (
 
 // ownPrefixes are the IPv4 networks of this computer's interfaces.
 func ownPrefixes() []netip.Prefix {
-	as, _ := net.InterfaceAddrs()
-	var out []netip.Prefix
-	for _, a := range as {
-		if ipn, ok := a.(*net.IPNet); ok {
-			if p, err := netip.ParsePrefix(ipn.String()); err == nil && p.Addr().Is4() {
-				out = append(out, p.Masked())
-			}
-		}
-	}
-	return out
+	ps, _ := nat.InterfacePrefixes()
+	return slices.DeleteFunc(ps, func(p netip.Prefix) bool { return !p.Addr().Is4() })
 }
 
 // relayedTo says whether the connection in use to peer runs through a
@@ -207,6 +200,11 @@ func (n *Node) punchHandler(ctx context.Context) http.Handler {
 			old.timer.Stop()
 			old.sock.Close()
 			delete(n.punch.pending, peer)
+		}
+		if n.punch.closed {
+			n.punch.mu.Unlock()
+			http.Error(w, "this node is shutting down", http.StatusServiceUnavailable)
+			return
 		}
 		if len(n.punch.pending)+n.punch.running >= punchMaxPending {
 			n.punch.mu.Unlock()
@@ -254,6 +252,7 @@ func (n *Node) punchHandler(ctx context.Context) http.Handler {
 				n.punch.mu.Lock()
 				n.punch.running--
 				n.punch.mu.Unlock()
+				n.punch.runs.Done()
 			}()
 			pctx, cancel := context.WithTimeout(ctx, punchWindow)
 			defer cancel()
@@ -279,18 +278,35 @@ func (n *Node) takePending(peer string, p *pendingPunch, byTimer bool) bool {
 		return false
 	}
 	delete(n.punch.pending, peer)
-	if byTimer || !p.timer.Stop() {
+	if byTimer || !p.timer.Stop() || n.punch.closed {
 		p.sock.Close()
 		return false
 	}
 	n.punch.running++
+	n.punch.runs.Add(1)
 	return true
+}
+
+// stopPunch ends B's side at shutdown: the ports waiting for a sync are
+// released, no attempt starts, and those under way (their context is
+// done) are waited for.
+func (n *Node) stopPunch() {
+	n.punch.mu.Lock()
+	n.punch.closed = true
+	for peer, p := range n.punch.pending {
+		p.timer.Stop()
+		p.sock.Close()
+		delete(n.punch.pending, peer)
+	}
+	n.punch.mu.Unlock()
+	n.punch.runs.Wait()
 }
 
 // runPunch is A's side: it tries to punch a direct connection to every
 // relayed peer with a larger ID than this node's, one at a time, when the
 // connections change and every punchScan, with backoff after failures.
 func (n *Node) runPunch(ctx context.Context) {
+	defer n.stopPunch()
 	scan := time.NewTicker(punchScan)
 	defer scan.Stop()
 	for {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lafssync/lafssync/node/transport"
 )
@@ -61,5 +64,60 @@ func TestPunchHandlerOnlyForRelayedPeers(t *testing.T) {
 	}
 	if len(n.punch.pending) != 0 {
 		t.Errorf("%d ports reserved for refused requests", len(n.punch.pending))
+	}
+}
+
+// At shutdown the ports waiting for a sync are released, an attempt under
+// way is waited for, and no attempt starts afterwards.
+func TestStopPunchReleasesPortsAndWaits(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	id, err := transport.NewIdentity(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{T: transport.New(id, http.NotFoundHandler(), nil, nil)}
+	defer n.T.Close()
+	reserve := func() *pendingPunch {
+		sock, err := transport.ListenPunch()
+		if errors.Is(err, transport.ErrPunchUnsupported) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &pendingPunch{sock: sock, timer: time.AfterFunc(time.Hour, func() {})}
+	}
+	waiting := reserve()
+	n.punch.pending = map[string]*pendingPunch{"waiting": waiting}
+	n.punch.running++
+	n.punch.runs.Add(1)
+	ended := make(chan struct{})
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		n.punch.mu.Lock()
+		n.punch.running--
+		n.punch.mu.Unlock()
+		close(ended)
+		n.punch.runs.Done()
+	}()
+	n.stopPunch()
+	select {
+	case <-ended:
+	default:
+		t.Error("stopPunch returned while an attempt was under way")
+	}
+	if len(n.punch.pending) != 0 {
+		t.Errorf("%d ports still reserved", len(n.punch.pending))
+	}
+	ln, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", waiting.sock.Port))
+	if err != nil {
+		t.Errorf("the waiting attempt's port %d was not released: %v", waiting.sock.Port, err)
+	} else {
+		ln.Close()
+	}
+	late := reserve()
+	n.punch.pending["late"] = late
+	if n.takePending("late", late, false) {
+		t.Error("an attempt started after shutdown")
 	}
 }

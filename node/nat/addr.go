@@ -72,6 +72,24 @@ func InterfaceAddrs() ([]netip.Addr, error) {
 	return out, nil
 }
 
+// InterfacePrefixes are the networks of this computer's interfaces, each
+// masked to its network address (192.168.1.0/24 for 192.168.1.20/24).
+func InterfacePrefixes() ([]netip.Prefix, error) {
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Prefix, 0, len(as))
+	for _, a := range as {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if p, err := netip.ParsePrefix(ipn.String()); err == nil {
+				out = append(out, p.Masked())
+			}
+		}
+	}
+	return out, nil
+}
+
 func addrIP(a net.Addr) net.IP {
 	switch v := a.(type) {
 	case *net.IPNet:

@@ -424,3 +424,19 @@ func TestFewServersAdvice(t *testing.T) {
 		t.Errorf("CGNAT client with too few servers: no relay advice: %v", err)
 	}
 }
+
+// Every machine has its loopback network; each prefix comes masked.
+func TestInterfacePrefixes(t *testing.T) {
+	ps, err := InterfacePrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(ps, netip.MustParsePrefix("127.0.0.0/8")) {
+		t.Errorf("no loopback network among %v", ps)
+	}
+	for _, p := range ps {
+		if p != p.Masked() {
+			t.Errorf("%v is not masked", p)
+		}
+	}
+}

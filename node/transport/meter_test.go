@@ -3,8 +3,6 @@ package transport
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"net"
 	"net/http"
@@ -21,21 +19,8 @@ var sink = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 // meterNode runs a node serving sink on host (an IP address).
 func meterNode(t *testing.T, host string) (*Node, string) {
 	t.Helper()
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	id, err := NewIdentity(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := New(id, sink, nil, nil)
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { n.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; n.Close() })
-	return n, ln.Addr().String()
+	n := New(testIdentity(t), sink, nil, nil)
+	return n, serve(t, n, host)
 }
 
 // nonLoopback is an IPv4 address of this machine's that is not loopback,

@@ -35,17 +35,30 @@ type testNode struct {
 
 func start(t testing.TB, name string, configure ...func(*Node)) *testNode {
 	t.Helper()
+	n := New(testIdentity(t), whoami(name), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain https") }), nil)
+	n.NoInProcess = true // tests are of the network path unless they say otherwise (local_test.go)
+	for _, f := range configure {
+		f(n)
+	}
+	return &testNode{Node: n, addr: serve(t, n, "127.0.0.1")}
+}
+
+// testIdentity is a new random node identity.
+func testIdentity(t testing.TB) *Identity {
+	t.Helper()
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	id, err := NewIdentity(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := New(id, whoami(name), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain https") }), nil)
-	n.NoInProcess = true // tests are of the network path unless they say otherwise (local_test.go)
-	for _, f := range configure {
-		f(n)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return id
+}
+
+// serve runs n on a new listener at host (an IP address, any port) until
+// the test ends, and returns the listener's address.
+func serve(t testing.TB, n *Node, host string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +66,7 @@ func start(t testing.TB, name string, configure ...func(*Node)) *testNode {
 	done := make(chan struct{})
 	go func() { n.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; n.Close() })
-	return &testNode{Node: n, addr: ln.Addr().String()}
+	return ln.Addr().String()
 }
 
 func call(t *testing.T, from *testNode, to *testNode) string {
@@ -152,12 +165,7 @@ func TestInFlightCallSurvivesDuplicateClose(t *testing.T) {
 	})
 	mk := func(id *Identity, h http.Handler) *testNode {
 		n := New(id, h, nil, nil)
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { n.Serve(ctx, ln); close(done) }()
-		t.Cleanup(func() { cancel(); <-done; n.Close() })
-		return &testNode{Node: n, addr: ln.Addr().String()}
+		return &testNode{Node: n, addr: serve(t, n, "127.0.0.1")}
 	}
 	a, b := mk(ia, slow), mk(ib, whoami("B"))
 	if err := b.Dial(context.Background(), a.addr, a.ID()); err != nil { // B→A: will lose

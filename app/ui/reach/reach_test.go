@@ -67,11 +67,11 @@ func syncOpts() Options {
 	return Options{Go: func(f func()) { f() }, Now: func() time.Time { return now }}
 }
 
-func open(t *testing.T, f *fake, o Options) *Window {
+func open(t *testing.T, src Source, o Options) *Window {
 	t.Helper()
 	a := test.NewApp()
 	t.Cleanup(a.Quit)
-	w := New(a, f, o)
+	w := New(a, src, o)
 	t.Cleanup(w.Close)
 	w.Show()
 	return w
@@ -349,11 +349,7 @@ func TestOpenWindowFollowsTheVerdict(t *testing.T) {
 	n := &notifying{fake: &fake{report: natReport(), grid: Grid{Connected: 4, Known: 10, K: 3, Happy: 7, N: 10}}}
 	o := syncOpts()
 	o.Every = -1
-	a := test.NewApp()
-	t.Cleanup(a.Quit)
-	w := New(a, n, o)
-	t.Cleanup(w.Close)
-	w.Show()
+	w := open(t, n, o)
 	uitest.Has(t, w, "Reachability: "+string(nat.VerdictNAT))
 	verdict := w.verdict
 	test.Tap(w.cards[nat.AdviceStorageOff].apply)
@@ -387,11 +383,7 @@ func TestOpenWindowFollowsTheGrid(t *testing.T) {
 	f := &fake{report: natReport(), grid: Grid{Connected: 4, Known: 10, K: 3, Happy: 7, N: 10}}
 	o := syncOpts()
 	o.Every = 20 * time.Millisecond
-	a := test.NewApp()
-	t.Cleanup(a.Quit)
-	w := New(a, f, o)
-	t.Cleanup(w.Close)
-	w.Show()
+	w := open(t, f, o)
 	uitest.Has(t, w, "Storage servers: 4 of 10 connected.")
 	w.widgets.Lock()
 	apply := w.cards[nat.AdvicePortForward].apply
@@ -431,11 +423,7 @@ func TestWindowShowsAChangeBeforeItsUpdatesStart(t *testing.T) {
 	n := &gated{notifying: &notifying{fake: &fake{report: natReport(), grid: Grid{Connected: 4, Known: 10, K: 3, Happy: 7, N: 10}}}, gate: make(chan struct{})}
 	o := syncOpts()
 	o.Every = -1
-	a := test.NewApp()
-	t.Cleanup(a.Quit)
-	w := New(a, n, o)
-	t.Cleanup(w.Close)
-	w.Show()
+	w := open(t, n, o)
 	uitest.Has(t, w, "Reachability: "+string(nat.VerdictNAT))
 	n.set(nat.Report{Verdict: nat.VerdictPublic, CheckedAt: now, Announce: []string{"tcp:203.0.113.7:3456"}})
 	close(n.gate)
