@@ -36,6 +36,15 @@ type Entry struct {
 	Args []string
 }
 
+// BackgroundFlag is the tray app's flag for a start at login: the icon
+// goes in the tray and no window opens (the first-run wizard still does).
+const BackgroundFlag = "--background"
+
+// TrayEntry starts the tray app at program in the background.
+func TrayEntry(program string) Entry {
+	return Entry{Program: program, Args: []string{BackgroundFlag}}
+}
+
 // Status says whether starting at login is on, and where that is recorded.
 type Status struct {
 	Enabled bool   `json:"enabled"`

@@ -40,7 +40,7 @@ For a headless server, use the systemd unit in docs/packaging.md instead.`,
 					}
 					program = p
 				}
-				if err := autostart.Enable(autostart.Entry{Program: program}); err != nil {
+				if err := autostart.Enable(autostart.TrayEntry(program)); err != nil {
 					return fmt.Errorf("turn on start at login: %w", err)
 				}
 			case "off":

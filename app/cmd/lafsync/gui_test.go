@@ -194,7 +194,7 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	entry := filepath.Join(xdg, "autostart", "lafssync.desktop")
 	waitFor(t, 10*time.Second, "the autostart entry after clicking Start at login", func() bool {
 		b, err := os.ReadFile(entry)
-		return err == nil && strings.Contains(string(b), "\nExec="+bin+"\n")
+		return err == nil && strings.Contains(string(b), "\nExec="+bin+" --background\n")
 	})
 	waitFor(t, 10*time.Second, "Start at login to be checked in the tray menu", func() bool {
 		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
@@ -244,6 +244,88 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	clickQuit(t, dest, out)
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Errorf("app exited with %v after Quit", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("app still running 15 s after Quit was clicked in the tray menu")
+	}
+}
+
+// A start at login (--background) puts the icon in the tray and opens no
+// window; the tray's "Show window" opens it. A second background start
+// leaves the running app alone.
+func TestBackgroundStartOpensNoWindow(t *testing.T) {
+	if os.Getenv("LAFSSYNC_GUI_TEST") == "" {
+		t.Skip("needs a display and a session bus: run through `make test` (scripts/with-desktop.sh)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "lafsync")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--background")
+	cmd.Env = append(os.Environ(), "LAFSSYNC_HOME="+filepath.Join(dir, "node"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+		"LAFSSYNC_KEYRING=off", "LAFSSYNC_NO_WIZARD=1")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("app output:\n%s", logs.String())
+		}
+	})
+	dest := "org.kde.StatusNotifierItem-" + strconv.Itoa(cmd.Process.Pid) + "-1"
+	var layout string
+	waitFor(t, 30*time.Second, "Show window in the tray menu", func() bool {
+		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+		layout = out
+		return err == nil && strings.Contains(out, "'"+ui.ShowWindow+"'")
+	})
+	// The node is up, so the start is over: still no window.
+	waitFor(t, 60*time.Second, "the node's web API address", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "node", "node.url"))
+		return err == nil
+	})
+	time.Sleep(time.Second)
+	mainWindow := func() string {
+		out, _ := exec.Command("xdotool", "search", "--name", "^LAFS Sync$").Output()
+		return strings.TrimSpace(string(out))
+	}
+	if id := mainWindow(); id != "" {
+		t.Fatalf("a background start opened the window (X window %s)", id)
+	}
+	second := exec.CommandContext(ctx, bin, "--background")
+	second.Env = cmd.Env
+	if out, err := second.CombinedOutput(); err != nil || !strings.Contains(string(out), "already running") {
+		t.Errorf("second background start: %v, %s", err, out)
+	}
+	// The menu's item ids change as it fills in (the node came up): read
+	// it again before the click.
+	layout, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
+	if err != nil {
+		t.Fatal(err)
+	}
+	click(t, dest, layout, ui.ShowWindow)
+	waitFor(t, 20*time.Second, "the window after Show window", func() bool { return mainWindow() != "" })
+	if strings.Contains(logs.String(), "a second start of the app asked for the window") {
+		t.Error("the second background start asked the running app for its window")
+	}
+	if layout, err = gdbus(dest, "GetLayout", "0", "-1", "@as []"); err != nil {
+		t.Fatal(err)
+	}
+	clickQuit(t, dest, layout)
 	select {
 	case err := <-exited:
 		exited <- err

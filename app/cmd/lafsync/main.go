@@ -5,11 +5,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +33,9 @@ import (
 
 func main() {
 	trace := newStartTrace() // LAFSSYNC_START_TRACE, LAFSSYNC_CPUPROFILE (starttrace.go)
+	background := flag.Bool(strings.TrimPrefix(autostart.BackgroundFlag, "--"), false,
+		"start in the system tray without opening the window (how start at login runs it)")
+	flag.Parse()
 	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		fmt.Fprintln(os.Stderr, "lafsync: no display found (DISPLAY and WAYLAND_DISPLAY are unset).\n"+
 			"Run the headless daemon instead: lafs daemon   (or: make run, which chooses for you)")
@@ -43,6 +48,10 @@ func main() {
 	// window to the front and exits.
 	lk, err := nodedir.Acquire(info.NodeDir)
 	if errors.Is(err, nodedir.ErrHeld) {
+		if *background {
+			fmt.Println("LAFS Sync is already running.")
+			os.Exit(0)
+		}
 		if serr := single.Signal(info.NodeDir); serr == nil {
 			fmt.Println("LAFS Sync is already running; its window is in front now.")
 			os.Exit(0)
@@ -152,6 +161,12 @@ func main() {
 				w.SetGridStatus("The node stopped: " + err.Error())
 			}
 		})
+		if *background && ok {
+			// Started at login: the tray's "Show window" opens it, and
+			// only then is its (GL) window made.
+			log.Info("started in the background: the window opens from the tray icon's menu")
+			return
+		}
 		w.Show()
 		trace.stage(stageShown)
 	})
@@ -210,7 +225,7 @@ func (osAutostart) SetEnabled(on bool) error {
 	if err != nil {
 		return err
 	}
-	return autostart.Enable(autostart.Entry{Program: p})
+	return autostart.Enable(autostart.TrayEntry(p))
 }
 
 // homeDir is the user's home directory (where new folders and the
