@@ -47,13 +47,7 @@ func TestPunchRemotesRefusesWhatNoNodeHas(t *testing.T) {
 // a request with no peer, or from one connected directly, is refused
 // without reserving a port.
 func TestPunchHandlerOnlyForRelayedPeers(t *testing.T) {
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	id, err := transport.NewIdentity(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &Node{T: transport.New(id, http.NotFoundHandler(), nil, nil)}
-	defer n.T.Close()
+	n := transportOnly(t)
 	h := n.punchHandler(context.Background())
 	for _, path := range []string{punchConnect, punchSync} {
 		w := httptest.NewRecorder()
@@ -70,13 +64,7 @@ func TestPunchHandlerOnlyForRelayedPeers(t *testing.T) {
 // At shutdown the ports waiting for a sync are released, an attempt under
 // way is waited for, and no attempt starts afterwards.
 func TestStopPunchReleasesPortsAndWaits(t *testing.T) {
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	id, err := transport.NewIdentity(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &Node{T: transport.New(id, http.NotFoundHandler(), nil, nil)}
-	defer n.T.Close()
+	n := transportOnly(t)
 	reserve := func() *pendingPunch {
 		sock, err := transport.ListenPunch()
 		if errors.Is(err, transport.ErrPunchUnsupported) {
@@ -120,4 +108,18 @@ func TestStopPunchReleasesPortsAndWaits(t *testing.T) {
 	if n.takePending("late", late, false) {
 		t.Error("an attempt started after shutdown")
 	}
+}
+
+// transportOnly is a Node with only a transport (closed when the test
+// ends): enough for its hole punching side.
+func transportOnly(t *testing.T) *Node {
+	t.Helper()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	id, err := transport.NewIdentity(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{T: transport.New(id, http.NotFoundHandler(), nil, nil)}
+	t.Cleanup(func() { n.T.Close() })
+	return n
 }

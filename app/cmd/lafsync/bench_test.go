@@ -116,11 +116,19 @@ type runningApp struct {
 
 func startApp(t *testing.T, bin, home, xdg string, env ...string) *runningApp {
 	t.Helper()
-	cmd := exec.Command(bin)
 	// LAFSSYNC_KEYRING=off: waitAPI reads the node's private/api_auth_token,
 	// which an unlocked keyring would hold instead.
-	cmd.Env = append(os.Environ(), append([]string{"LAFSSYNC_HOME=" + home, "XDG_CONFIG_HOME=" + xdg, "LAFSSYNC_NO_WIZARD=1",
-		"LAFSSYNC_KEYRING=off", startTraceEnv + "=1"}, env...)...)
+	return launchApp(t, bin, append([]string{"LAFSSYNC_HOME=" + home, "XDG_CONFIG_HOME=" + xdg, "LAFSSYNC_NO_WIZARD=1",
+		"LAFSSYNC_KEYRING=off", startTraceEnv + "=1"}, env...))
+}
+
+// launchApp starts bin with args, env added to the test's. At the end of
+// the test it is killed if still running, and its output logged if the
+// test failed.
+func launchApp(t *testing.T, bin string, env []string, args ...string) *runningApp {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	a := &runningApp{cmd: cmd, exited: make(chan error, 1), logs: &lockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = a.logs, a.logs
 	a.started = time.Now()
@@ -138,7 +146,7 @@ func startApp(t *testing.T, bin, home, xdg string, env ...string) *runningApp {
 			<-a.exited
 		}
 		if t.Failed() {
-			t.Logf("app output (%s):\n%s", home, tail(a.logs.String(), 4000))
+			t.Logf("app output (%v):\n%s", env, tail(a.logs.String(), 4000))
 		}
 	})
 	return a

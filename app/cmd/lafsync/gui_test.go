@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,32 +34,13 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	if os.Getenv("DISPLAY") == "" || os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		t.Fatal("LAFSSYNC_GUI_TEST is set but DISPLAY or DBUS_SESSION_BUS_ADDRESS is not")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "lafsync")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	dir, bin := buildApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
 	xdg := filepath.Join(dir, "config")
 	// LAFSSYNC_KEYRING=off: the test reads the node's private/api_auth_token,
 	// which an unlocked keyring would hold instead.
-	cmd.Env = append(os.Environ(), "LAFSSYNC_HOME="+filepath.Join(dir, "node"), "XDG_CONFIG_HOME="+xdg, "LAFSSYNC_KEYRING=off")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("app output:\n%s", logs.String())
-		}
-	})
+	app := launchApp(t, bin, []string{"LAFSSYNC_HOME=" + filepath.Join(dir, "node"), "XDG_CONFIG_HOME=" + xdg, "LAFSSYNC_KEYRING=off"})
 
 	// The window appears.
 	waitFor(t, 30*time.Second, "the LAFS Sync window", func() bool {
@@ -135,7 +115,7 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	checkScreenshot(t, shot)
 
 	// The tray menu, as a desktop tray reads it over D-Bus.
-	dest := "org.kde.StatusNotifierItem-" + strconv.Itoa(cmd.Process.Pid) + "-1"
+	dest := app.dest
 	var layout string
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -231,28 +211,20 @@ func TestTrayAppOnARealDisplay(t *testing.T) {
 	// A second start on the same node directory hands over to this one
 	// and exits at once.
 	second := exec.CommandContext(ctx, bin)
-	second.Env = cmd.Env
+	second.Env = app.cmd.Env
 	secondOut, err := second.CombinedOutput()
 	if err != nil || !strings.Contains(string(secondOut), "LAFS Sync is already running") {
 		t.Errorf("second start: %v, %s", err, secondOut)
 	}
 	waitFor(t, 10*time.Second, "the first instance to hear of the second", func() bool {
-		return strings.Contains(logs.String(), "a second start of the app asked for the window")
+		return strings.Contains(app.logs.String(), "a second start of the app asked for the window")
 	})
 	out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
 	if err != nil {
 		t.Fatal(err)
 	}
 	clickQuit(t, dest, out)
-	select {
-	case err := <-exited:
-		exited <- err
-		if err != nil {
-			t.Errorf("app exited with %v after Quit", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("app still running 15 s after Quit was clicked in the tray menu")
-	}
+	app.waitExit(t)
 }
 
 // A start at login (--background) puts the icon in the tray and opens no
@@ -262,31 +234,12 @@ func TestBackgroundStartOpensNoWindow(t *testing.T) {
 	if os.Getenv("LAFSSYNC_GUI_TEST") == "" {
 		t.Skip("needs a display and a session bus: run through `make test` (scripts/with-desktop.sh)")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "lafsync")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	dir, bin := buildApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--background")
-	cmd.Env = append(os.Environ(), "LAFSSYNC_HOME="+filepath.Join(dir, "node"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
-		"LAFSSYNC_KEYRING=off", "LAFSSYNC_NO_WIZARD=1")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("app output:\n%s", logs.String())
-		}
-	})
-	dest := "org.kde.StatusNotifierItem-" + strconv.Itoa(cmd.Process.Pid) + "-1"
+	app := launchApp(t, bin, []string{"LAFSSYNC_HOME=" + filepath.Join(dir, "node"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+		"LAFSSYNC_KEYRING=off", "LAFSSYNC_NO_WIZARD=1"}, "--background")
+	dest := app.dest
 	var layout string
 	waitFor(t, 30*time.Second, "Show window in the tray menu", func() bool {
 		out, err := gdbus(dest, "GetLayout", "0", "-1", "@as []")
@@ -307,7 +260,7 @@ func TestBackgroundStartOpensNoWindow(t *testing.T) {
 		t.Fatalf("a background start opened the window (X window %s)", id)
 	}
 	second := exec.CommandContext(ctx, bin, "--background")
-	second.Env = cmd.Env
+	second.Env = app.cmd.Env
 	if out, err := second.CombinedOutput(); err != nil || !strings.Contains(string(out), "already running") {
 		t.Errorf("second background start: %v, %s", err, out)
 	}
@@ -319,16 +272,33 @@ func TestBackgroundStartOpensNoWindow(t *testing.T) {
 	}
 	click(t, dest, layout, ui.ShowWindow)
 	waitFor(t, 20*time.Second, "the window after Show window", func() bool { return mainWindow() != "" })
-	if strings.Contains(logs.String(), "a second start of the app asked for the window") {
+	if strings.Contains(app.logs.String(), "a second start of the app asked for the window") {
 		t.Error("the second background start asked the running app for its window")
 	}
 	if layout, err = gdbus(dest, "GetLayout", "0", "-1", "@as []"); err != nil {
 		t.Fatal(err)
 	}
 	clickQuit(t, dest, layout)
+	app.waitExit(t)
+}
+
+// buildApp builds the tray app into a new test directory.
+func buildApp(t *testing.T) (dir, bin string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "lafsync")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return dir, bin
+}
+
+// waitExit waits for the app to exit cleanly after Quit was clicked.
+func (a *runningApp) waitExit(t *testing.T) {
+	t.Helper()
 	select {
-	case err := <-exited:
-		exited <- err
+	case err := <-a.exited:
+		a.exited <- err
 		if err != nil {
 			t.Errorf("app exited with %v after Quit", err)
 		}
