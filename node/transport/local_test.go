@@ -116,3 +116,36 @@ func registeredAt(addr string) *Node {
 	defer sameProcess.mu.Unlock()
 	return sameProcess.nodes[ap].n
 }
+
+// Two in-process nodes dialing each other at once keep one connection and
+// close the other. That close is routine: it logs no warning (yamux's
+// "read/write on closed pipe" from the dropped session was a warning at
+// every start of the local grid, in front of the user).
+func TestDuplicateInProcessConnectionsLogNoWarning(t *testing.T) {
+	var la, lb logs
+	for i := range 10 {
+		a, _ := serveCounting(t, "a", inProcess, la.into)
+		b, _ := serveCounting(t, "b", inProcess, lb.into)
+		errs := make(chan error, 2)
+		go func() { errs <- a.Dial(context.Background(), b.addr, b.ID()) }()
+		go func() { errs <- b.Dial(context.Background(), a.addr, a.ID()) }()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
+		if got := call(t, a, b); !strings.HasPrefix(got, "b-unused sees "+a.ID()) {
+			t.Fatalf("round %d: a→b answered %q", i, got)
+		}
+		testkit.Poll(5*time.Second, func() bool { return a.Connections(b.ID()) == 1 && b.Connections(a.ID()) == 1 })
+		a.Close()
+		b.Close()
+	}
+	for name, l := range map[string]*logs{"a": &la, "b": &lb} {
+		if l.has("level=WARN") {
+			l.mu.Lock()
+			t.Errorf("node %s logged a warning:\n%s", name, l.b.String())
+			l.mu.Unlock()
+		}
+	}
+}

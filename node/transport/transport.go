@@ -699,9 +699,11 @@ type logWriter struct {
 func (w logWriter) Write(p []byte) (int, error) {
 	line := strings.TrimSpace(string(p))
 	level := slog.LevelWarn
-	for _, benign := range []string{"use of closed network connection", "connection reset by peer", "broken pipe", "EOF", "session shutdown", "i/o timeout"} {
+	// A connection closing, not a misbehaving peer; io.ErrClosedPipe is
+	// an in-process session's (local.go) closed net.Pipe.
+	for _, benign := range []string{"use of closed network connection", "connection reset by peer", "broken pipe", "EOF", "session shutdown", "i/o timeout", io.ErrClosedPipe.Error()} {
 		if strings.Contains(line, benign) {
-			level = slog.LevelDebug // a connection closing, not a misbehaving peer
+			level = slog.LevelDebug
 		}
 	}
 	w.log.Log(context.Background(), level, "peer connection error", "peer", w.peer, "detail", line)
