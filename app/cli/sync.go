@@ -130,10 +130,23 @@ func (s *syncConn) explain(err error) error {
 			return fmt.Errorf("%s (node in %s)", re.Message, s.nodeDir)
 		case errors.Is(err, api.ErrNoGrid):
 			return fmt.Errorf("%s: the node is not connected to enough storage servers (lafs status shows them); the folder sync retries on its own", re.Message)
+		case errors.Is(err, api.ErrBadInput):
+			// "bad request: …" is the API's kind of error, which the rest
+			// of the message says in the user's words.
+			return plainError{msg: strings.TrimPrefix(re.Message, api.ErrBadInput.Error()+": "), err: err}
 		}
 	}
 	return err
 }
+
+// plainError is err said as msg.
+type plainError struct {
+	msg string
+	err error
+}
+
+func (e plainError) Error() string { return e.msg }
+func (e plainError) Unwrap() error { return e.err }
 
 // folders lists the folders.
 func (s *syncConn) folders(ctx context.Context) ([]api.FolderStatus, error) {

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -53,6 +56,8 @@ func addFolder(cmd *cobra.Command, opts *options, r api.AddRequest) error {
 		return fmt.Errorf("%s: %w", r.Path, err)
 	}
 	r.Path = abs
+	_, serr := os.Stat(abs)
+	missing := errors.Is(serr, fs.ErrNotExist)
 	s, err := dialSync(opts)
 	if err != nil {
 		return err
@@ -62,6 +67,10 @@ func addFolder(cmd *cobra.Command, opts *options, r api.AddRequest) error {
 		return s.failed("add "+abs, err)
 	}
 	out := cmd.OutOrStdout()
+	if _, err := os.Stat(abs); missing && err == nil {
+		// The node made it: say so, so that a mistyped path shows.
+		fmt.Fprintf(out, "%s did not exist: made it, empty.\n", st.Path)
+	}
 	switch {
 	case r.Follow != "":
 		fmt.Fprintf(out, "Following into %s as folder %q (read-only: local edits are not uploaded).\n", st.Path, st.Name)

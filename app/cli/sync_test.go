@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -158,6 +159,29 @@ func TestSyncCommands(t *testing.T) {
 	_, out, _ := lafs("list", "--json")
 	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l) != 4 {
 		t.Errorf("list --json: %d folders, %v", len(l), err)
+	}
+}
+
+// A folder added at a path that did not exist is made, and the output
+// says so (a mistyped path shows); an existing one is not mentioned. A
+// bad cap is said without the API's "bad request".
+func TestSyncAddSaysItMadeTheDirectory(t *testing.T) {
+	dir, m, _ := fakeSyncNode(t, true)
+	m.MakeDirs = true
+	root := t.TempDir()
+	fresh, existing := filepath.Join(root, "fresh"), filepath.Join(root, "existing")
+	os.Mkdir(existing, 0o755)
+	code, out, errs := run("-d", dir, "sync", "add", fresh)
+	if code != 0 || !strings.Contains(out, fresh+" did not exist: made it, empty.") {
+		t.Errorf("add of a missing directory: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = run("-d", dir, "sync", "add", existing)
+	if code != 0 || strings.Contains(out, "did not exist") {
+		t.Errorf("add of an existing directory: exit %d\n%s%s", code, out, errs)
+	}
+	bad := &api.ResponseError{Status: 400, Code: api.CodeBadInput, Message: "bad request: not a LAFS Sync folder: the cap given is not valid"}
+	if err := (&syncConn{nodeDir: dir}).explain(bad); err.Error() != "not a LAFS Sync folder: the cap given is not valid" || !errors.Is(err, api.ErrBadInput) {
+		t.Errorf("a bad request is said as %q (still a bad request: %v)", err, errors.Is(err, api.ErrBadInput))
 	}
 }
 

@@ -77,7 +77,7 @@ func Create(ctx context.Context, g Grid, device string) (*Folder, error) {
 func Open(ctx context.Context, g Grid, rootCap, device string) (*Folder, error) {
 	c, err := cap.Parse(strings.TrimSpace(rootCap))
 	if err != nil {
-		return nil, fmt.Errorf("open folder: the cap given is not valid (%v); copy it again from `lafs sync share`: %w", err, ErrNoFolder)
+		return nil, fmt.Errorf("%w: the cap given is not valid (%v); copy it again from `lafs sync share`", ErrNoFolder, err)
 	}
 	if !c.IsDir() || !c.IsMutable() {
 		what := "a file's cap"

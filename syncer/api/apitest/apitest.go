@@ -5,6 +5,7 @@ package apitest
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"strings"
 	"sync"
@@ -24,6 +25,9 @@ type Fake struct {
 	nextSub int
 	// NoGrid makes Add fail with api.ErrNoGrid.
 	NoGrid bool
+	// MakeDirs makes Add make the folder's directory, as the node does
+	// (for tests whose folders are in a temporary directory).
+	MakeDirs bool
 }
 
 // New returns a Fake with folders of these names, up to date, under /home/u.
@@ -85,6 +89,11 @@ func (m *Fake) Add(ctx context.Context, r api.AddRequest) (api.FolderStatus, err
 	}
 	if _, ok := m.folders[name]; ok {
 		return api.FolderStatus{}, fmt.Errorf("folder %q: %w", name, api.ErrExists)
+	}
+	if m.MakeDirs {
+		if err := os.MkdirAll(r.Path, 0o755); err != nil {
+			return api.FolderStatus{}, err
+		}
 	}
 	mode := "sync"
 	if r.Follow != "" {
