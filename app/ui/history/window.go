@@ -251,10 +251,14 @@ func (w *Window) follow(ev <-chan api.Event) {
 		sort.Strings(names)
 		switch {
 		case e.Type == "removed" && known:
+			// Restore goes off first: whoever sees the picker or the
+			// status line say the folder is gone sees it off too.
+			if e.Folder == shown {
+				w.do(func() { w.Restore.Disable() })
+			}
 			w.do(func() { w.Folder.SetOptions(names) })
 			if e.Folder == shown {
 				w.setStatus(fmt.Sprintf("%s is no longer synced on this computer: choose another folder.", e.Folder))
-				w.do(func() { w.Restore.Disable() })
 			}
 		case e.Status == nil:
 		case !known:
