@@ -99,8 +99,8 @@ func TestRealManager(t *testing.T) {
 	waitText(t, "the friend has no folders", fw.Name, share.NoFolders)
 	into := filepath.Join(base, "FromOwner")
 	// The write cap is refused before anything reaches the Manager.
-	test.Type(fw.FollowIn, writeCap)
-	test.Type(fw.FollowPath, into)
+	typeIn(fw, fw.FollowIn, writeCap)
+	typeIn(fw, fw.FollowPath, into)
 	test.Tap(fw.Follow)
 	waitContains(t, "write cap refused", fw.FollowStatus, "This is a write-cap")
 	if len(friend.List()) != 0 {
@@ -141,7 +141,7 @@ func TestRealInvite(t *testing.T) {
 
 	_, w := open(t, share.NewBackend(owner, gridInvite, o), shares.Open(ownerDir), "Docs")
 	waitText(t, "the owner's read-cap", w.Cap, readCap)
-	test.Type(w.Whom, "Bob")
+	typeIn(w, w.Whom, "Bob")
 	test.Tap(w.Invite)
 	// The grid (intro) is on 127.0.0.1 only: no code until confirmed.
 	waitText(t, "the local-grid warning", w.InviteStatus, share.LocalGridWarning)
@@ -158,8 +158,8 @@ func TestRealInvite(t *testing.T) {
 	friend := synctest.StartManager(t, g, filepath.Join(base, "friend"), "friend")
 	_, fw := open(t, share.NewBackend(friend, gridInvite, o), nil, "")
 	into := filepath.Join(base, "FromOwner")
-	test.Type(fw.FollowIn, code)
-	test.Type(fw.FollowPath, into)
+	typeIn(fw, fw.FollowIn, code)
+	typeIn(fw, fw.FollowPath, into)
 	test.Tap(fw.Follow)
 	waitText(t, "followed", fw.FollowStatus, "Following “FromOwner” into "+into+". It is read-only here: changes you make in it are not uploaded.")
 	waitText(t, "the inviter's window", w.InviteStatus, "Bob has received the read-cap of “Docs”.")
@@ -177,7 +177,7 @@ func TestRealInvite(t *testing.T) {
 	}
 
 	// The code is spent: typing it again says so, and adds nothing.
-	test.Type(fw.FollowIn, code)
+	typeIn(fw, fw.FollowIn, code)
 	fw.FollowPath.SetText(filepath.Join(base, "Again"))
 	test.Tap(fw.Follow)
 	waitContains(t, "spent code", fw.FollowStatus, "The invite code did not work: ")

@@ -252,12 +252,12 @@ func New(a fyne.App, b Backend, store *shares.Store, folder string) *Window {
 
 // followFolders lists the folders again, off the UI goroutine, when one
 // was added, removed or changed mode (the window shows names and modes;
-// progress ticks change neither), until the window closes.
+// progress ticks change neither), until the window closes. What changed
+// is judged against what the window lists now, not against a list of its
+// own: one read when this goroutine started could already hold a folder
+// whose event came after, which was then skipped as no change and never
+// shown.
 func (w *Window) followFolders(ev <-chan api.Event) {
-	modes := map[string]string{} // what the window lists, by name
-	for _, f := range w.b.List() {
-		modes[f.Name] = f.Mode
-	}
 	for {
 		select {
 		case <-w.ctx.Done():
@@ -268,11 +268,11 @@ func (w *Window) followFolders(ev <-chan api.Event) {
 			}
 			switch {
 			case e.Type == "removed":
-				if _, ok := modes[e.Folder]; !ok {
+				if _, listed := w.listedMode(e.Folder); !listed {
 					continue
 				}
 			case e.Status != nil:
-				if m, ok := modes[e.Status.Name]; ok && m == e.Status.Mode {
+				if m, listed := w.listedMode(e.Status.Name); listed && m == e.Status.Mode && !w.awaitsCap(e.Status.Name) {
 					continue
 				}
 			default:
@@ -280,16 +280,30 @@ func (w *Window) followFolders(ev <-chan api.Event) {
 			}
 		}
 		fs := w.b.List()
-		clear(modes)
-		for _, f := range fs {
-			modes[f.Name] = f.Mode
-		}
 		w.do(func() {
 			if w.ctx.Err() == nil {
 				w.setFolders(fs, w.folder)
 			}
 		})
 	}
+}
+
+// awaitsCap says whether the window shows folder name without its cap
+// (it was still starting when asked): a reload asks again.
+func (w *Window) awaitsCap(name string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.folder == name && w.cap == "" && !w.fetching && w.kind == api.ShareRead
+}
+
+// listedMode is the mode of the folder the window lists under name.
+func (w *Window) listedMode(name string) (mode string, listed bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f := w.folderStatus(name); f != nil {
+		return f.Mode, true
+	}
+	return "", false
 }
 
 // locked is f holding w.mu: a widget callback.
@@ -303,6 +317,13 @@ func (w *Window) locked(f func()) func() {
 		}
 	}
 }
+
+// Locked runs f as the window's own code runs: holding its lock, with
+// the boxes laid out again after. Tests type into the window's entries
+// through it: fyne's test driver runs the window's updates on their own
+// goroutines, and an entry typed into while its box is laid out put a
+// character out of place ("FromAlicee" for "FromAlice").
+func (w *Window) Locked(f func()) { w.locked(f)() }
 
 // do runs f on the UI goroutine holding w.mu: an update from a goroutine.
 func (w *Window) do(f func()) { fyne.Do(w.locked(f)) }

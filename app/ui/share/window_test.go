@@ -179,6 +179,12 @@ func (p *fakePending) Close() { p.once.Do(func() { close(p.closed) }) }
 // fixedNow is the time the window shows under the tests' clock (export_test.go).
 const fixedNow = "14:03"
 
+// typeIn types s into e, one of w's entries, as a user would: never while
+// the window lays itself out (share.Window.Locked).
+func typeIn(w *share.Window, e fyne.Focusable, s string) {
+	w.Locked(func() { test.Type(e, s) })
+}
+
 func open(t *testing.T, b share.Backend, store *shares.Store, folder string) (fyne.App, *share.Window) {
 	t.Helper()
 	a := test.NewApp()
@@ -394,8 +400,8 @@ func TestFollowBox(t *testing.T) {
 			f.invites["9-guitarist-revenge"] = invite.Folder{Name: "Friend", Cap: friendRW, Write: true}
 			_, w := open(t, f, nil, "")
 			waitText(t, "cap", w.Cap, docsRead)
-			test.Type(w.FollowIn, c.in)
-			test.Type(w.FollowPath, c.path)
+			typeIn(w, w.FollowIn, c.in)
+			typeIn(w, w.FollowPath, c.path)
 			test.Tap(w.Follow)
 			waitContains(t, "follow status", w.FollowStatus, c.want)
 			if !strings.HasPrefix(w.FollowStatus.Text, c.want) {
@@ -438,8 +444,8 @@ func TestSpentInviteKeepsTheReadCap(t *testing.T) {
 	f.addErr = fmt.Errorf("%w: a folder named %q exists (syncing /home/u/Friend); choose another name with --name", api.ErrExists, "FromAlice")
 	_, w := open(t, f, nil, "")
 	abs := filepath.Join(t.TempDir(), "FromAlice")
-	test.Type(w.FollowIn, code)
-	test.Type(w.FollowPath, abs)
+	typeIn(w, w.FollowIn, code)
+	typeIn(w, w.FollowPath, abs)
 	test.Tap(w.Follow)
 	waitContains(t, "follow status", w.FollowStatus, "used up")
 	want := "Could not follow the folder: a folder named \"FromAlice\" exists (syncing /home/u/Friend); choose another name with --name. The invite code is used up; the folder's read-cap is now in the box: tap Follow to try again."
@@ -470,7 +476,7 @@ func TestInviteCode(t *testing.T) {
 	a, w := open(t, f, store, "Docs")
 	waitText(t, "cap", w.Cap, docsRead)
 	waitText(t, "shared with", w.SharedWith, share.NobodyYet)
-	test.Type(w.Whom, "Alice")
+	typeIn(w, w.Whom, "Alice")
 	test.Tap(w.Invite)
 	var p *fakePending
 	select {
@@ -520,7 +526,7 @@ func TestSharedWithPersists(t *testing.T) {
 	f := newFake("Docs", "Photos")
 	_, w := open(t, f, shares.Open(node), "Docs")
 	waitText(t, "cap", w.Cap, docsRead)
-	test.Type(w.Whom, "Alice")
+	typeIn(w, w.Whom, "Alice")
 	test.Tap(w.Copy)
 	now := fixedNow
 	waitText(t, "shared with", w.SharedWith, "Alice — read-cap, "+now)
