@@ -146,6 +146,10 @@ type status struct {
 	// chunks, when no transfer is in flight: the state is Syncing, not
 	// the previous cycle's state (nor Starting) with no detail.
 	uploading string
+	// shownSyncing: the first cycle has shown Syncing (an upload chunk);
+	// a later step of it (the grid read again after a chunk) is then
+	// still Syncing, never Starting again.
+	shownSyncing bool
 }
 
 var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)

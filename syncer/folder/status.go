@@ -241,6 +241,9 @@ func (f *Folder) Status() api.FolderStatus {
 	}
 	if s.State == api.Starting && st.activity != "" {
 		s.Detail = st.activity
+		if st.shownSyncing {
+			s.State = api.Syncing
+		}
 	}
 	if st.uploading != "" && st.progress == nil {
 		s.State, s.Detail = api.Syncing, st.uploading
@@ -301,6 +304,7 @@ func (f *Folder) setActivity(a string) {
 func (f *Folder) setUploading(u string) {
 	f.mu.Lock()
 	f.st.uploading = u
+	f.st.shownSyncing = f.st.shownSyncing || u != ""
 	f.mu.Unlock()
 	if u != "" {
 		f.emit()
