@@ -215,7 +215,9 @@ func TestInviteRefusesTheLocalGrid(t *testing.T) {
 		}
 	}
 
-	_, wait := startInvite(t, "-d", a, "invite", "--mailbox", mailbox, "--timeout", "1s", "--allow-local-grid")
+	// 4 s: nobody joins, so each invite waits its timeout out; at 1 s a
+	// loaded CI once timed out before the mailbox gave a code.
+	_, wait := startInvite(t, "-d", a, "invite", "--mailbox", mailbox, "--timeout", "4s", "--allow-local-grid")
 	if _, _, errs := wait(); !strings.Contains(errs, "Warning: this grid exists only on this computer") {
 		t.Errorf("--allow-local-grid made the code without the warning: %q", errs)
 	}
@@ -225,7 +227,7 @@ func TestInviteRefusesTheLocalGrid(t *testing.T) {
 	if err := config.SaveIntroducers(a, map[string]string{"default": strings.Replace(testIntro, "127.0.0.1", "192.0.2.10", 1)}); err != nil {
 		t.Fatal(err)
 	}
-	_, wait = startInvite(t, "-d", a, "invite", "--mailbox", mailbox, "--timeout", "1s")
+	_, wait = startInvite(t, "-d", a, "invite", "--mailbox", mailbox, "--timeout", "4s")
 	if _, _, errs := wait(); strings.Contains(errs, "only on this computer") {
 		t.Errorf("a grid on 192.0.2.10 was warned about: %q", errs)
 	}
