@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lafssync/lafssync/node/transport"
 )
 
 // bucket is a token bucket: rate bytes a second, at most burst saved up.
@@ -110,7 +112,7 @@ func (c *circuit) pipe(dst, src net.Conn, lim Limits, toB bool) {
 	if left <= 0 {
 		left = math.MaxInt64
 	}
-	if d, s := socket(dst), socket(src); d != nil && s != nil && c.tap == nil {
+	if d, s := transport.TCPSocket(dst), transport.TCPSocket(src); d != nil && s != nil && c.tap == nil {
 		c.splice(d, s, tb, left)
 		return
 	}
@@ -156,20 +158,4 @@ func (c *circuit) splice(dst, src *net.TCPConn, tb *bucket, left int64) {
 			return // EOF, or a closed socket
 		}
 	}
-}
-
-// socket is the TCP socket under c, if it is one (through the wrappers
-// that keep its place under the transport's connection limit).
-func socket(c net.Conn) *net.TCPConn {
-	for range 4 {
-		switch v := c.(type) {
-		case *net.TCPConn:
-			return v
-		case interface{ NetConn() net.Conn }:
-			c = v.NetConn()
-		default:
-			return nil
-		}
-	}
-	return nil
 }

@@ -21,26 +21,27 @@ func (n *Node) BytesSent() uint64 { return n.sent.Load() }
 // of its own (a stream inside another connection, which counts it) or its
 // remote end is a loopback address.
 func metered(c net.Conn, total *atomic.Uint64) net.Conn {
-	if !onSocket(c) || isLoopback(c.RemoteAddr()) {
+	if TCPSocket(c) == nil || isLoopback(c.RemoteAddr()) {
 		return c
 	}
 	return &meteredConn{Conn: c, total: total}
 }
 
-// onSocket says whether c is a TCP socket, through the wrappers that
-// give access to it (NetConn).
-func onSocket(c net.Conn) bool {
+// TCPSocket is the TCP socket under c, through the wrappers that give
+// access to it (NetConn: the connection limit's, the meter's), or nil if
+// c is not one.
+func TCPSocket(c net.Conn) *net.TCPConn {
 	for range 6 {
 		switch v := c.(type) {
 		case *net.TCPConn:
-			return true
+			return v
 		case interface{ NetConn() net.Conn }:
 			c = v.NetConn()
 		default:
-			return false
+			return nil
 		}
 	}
-	return false
+	return nil
 }
 
 func isLoopback(a net.Addr) bool {
